@@ -1,0 +1,1 @@
+"""«Мектепке жол» report pipeline: plan → forms → ingest → validate → aggregate → render."""

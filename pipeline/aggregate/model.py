@@ -1,0 +1,82 @@
+"""The aggregated campaign state at a reporting date: what rendering receives.
+
+Built by `pipeline.aggregate.build.aggregate` from validated submissions. Frames are indexed by unit code
+in the plan's order (all units, reported or not) and have one column per numeric figure in plan order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pandas as pd
+
+from pipeline.plan.model import Plan
+
+TimelinessState = Literal["on_time", "late", "missing"]
+
+OBLAST = "oblast"  # the unit code of the oblast total in figures.csv
+
+
+@dataclass(frozen=True)
+class Timeliness:
+    unit: str
+    date: dt.date  # the reporting date
+    state: TimelinessState
+    days_late: int = 0
+    file: str | None = None
+    filled: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class DepartmentReport:
+    """The oblast department's own submission (items it reports itself)."""
+
+    source_date: dt.date | None
+    figures: dict[str, float] = field(default_factory=dict)  # numeric figures it filled
+    statuses: dict[str, str] = field(default_factory=dict)  # item code → status code
+    comments: dict[str, str] = field(default_factory=dict)  # item code → masked comment
+    file: str | None = None
+
+
+@dataclass
+class ReportData:
+    plan: Plan
+    date: dt.date
+    #: unit × numeric figure at each reporting date up to `date` (yes/no as 1/0; NaN = not reported).
+    history: dict[dt.date, pd.DataFrame]
+    #: the reporting date each unit's figures at `date` come from (None: the unit never submitted).
+    source_dates: dict[str, dt.date | None]
+    #: unit × item code → status code (None when not given), at `date`.
+    statuses: pd.DataFrame
+    #: unit × item code → comment with personal data masked (None when empty), at `date`.
+    comments: pd.DataFrame
+    #: unit × text figure (e.g. sponsors_to_honour), masked, at `date`.
+    texts: pd.DataFrame
+    department: DepartmentReport
+    #: every unit × every reporting date up to `date`.
+    timeliness: tuple[Timeliness, ...]
+
+    @property
+    def values(self) -> pd.DataFrame:
+        return self.history[self.date]
+
+    @property
+    def totals(self) -> pd.Series:
+        """Oblast total at `date`: the sum over units (a unit with no figure adds nothing)."""
+        return self.values.sum(axis=0, min_count=1)
+
+    def totals_at(self, date: dt.date) -> pd.Series:
+        return self.history[date].sum(axis=0, min_count=1)
+
+    @property
+    def previous_date(self) -> dt.date | None:
+        return self.plan.previous_date(self.date)
+
+    def stale_units(self) -> list[str]:
+        """Units whose figures at `date` come from an earlier date (they missed this one)."""
+        return [u for u, d in self.source_dates.items() if d is not None and d != self.date]
+
+    def timeliness_at(self, date: dt.date) -> list[Timeliness]:
+        return [t for t in self.timeliness if t.date == date]
