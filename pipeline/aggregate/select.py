@@ -1,0 +1,95 @@
+"""Which submissions a report at DATE uses, and how timely each unit was.
+
+For each unit and reporting date the latest file (by the form's fill date, then the file's time, then its
+name) supersedes earlier ones. For DATE each unit counts with its latest reporting date on or before DATE.
+Timeliness is judged by the first file that arrived for a date: a correction sent later does not make an
+on-time submission late.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from pipeline.aggregate.model import Timeliness
+from pipeline.plan.model import Plan
+from pipeline.validate.catalogue import Problem
+from pipeline.validate.submission import Submission
+
+
+@dataclass
+class Selection:
+    date: dt.date
+    #: unit → reporting date (≤ date) → the submission used for it.
+    used: dict[str, dict[dt.date, Submission]] = field(default_factory=dict)
+    #: file name → name of the file that replaced it.
+    superseded: dict[str, str] = field(default_factory=dict)
+    #: names of files that report a date after `date`.
+    after_date: set[str] = field(default_factory=set)
+    timeliness: tuple[Timeliness, ...] = ()
+    #: problems that come from comparing files (superseded, after the date, late); kept apart from each
+    #: submission's own problems so one validated inbox can be selected for several dates.
+    problems: list[Problem] = field(default_factory=list)
+
+    def latest(self, unit: str, at: dt.date) -> Submission | None:
+        """The unit's figures as of `at`: its used submission with the latest reporting date ≤ `at`."""
+        dates = [d for d in self.used.get(unit, {}) if d <= at]
+        return self.used[unit][max(dates)] if dates else None
+
+    def used_names(self) -> set[str]:
+        return {s.name for by_date in self.used.values() for s in by_date.values()}
+
+
+def _order(sub: Submission) -> tuple[dt.date, float, str]:
+    return (sub.arrival(), sub.raw.mtime, sub.name)
+
+
+def select(plan: Plan, subs: list[Submission], date: dt.date) -> Selection:
+    selection = Selection(date=date)
+    groups: dict[tuple[str, dt.date], list[Submission]] = defaultdict(list)
+    for sub in subs:
+        if not sub.identified:
+            continue
+        assert sub.unit is not None and sub.report_date is not None
+        if sub.report_date > date:
+            selection.after_date.add(sub.name)
+            selection.problems.append(
+                Problem.make("submission-after-date", sub.name, value=sub.report_date.strftime("%d.%m.%Y"))
+            )
+            continue
+        groups[(sub.unit, sub.report_date)].append(sub)
+
+    first_arrival: dict[tuple[str, dt.date], Submission] = {}
+    for (unit, report_date), group in groups.items():
+        group.sort(key=_order)
+        winner = group[-1]
+        for loser in group[:-1]:
+            selection.superseded[loser.name] = winner.name
+            selection.problems.append(Problem.make("submission-superseded", loser.name, by=winner.name))
+        selection.used.setdefault(unit, {})[report_date] = winner
+        first_arrival[(unit, report_date)] = group[0]
+
+    rows: list[Timeliness] = []
+    for unit in [u.code for u in plan.units] + [plan.department.code]:
+        for reporting_date in plan.dates:
+            if reporting_date > date:
+                break
+            first = first_arrival.get((unit, reporting_date))
+            if first is None:
+                rows.append(Timeliness(unit, reporting_date, "missing"))
+                continue
+            arrived = first.arrival()
+            late_by = (arrived - reporting_date).days
+            if late_by > 0:
+                rows.append(Timeliness(unit, reporting_date, "late", late_by, first.name, arrived))
+                selection.problems.append(
+                    Problem.make(
+                        "submission-late", first.name, days=late_by,
+                        deadline=reporting_date.strftime("%d.%m.%Y"),
+                    )
+                )
+            else:
+                rows.append(Timeliness(unit, reporting_date, "on_time", 0, first.name, arrived))
+    selection.timeliness = tuple(rows)
+    return selection

@@ -1,0 +1,77 @@
+"""Recognising a reporting unit from the name a person typed.
+
+Names arrive in Kazakh or Russian, with Russian letters for Kazakh ones (к for қ …), Latin lookalikes
+(Latin a/e/o/p/c/x/i for Cyrillic), odd spacing and case. Every known name and alias is folded to one
+spelling; a typed name that folds to the same key is that unit. Anything else is unknown, and the nearest
+known names are offered instead of a guess.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from pipeline.plan.model import Plan
+
+# Latin letters that look like Cyrillic ones, after lowercasing (upper-case B, H, M, T look like В, Н, М, Т).
+_LOOKALIKES = str.maketrans("aeopcxiykmhbt", "аеорсхіукмнвт")
+# Kazakh letters typed as their nearest Russian ones; folding both sides makes the comparison forgiving.
+_KAZAKH_TO_RUSSIAN = str.maketrans("әғқңөұүһіё", "агкноууиие")
+# Words that say what kind of unit it is, not which one.
+_KIND_WORDS = re.compile(
+    r"\b(ауданы|аудан|ауд|районы|район|р н|р на|каласы|кала|к|города|город|гор|г|акимат|акимдиги)\b"
+)
+_NON_LETTERS = re.compile(r"[^\w]+")
+
+
+def fold(name: str) -> str:
+    text = name.lower().translate(_LOOKALIKES).translate(_KAZAKH_TO_RUSSIAN)
+    text = _NON_LETTERS.sub(" ", text)
+    text = _KIND_WORDS.sub(" ", text)
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class UnitMatch:
+    code: str | None  # None when unknown
+    exact: bool = False  # typed exactly as the official name
+    nearest: tuple[str, ...] = ()  # official names of the closest units, when unknown
+
+
+class UnitResolver:
+    def __init__(self, plan: Plan) -> None:
+        self._plan = plan
+
+    @cached_property
+    def _keys(self) -> dict[str, str]:
+        keys: dict[str, str] = {}
+        for unit in self._plan.units:
+            for name in (unit.name, unit.short, unit.name_ru, *unit.aliases):
+                keys[fold(name)] = unit.code
+        dept = self._plan.department
+        for name in (dept.name, dept.name_ru):
+            keys[fold(name)] = dept.code
+        keys.pop("", None)
+        return keys
+
+    @cached_property
+    def _official(self) -> dict[str, str]:
+        names = {u.code: u.name for u in self._plan.units}
+        names[self._plan.department.code] = self._plan.department.name
+        return names
+
+    def resolve(self, typed: str) -> UnitMatch:
+        text = " ".join(typed.split())
+        key = fold(text)
+        code = self._keys.get(key)
+        if code is not None:
+            return UnitMatch(code, exact=text == self._official[code])
+        close = difflib.get_close_matches(key, list(self._keys), n=6, cutoff=0.5)
+        nearest: list[str] = []
+        for candidate in close:
+            name = self._official[self._keys[candidate]]
+            if name not in nearest:
+                nearest.append(name)
+        return UnitMatch(None, nearest=tuple(nearest[:3]))
