@@ -1,0 +1,46 @@
+"""Make a zip-based file (xlsx, docx, ods) byte-for-byte reproducible.
+
+Writers such as openpyxl stamp every zip member with the current time, so the same content saved twice
+gives different bytes. Rewriting the archive with one fixed timestamp (and fixed attributes) removes that,
+which lets tests compare files and lets a re-run leave unchanged outputs unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+import zipfile
+from pathlib import Path
+
+#: The earliest timestamp a zip entry can hold; used when the caller has no meaningful date.
+ZIP_EPOCH: tuple[int, int, int, int, int, int] = (1980, 1, 1, 0, 0, 0)
+
+
+def normalise_zip(path: Path | str, date_time: tuple[int, int, int, int, int, int] = ZIP_EPOCH) -> None:
+    """Rewrite the archive at `path` in place: same members in the same order, every one dated `date_time`.
+
+    The rewrite goes to a temporary file beside `path` and replaces it only when complete, so a failure
+    leaves the original untouched.
+    """
+    path = Path(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w") as dst:
+            for info in src.infolist():
+                data = src.read(info)
+                fixed = zipfile.ZipInfo(info.filename, date_time=date_time)
+                # The mimetype member of ODF files must stay stored (uncompressed) to be valid.
+                fixed.compress_type = info.compress_type
+                # Attributes from the writer's platform would make bytes differ between machines.
+                fixed.create_system = 0
+                fixed.external_attr = 0
+                dst.writestr(fixed, data)
+        # Keep the original's permissions (mkstemp would leave the file private).
+        os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
