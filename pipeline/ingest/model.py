@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from pipeline.validate.catalogue import Problem
+if TYPE_CHECKING:
+    # Imported lazily at run time: pipeline.validate's package imports this module, and importing
+    # pipeline.validate.catalogue from here at load time would make the two packages a cycle.
+    from pipeline.validate.catalogue import Problem
 
 CellValue = str | int | float | bool | dt.date | dt.datetime | dt.time | dt.timedelta | None
 
@@ -25,6 +29,21 @@ class RawCell:
     @property
     def empty(self) -> bool:
         return self.value is None or (isinstance(self.value, str) and not self.value.strip())
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"sheet": self.sheet, "cell": self.cell, "value": value_to_json(self.value)}
+        if self.formula_without_value:
+            out["formula_without_value"] = True
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RawCell:
+        return cls(
+            data["sheet"], data["cell"], value_from_json(data["value"]),
+            bool(data.get("formula_without_value", False)), data.get("error"),
+        )
 
 
 @dataclass(frozen=True)
@@ -44,3 +63,74 @@ class RawForm:
     @property
     def readable(self) -> bool:
         return not any(p.severity == "error" for p in self.problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict (for the cache keyed by sha256); `from_dict` gives an equal RawForm back."""
+        return {
+            "name": self.name,
+            "sha256": self.sha256,
+            "size": self.size,
+            "mtime": self.mtime,
+            "format": self.format,
+            "cells": {code: c.to_dict() for code, c in self.cells.items()},
+            "duplicates": {code: [c.to_dict() for c in cs] for code, cs in self.duplicates.items()},
+            "has_defined_names": self.has_defined_names,
+            "problems": [
+                {"code": p.code, "file": p.file, "sheet": p.sheet, "cell": p.cell, "params": [list(kv) for kv in p.params]}
+                for p in self.problems
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RawForm:
+        from pipeline.validate.catalogue import Problem
+
+        return cls(
+            name=data["name"],
+            sha256=data["sha256"],
+            size=int(data["size"]),
+            mtime=float(data["mtime"]),
+            format=data["format"],
+            cells={code: RawCell.from_dict(c) for code, c in data["cells"].items()},
+            duplicates={code: tuple(RawCell.from_dict(c) for c in cs) for code, cs in data["duplicates"].items()},
+            has_defined_names=bool(data["has_defined_names"]),
+            problems=tuple(
+                Problem(p["code"], p["file"], p["sheet"], p["cell"], tuple((k, v) for k, v in p["params"]))
+                for p in data["problems"]
+            ),
+        )
+
+
+# JSON has no dates: temporal values travel as {"$type": ..., "v": ISO text}. Plain JSON values as they are.
+def value_to_json(value: CellValue) -> Any:
+    # datetime before date: a datetime is also a date.
+    if isinstance(value, dt.datetime):
+        return {"$type": "datetime", "v": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$type": "date", "v": value.isoformat()}
+    if isinstance(value, dt.time):
+        return {"$type": "time", "v": value.isoformat()}
+    if isinstance(value, dt.timedelta):
+        return {"$type": "timedelta", "v": value.total_seconds()}
+    if isinstance(value, float) and value != value:
+        return {"$type": "float", "v": "nan"}
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return {"$type": "float", "v": "inf" if value > 0 else "-inf"}
+    return value
+
+
+def value_from_json(data: Any) -> CellValue:
+    if not isinstance(data, dict):
+        return data
+    kind, v = data["$type"], data["v"]
+    if kind == "datetime":
+        return dt.datetime.fromisoformat(v)
+    if kind == "date":
+        return dt.date.fromisoformat(v)
+    if kind == "time":
+        return dt.time.fromisoformat(v)
+    if kind == "timedelta":
+        return dt.timedelta(seconds=v)
+    if kind == "float":
+        return float(v)
+    raise ValueError(f"unknown cell value type {kind!r}")

@@ -1,0 +1,435 @@
+"""Read one file into a `RawForm`: sniff, guard, parse with calamine, find the form's rows by code.
+
+Runs inside an isolated worker process (see isolate.py): calamine can abort the whole process on a
+hostile file, so nothing here tries to survive that; it only turns ordinary failures into problems.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import struct
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.forms.layout import VALUE_HEADERS, VALUE_COLUMN, CODE_COLUMN, all_codes
+from pipeline.ingest.model import CellValue, RawCell, RawForm
+from pipeline.ingest.sniff import READABLE, Verdict, _short, sniff
+from pipeline.plan.model import Plan
+from pipeline.validate.catalogue import Problem
+
+HASH_CHUNK = 1 << 20
+_VALUE_OFFSET = VALUE_COLUMN - CODE_COLUMN
+
+
+@dataclass(frozen=True)
+class ReadSpec:
+    """What a worker needs from the plan: plain data, cheap to pickle for `spawn` workers."""
+
+    codes: frozenset[str]
+    max_file_bytes: int
+    max_cells: int
+
+    @classmethod
+    def from_plan(cls, plan: Plan) -> ReadSpec:
+        return cls(frozenset(all_codes(plan)), plan.limits.max_file_bytes, plan.limits.max_cells)
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    sha256: str
+    size: int
+    mtime: float
+
+
+def file_facts(path: Path) -> FileFacts:
+    """Hash by streaming, so that even a file over the size limit gets a stable identity."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        while chunk := fh.read(HASH_CHUNK):
+            digest.update(chunk)
+    return FileFacts(digest.hexdigest(), st.st_size, st.st_mtime)
+
+
+def read_path(path: str, name: str, spec: ReadSpec) -> RawForm:
+    """Never raises for a bad file; an `OSError` on the path itself becomes file-unreadable."""
+    try:
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if st.st_size > spec.max_file_bytes:
+                fh.close()
+                facts = file_facts(Path(path))
+                return _failed(name, facts, None, Problem.make(
+                    "file-too-large", name,
+                    size=_mb(st.st_size), limit=_mb(spec.max_file_bytes),
+                ))
+            data = fh.read(spec.max_file_bytes + 1)
+    except OSError as exc:
+        return _failed(name, FileFacts("", 0, 0.0), None, Problem.make("file-unreadable", name, detail=_short(exc)))
+    facts = FileFacts(hashlib.sha256(data).hexdigest(), len(data), st.st_mtime)
+    try:
+        return read_bytes(data, name, facts, spec, path=path)
+    except MemoryError:
+        return _failed(name, facts, None, Problem.make("file-reader-crashed", name))
+    except Exception as exc:  # noqa: BLE001 - one odd file must not stop the batch
+        return _failed(name, facts, None, Problem.make("file-corrupt", name, detail=_short(exc)))
+
+
+def read_bytes(data: bytes, name: str, facts: FileFacts, spec: ReadSpec, path: str | None = None) -> RawForm:
+    verdict = sniff(data)
+    if verdict.format is None:
+        assert verdict.code is not None
+        return _failed(name, facts, None, Problem.make(verdict.code, name, **verdict.params))
+    return _extract(data, name, facts, spec, verdict, path)
+
+
+def _failed(name: str, facts: FileFacts, fmt: str | None, problem: Problem) -> RawForm:
+    return RawForm(name, facts.sha256, facts.size, facts.mtime, fmt, problems=(problem,))
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:.1f}"
+
+
+# --- calamine ---------------------------------------------------------------------------------------------
+
+
+_CELL_LIMIT = re.compile(r"cell limit exceeded \((\d+) cells")
+
+
+def _calamine_problem(exc: BaseException, name: str, max_cells: int) -> Problem:
+    import python_calamine as pc
+
+    if isinstance(exc, pc.PasswordError):
+        return Problem.make("file-encrypted", name)
+    text = str(exc).lower()
+    limit = _CELL_LIMIT.search(text)
+    if limit:
+        # calamine's own guard against absurd repeat counts (ods) or row numbers.
+        return Problem.make("file-too-many-cells", name, cells=int(limit.group(1)), limit=max_cells)
+    if "password" in text or "encrypt" in text:
+        return Problem.make("file-encrypted", name)
+    return Problem.make("file-corrupt", name, detail=_short(exc))
+
+
+#: The extension calamine's from_path needs to pick the parser for each sniffed format.
+_SUFFIX = {"xlsx": ".xlsx", "xlsm": ".xlsm", "xls": ".xls", "ods": ".ods"}
+_SAME_PARSER = {".xlsx": "x", ".xlsm": "x", ".xlam": "x", ".xls": "b", ".xla": "b", ".ods": "o"}
+
+
+def _open_workbook(data: bytes, fmt: str, path: str | None) -> Any:
+    """Open with the parser of the sniffed format.
+
+    from_path picks the parser by extension and reports the real failure (ZipError, XmlError, ...);
+    from_filelike tries every parser and says only "Cannot detect file format". So a file whose
+    extension is wrong is copied to a temporary file (never in the inbox) with the right one.
+    """
+    import python_calamine as pc
+
+    want = _SAME_PARSER[_SUFFIX[fmt]]
+    if path is not None and _SAME_PARSER.get(Path(path).suffix.lower()) == want:
+        return pc.CalamineWorkbook.from_path(path)
+    with tempfile.TemporaryDirectory(prefix="mz-ingest-") as tmp:
+        copy = Path(tmp) / f"file{_SUFFIX[fmt]}"
+        copy.write_bytes(data)
+        return pc.CalamineWorkbook.from_path(str(copy))
+
+
+def _extract(data: bytes, name: str, facts: FileFacts, spec: ReadSpec, verdict: Verdict,
+             path: str | None) -> RawForm:
+    import python_calamine as pc
+
+    fmt = verdict.format
+    assert fmt in READABLE
+    try:
+        wb = _open_workbook(data, fmt, path)
+    except Exception as exc:  # noqa: BLE001 - calamine's exception classes plus the odd ValueError
+        return _failed(name, facts, fmt, _calamine_problem(exc, name, spec.max_cells))
+
+    found: dict[str, list[RawCell]] = {}
+    total_cells = 0
+    try:
+        with wb:
+            for meta in wb.sheets_metadata:
+                if meta.typ != pc.SheetTypeEnum.WorkSheet:
+                    continue
+                sheet = wb.get_sheet_by_name(meta.name)
+                end = sheet.end
+                if end is None:
+                    continue
+                # Counted as the dense rectangle from A1, which is what to_python(skip_empty_area=False)
+                # would allocate; checked before materialising it.
+                total_cells += (end[0] + 1) * (end[1] + 1)
+                if total_cells > spec.max_cells:
+                    return _failed(name, facts, fmt, Problem.make(
+                        "file-too-many-cells", name, cells=total_cells, limit=spec.max_cells,
+                    ))
+                _scan_sheet(sheet, spec.codes, found)
+    except Exception as exc:  # noqa: BLE001
+        return _failed(name, facts, fmt, _calamine_problem(exc, name, spec.max_cells))
+
+    if not found:
+        return _failed(name, facts, fmt, Problem.make("form-not-found", name))
+
+    details = _Details.for_format(fmt, data, verdict)
+    cells: dict[str, RawCell] = {}
+    duplicates: dict[str, tuple[RawCell, ...]] = {}
+    for code, hits in found.items():
+        hits = [details.enrich(c) for c in hits]
+        cells[code] = hits[0]
+        if len({_same_key(c) for c in hits}) > 1:
+            duplicates[code] = tuple(hits)
+    problems: tuple[Problem, ...] = ()
+    if details.has_defined_names is False:
+        problems = (Problem.make("form-defined-names-lost", name),)
+    return RawForm(
+        name, facts.sha256, facts.size, facts.mtime, fmt,
+        cells=cells, duplicates=duplicates,
+        has_defined_names=bool(details.has_defined_names), problems=problems,
+    )
+
+
+def _same_key(cell: RawCell) -> tuple[str, Any, bool]:
+    value = cell.value
+    if value is None or (isinstance(value, str) and not value.strip()):
+        value = ""
+    elif isinstance(value, str):
+        value = value.strip()
+    return (type(value).__name__, value, cell.formula_without_value)
+
+
+def _scan_sheet(sheet: Any, codes: frozenset[str], found: dict[str, list[RawCell]]) -> None:
+    rows: list[list[CellValue]] = sheet.to_python(skip_empty_area=False)
+    hits: list[tuple[str, int, int]] = []
+    value_col: int | None = None
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if not isinstance(value, str) or not value:
+                continue
+            text = value.strip()
+            if text in codes:
+                hits.append((text, r, c))
+            elif value_col is None and text in VALUE_HEADERS:
+                value_col = c
+    if not hits:
+        return
+    merged = _merged_lookup(sheet)
+    for code, r, c in hits:
+        col = value_col if value_col is not None else c + _VALUE_OFFSET
+        vr, vc = merged.get((r, col), (r, col))
+        row = rows[vr] if vr < len(rows) else []
+        value = row[vc] if vc < len(row) else None
+        found.setdefault(code, []).append(RawCell(sheet.name, a1(vr, vc), value))
+
+
+def _merged_lookup(sheet: Any) -> dict[tuple[int, int], tuple[int, int]]:
+    """Covered cell → top-left cell of its merged range (xlsx/xls only; calamine has none for ods)."""
+    try:
+        ranges = sheet.merged_cell_ranges or []
+    except Exception:  # noqa: BLE001 - merge info is a nicety, the values stand without it
+        return {}
+    lookup: dict[tuple[int, int], tuple[int, int]] = {}
+    for (r0, c0), (r1, c1) in ranges:
+        if (r1 - r0 + 1) * (c1 - c0 + 1) > 10_000:
+            continue  # a giant merge is nothing a form row needs; don't build a huge map for it
+        for r in range(r0, r1 + 1):
+            for c in range(c0, c1 + 1):
+                if (r, c) != (r0, c0):
+                    lookup[(r, c)] = (r0, c0)
+    return lookup
+
+
+def a1(row: int, col: int) -> str:
+    letters = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return f"{letters}{row + 1}"
+
+
+# --- what calamine does not tell: formulas without results, error cells, defined names -----------------
+
+
+class _Details:
+    """Per-format look into the raw file for the cells we return, and for defined names.
+
+    `has_defined_names` is None when the format gives no cheap answer (then nothing is reported).
+    """
+
+    has_defined_names: bool | None = None
+
+    @staticmethod
+    def for_format(fmt: str, data: bytes, verdict: Verdict) -> _Details:
+        try:
+            if fmt in ("xlsx", "xlsm"):
+                return _XlsxDetails(data)
+            if fmt == "ods":
+                return _OdsDetails(data)
+            if fmt == "xls":
+                return _XlsDetails(data)
+        except Exception:  # noqa: BLE001 - calamine read it; extras must not turn a good read into a failure
+            pass
+        return _Details()
+
+    def enrich(self, cell: RawCell) -> RawCell:
+        return cell
+
+
+_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b([^>]*?)/?>")
+_REL_TAG = re.compile(rb"<(?:\w+:)?Relationship\b([^>]*?)/?>")
+_ATTR = re.compile(rb"([\w:]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.DOTALL)
+_HAS_F = re.compile(rb"<(?:\w+:)?f\b")
+_V = re.compile(rb"<(?:\w+:)?v\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?v>)", re.DOTALL)
+
+
+def _attrs(raw: bytes) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for m in _ATTR.finditer(raw):
+        key = m.group(1).decode("utf-8", "replace")
+        val = (m.group(2) if m.group(2) is not None else m.group(3) or b"").decode("utf-8", "replace")
+        out[key] = val
+        out.setdefault(key.rsplit(":", 1)[-1], val)
+    return out
+
+
+def _xml_unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
+
+
+class _XlsxDetails(_Details):
+    def __init__(self, data: bytes) -> None:
+        self._zip = zipfile.ZipFile(io.BytesIO(data))
+        names = {n.lower(): n for n in self._zip.namelist()}
+        self._names = names
+        workbook = self._zip.read(names["xl/workbook.xml"])
+        # Excel's own names (print area, filter database) survive a copy-paste; only ours count.
+        self.has_defined_names = re.search(rb"<(?:\w+:)?definedName\b[^>]*\bname=\"(?!_xlnm\.)", workbook) is not None
+        rels_name = names.get("xl/_rels/workbook.xml.rels")
+        rels: dict[str, str] = {}
+        if rels_name:
+            for m in _REL_TAG.finditer(self._zip.read(rels_name)):
+                at = _attrs(m.group(1))
+                if "Id" in at and "Target" in at:
+                    rels[at["Id"]] = at["Target"]
+        self._part: dict[str, str] = {}
+        for m in _SHEET_TAG.finditer(workbook):
+            at = _attrs(m.group(1))
+            target = rels.get(at.get("r:id", at.get("id", "")), "")
+            if not target or "name" not in at:
+                continue
+            target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            self._part[_xml_unescape(at["name"])] = os.path.normpath(target).replace("\\", "/").lower()
+        self._cells: dict[str, dict[str, tuple[bool, str | None]]] = {}
+
+    def _sheet_cells(self, sheet: str) -> dict[str, tuple[bool, str | None]]:
+        if sheet not in self._cells:
+            info: dict[str, tuple[bool, str | None]] = {}
+            part = self._names.get(self._part.get(sheet, ""))
+            if part:
+                for m in _CELL.finditer(self._zip.read(part)):
+                    body = m.group(2)
+                    if not body:
+                        continue
+                    at = _attrs(m.group(1))
+                    ref = at.get("r")
+                    if not ref:
+                        continue
+                    v = _V.search(body)
+                    v_text = (v.group(1) or b"").strip() if v else b""
+                    no_value = _HAS_F.search(body) is not None and not v_text
+                    error = v_text.decode("utf-8", "replace") if at.get("t") == "e" and v_text else None
+                    if no_value or error:
+                        info[ref.upper()] = (no_value, error)
+            self._cells[sheet] = info
+        return self._cells[sheet]
+
+    def enrich(self, cell: RawCell) -> RawCell:
+        hit = self._sheet_cells(cell.sheet).get(cell.cell)
+        if hit is None:
+            return cell
+        no_value, error = hit
+        return RawCell(cell.sheet, cell.cell, cell.value, formula_without_value=no_value, error=error)
+
+
+class _OdsDetails(_Details):
+    """ODS: formulas without `office:value`, error results, and named ranges, from content.xml."""
+
+    def __init__(self, data: bytes) -> None:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            self._content = zf.read("content.xml")
+        self.has_defined_names = re.search(rb"<table:named-(range|expression)\b", self._content) is not None
+        self._cells: dict[str, dict[str, tuple[bool, str | None]]] | None = None
+
+    def _index(self) -> dict[str, dict[str, tuple[bool, str | None]]]:
+        if self._cells is not None:
+            return self._cells
+        from defusedxml.ElementTree import iterparse  # the DTD check ran already; belt and braces
+
+        t = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+        o = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+        cells: dict[str, dict[str, tuple[bool, str | None]]] = {}
+        sheet: dict[str, tuple[bool, str | None]] = {}
+        row = col = 0
+        row_repeat = 1
+        for event, el in iterparse(io.BytesIO(self._content), events=("start", "end")):
+            tag = el.tag
+            if event == "start":
+                if tag == t + "table":
+                    sheet = cells.setdefault(el.get(t + "name", ""), {})
+                    row = 0
+                elif tag == t + "table-row":
+                    col = 0
+                    row_repeat = int(el.get(t + "number-rows-repeated", "1") or 1)
+                continue
+            if tag in (t + "table-cell", t + "covered-table-cell"):
+                repeat = int(el.get(t + "number-columns-repeated", "1") or 1)
+                formula = el.get(t + "formula")
+                if formula is not None and repeat == 1:
+                    has_value = any(el.get(o + k) is not None for k in ("value", "date-value", "time-value", "boolean-value", "string-value"))
+                    text = "".join(el.itertext()).strip()
+                    error = text if text.startswith("#") and not has_value else None
+                    if not has_value and (not text or error):
+                        sheet[a1(row, col)] = (not text, error)
+                col += repeat
+                el.clear()
+            elif tag == t + "table-row":
+                row += row_repeat
+                el.clear()
+        self._cells = cells
+        return cells
+
+    def enrich(self, cell: RawCell) -> RawCell:
+        hit = self._index().get(cell.sheet, {}).get(cell.cell)
+        if hit is None:
+            return cell
+        return RawCell(cell.sheet, cell.cell, cell.value, formula_without_value=hit[0], error=hit[1])
+
+
+class _XlsDetails(_Details):
+    """xls: only whether the workbook globals hold NAME records. Formula results are not inspected:
+    Excel always stores a result in FORMULA records, and scripts rarely write xls."""
+
+    def __init__(self, data: bytes) -> None:
+        import olefile
+
+        with olefile.OleFileIO(io.BytesIO(data)) as ole:
+            stream = next(s for s in ("Workbook", "Book", "WORKBOOK", "BOOK") if ole.exists(s))
+            raw = ole.openstream(stream).read()
+        pos = 0
+        self.has_defined_names = False
+        while pos + 4 <= len(raw):
+            rec, length = struct.unpack_from("<HH", raw, pos)
+            if rec == 0x0018:
+                self.has_defined_names = True
+                break
+            if rec == 0x000A:  # EOF of the globals substream: names come before it
+                break
+            pos += 4 + length

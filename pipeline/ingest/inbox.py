@@ -1,0 +1,73 @@
+"""List the inbox: which files are candidates for reading and which are set aside (with a reason).
+
+The inbox is raw data and stays untouched: files are only listed, stat'ed and opened read-only; nothing
+is written, renamed or deleted there, not even temporary files.
+
+Scope: the inbox folder and all its subfolders (districts' mail often lands in per-sender or per-date
+folders). Hidden folders (`.git`, `.Trash`) are not entered and not reported. Symlinked folders are
+not followed (no loops); symlinked files are read like files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pipeline.ingest.extract import FileFacts, file_facts
+from pipeline.ingest.model import RawForm
+from pipeline.validate.catalogue import Problem
+
+#: Extensions that are clearly not a district's spreadsheet. Anything else — spreadsheet extensions,
+#: no extension, odd ones — is read and judged by content, so that a district gets a precise answer.
+NOT_SPREADSHEET_EXTENSIONS: frozenset[str] = frozenset({
+    ".pdf", ".doc", ".docx", ".docm", ".dot", ".dotx", ".rtf", ".odt", ".txt", ".md", ".log",
+    ".ppt", ".pptx", ".odp", ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".webp",
+    ".svg", ".zip", ".rar", ".7z", ".tar", ".gz", ".bz2", ".xz", ".msg", ".eml", ".mbox", ".htm", ".html",
+    ".mp3", ".mp4", ".mov", ".avi", ".wav", ".ogg", ".exe", ".dll", ".lnk", ".url", ".ini", ".db",
+    ".tmp", ".bak", ".json", ".py", ".sig", ".p7s",
+})
+
+
+def _ignore_code(name: str) -> str | None:
+    if name.startswith("~$") or (name.startswith(".~lock.") and name.endswith("#")):
+        return "ignored-lock-file"
+    if name.startswith("."):
+        return "ignored-hidden-file"
+    if Path(name).suffix.lower() in NOT_SPREADSHEET_EXTENSIONS:
+        return "ignored-not-spreadsheet"
+    return None
+
+
+def display_name(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return path.as_posix() if root is None else path.name
+
+
+def scan_inbox(inbox: Path) -> tuple[list[Path], list[RawForm]]:
+    """(candidate files to read, ignored files as RawForms with their info problem), each sorted by name."""
+    candidates: list[Path] = []
+    ignored: list[RawForm] = []
+    for dirpath, dirnames, filenames in os.walk(inbox, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for fname in sorted(filenames):
+            path = Path(dirpath) / fname
+            if not path.is_file():
+                continue  # a socket, a dangling link: nothing to read or report
+            code = _ignore_code(fname)
+            if code is None:
+                candidates.append(path)
+                continue
+            name = display_name(path, inbox)
+            try:
+                facts = file_facts(path)
+            except OSError:
+                facts = FileFacts("", 0, 0.0)
+            ignored.append(RawForm(name, facts.sha256, facts.size, facts.mtime, None,
+                                   problems=(Problem.make(code, name),)))
+    candidates.sort(key=lambda p: display_name(p, inbox))
+    ignored.sort(key=lambda f: f.name)
+    return candidates, ignored
