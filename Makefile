@@ -1,0 +1,55 @@
+# «Мектепке жол» report pipeline. `make` alone lists the commands.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DATE ?= 2017-08-17
+INBOX ?= inbox
+OUTBOX ?= outbox
+DEMO_INBOX := build/demo-inbox
+DATES := 2017-08-08 2017-08-17 2017-08-26 2017-09-07 2017-09-18 2017-09-28
+
+.DEFAULT_GOAL := help
+.PHONY: help env demo report pdf forms check samples test codes bench clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@echo "  variables: DATE=YYYY-MM-DD (default $(DATE)), INBOX=dir (default inbox), OUTBOX=dir (default outbox)"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+env: $(VENV)/.installed ## build the virtualenv with pinned packages (done by every target that needs it)
+
+demo: $(VENV)/.installed ## sample submissions into build/demo-inbox, then the report for every reporting date
+	rm -rf $(DEMO_INBOX)
+	$(PY) -m pipeline samples --out $(DEMO_INBOX)
+	@for d in $(DATES); do $(PY) -m pipeline report --date $$d --inbox $(DEMO_INBOX) --outbox $(OUTBOX) || [ $$? -eq 1 ]; done
+	@echo "Demo report for $(DATE): $(OUTBOX)/$(DATE)/"
+
+report: $(VENV)/.installed ## the report for DATE from INBOX into OUTBOX/DATE/
+	$(PY) -m pipeline report --date $(DATE) --inbox $(INBOX) --outbox $(OUTBOX)
+
+pdf: $(VENV)/.installed ## the report for DATE, plus a PDF copy (needs LibreOffice)
+	$(PY) -m pipeline report --date $(DATE) --inbox $(INBOX) --outbox $(OUTBOX) --pdf
+
+forms: $(VENV)/.installed ## blank district forms into OUTBOX/forms/
+	$(PY) -m pipeline forms --out $(OUTBOX)/forms
+
+check: $(VENV)/.installed ## validate FILES="a.xlsx b.xls" without writing a report
+	$(PY) -m pipeline check $(FILES)
+
+test: $(VENV)/.installed ## run the test suite
+	$(PY) -m pytest -q
+
+codes: $(VENV)/.installed ## regenerate docs/problem-codes.md from the catalogue
+	$(PY) -m pipeline codes --out docs/problem-codes.md
+
+bench: $(VENV)/.installed ## benchmark: 13, 1,000 and 10,000 submissions against a bare calamine read
+	$(PY) -m pipeline bench --files 13 --files 1000 --files 10000
+
+clean: ## remove the virtualenv, build/ and generated outputs (never inbox/)
+	rm -rf $(VENV) build outbox/.runs outbox/20* outbox/forms

@@ -1,0 +1,149 @@
+"""Thin command line over the library: one function per command, exit codes 0 / 1 / 2.
+
+0 — all files good (warnings allowed); 1 — some file has errors (a report is still written);
+2 — usage or plan error. A user's mistake never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipeline.errors import UsageError
+from pipeline.plan import DEFAULT_PLAN, PlanError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args))
+    except PlanError as exc:
+        print(f"plan error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except UsageError as exc:
+        print(f"Қате / error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline",
+        description="«Мектепке жол» campaign reports: district forms, validation, the consolidated Kazakh report.",
+    )
+    parser.add_argument("--plan", type=Path, default=DEFAULT_PLAN, help="campaign plan file (YAML)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    report = sub.add_parser("report", help="read the inbox and write the report for a reporting date")
+    report.add_argument("--date", required=True, help="reporting date, YYYY-MM-DD (e.g. 2017-08-17)")
+    report.add_argument("--inbox", type=Path, default=REPO / "inbox", help="folder of district workbooks")
+    report.add_argument("--outbox", type=Path, default=REPO / "outbox", help="where outbox/<DATE>/ is written")
+    report.add_argument("--workers", type=int, default=2, help="reader processes (default 2)")
+    report.add_argument("--pdf", action="store_true", help="also write a PDF copy (needs LibreOffice)")
+    report.set_defaults(run=cmd_report)
+
+    forms = sub.add_parser("forms", help="write the blank form for every reporting unit")
+    forms.add_argument("--out", type=Path, default=REPO / "outbox" / "forms", help="folder for the forms")
+    forms.set_defaults(run=cmd_forms)
+
+    check = sub.add_parser("check", help="validate workbooks without writing a report")
+    check.add_argument("files", nargs="+", type=Path)
+    check.add_argument("--workers", type=int, default=2)
+    check.set_defaults(run=cmd_check)
+
+    samples = sub.add_parser("samples", help="fill sample submissions for all units and dates")
+    samples.add_argument("--out", type=Path, required=True, help="folder to fill (e.g. a demo inbox)")
+    samples.add_argument("--seed", type=int, default=2017)
+    samples.set_defaults(run=cmd_samples)
+
+    codes = sub.add_parser("codes", help="print the problem-code reference (Markdown)")
+    codes.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    codes.set_defaults(run=cmd_codes)
+    return parser
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipeline.report import messages, run_report
+
+    text = messages()
+
+    def waiting() -> None:
+        print(text["usage"]["busy"].format(path=args.outbox), file=sys.stderr)
+
+    result = run_report(
+        args.date, inbox=args.inbox, outbox=args.outbox, plan_path=args.plan, workers=args.workers,
+        pdf=args.pdf, on_wait=waiting,
+    )
+    files = result.files
+    problems = result.problems
+    print(text["report"]["written"].format(path=result.folder))
+    print(
+        text["report"]["files"].format(
+            total=len(files),
+            used=sum(f.status == "used" for f in files),
+            errors=sum(f.verdict == "errors" for f in files),
+            ignored=sum(f.status == "ignored" for f in files),
+        )
+    )
+    print(
+        text["report"]["problems"].format(
+            errors=sum(p.severity == "error" for p in problems),
+            warnings=sum(p.severity == "warning" for p in problems),
+            path=(result.folder / "issues.csv") if result.folder else "-",
+        )
+    )
+    return result.exit_code
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from pipeline.report import check_files, messages
+
+    verdict_words = messages()["verdicts"]
+    files = check_files(args.files, plan_path=args.plan, workers=args.workers)
+    for f in files:
+        codes = ",".join(sorted({p.code for p in f.problems if p.severity != "info"})) or "-"
+        print(f"{f.verdict}\t{verdict_words[f.verdict]}\t{f.raw.name}\t{codes}")
+        for p in f.problems:
+            if p.severity != "info":
+                where = "!".join(x for x in (p.sheet, p.cell) if x)
+                print(f"  {p.severity}\t{p.code}\t{where or '-'}\t{p.message}")
+    return 1 if any(f.verdict == "errors" for f in files) else 0
+
+
+def cmd_forms(args: argparse.Namespace) -> int:
+    from pipeline.forms import write_all_forms
+    from pipeline.plan import load_plan
+
+    paths = write_all_forms(load_plan(args.plan), args.out)
+    for path in paths:
+        print(path)
+    return 0
+
+
+def cmd_samples(args: argparse.Namespace) -> int:
+    from pipeline.plan import load_plan
+    from pipeline.samples import generate_samples
+
+    samples = generate_samples(load_plan(args.plan), args.out, seed=args.seed)
+    print(f"{len(samples.files)} sample submissions written to {args.out}")
+    return 0
+
+
+def cmd_codes(args: argparse.Namespace) -> int:
+    from pipeline.docs import problem_codes_markdown
+
+    text = problem_codes_markdown()
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,97 @@
+"""Selection (supersede, after-date), timeliness, cross-file rules and the pandas totals."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.aggregate import aggregate, figures_table, select
+from pipeline.validate import validate_forms
+from pipeline.validate.across import check_across
+from tests.rawforms import GOOD, cell_of, raw_form
+
+AUG8, AUG17, AUG26 = dt.date(2017, 8, 8), dt.date(2017, 8, 17), dt.date(2017, 8, 26)
+
+
+def _selection(plan, raws, date):
+    subs = validate_forms(plan, raws)
+    return subs, select(plan, subs, date)
+
+
+def test_later_fill_date_supersedes_and_after_date_is_not_used(plan):
+    first = raw_form(plan, "a1.xlsx", date=AUG17, filled=AUG17, values={**GOOD, "raids": 4})
+    fix = raw_form(plan, "a2.xlsx", date=AUG17, filled=dt.date(2017, 8, 19), values={**GOOD, "raids": 6})
+    later = raw_form(plan, "a3.xlsx", date=AUG26, values={**GOOD, "raids": 9})
+    subs, sel = _selection(plan, [fix, first, later], AUG17)
+    assert sel.used["akzhaiyk"][AUG17].name == "a2.xlsx"
+    assert sel.superseded == {"a1.xlsx": "a2.xlsx"}
+    assert sel.after_date == {"a3.xlsx"}
+    codes = {(p.code, p.file) for p in sel.problems}
+    assert ("submission-superseded", "a1.xlsx") in codes and ("submission-after-date", "a3.xlsx") in codes
+    # timeliness follows the first arrival: the on-time original, not the later correction
+    row = next(t for t in sel.timeliness if t.unit == "akzhaiyk" and t.date == AUG17)
+    assert row.state == "on_time"
+    assert aggregate(plan, sel).values.loc["akzhaiyk", "raids"] == 6
+
+
+def test_same_fill_date_falls_back_to_file_time(plan):
+    old = raw_form(plan, "z.xlsx", values=GOOD, mtime=1000.0)
+    new = raw_form(plan, "a.xlsx", values=GOOD, mtime=2000.0)
+    _, sel = _selection(plan, [old, new], AUG17)
+    assert sel.used["akzhaiyk"][AUG17].name == "a.xlsx"
+
+
+def test_timeliness_on_time_late_missing_and_stale_units(plan):
+    raws = [
+        raw_form(plan, "ak8.xlsx", date=AUG8, values=GOOD),
+        raw_form(plan, "ak17.xlsx", date=AUG17, filled=dt.date(2017, 8, 20), values=GOOD),
+        raw_form(plan, "oral8.xlsx", unit="Орал қаласы", date=AUG8, values=GOOD),
+    ]
+    subs, sel = _selection(plan, raws, AUG17)
+    state = {(t.unit, t.date): (t.state, t.days_late) for t in sel.timeliness}
+    assert state[("akzhaiyk", AUG8)] == ("on_time", 0)
+    assert state[("akzhaiyk", AUG17)] == ("late", 3)
+    assert state[("oral", AUG17)] == ("missing", 0)
+    assert state[("syrym", AUG8)] == ("missing", 0)
+    assert ("submission-late", "ak17.xlsx") in {(p.code, p.file) for p in sel.problems}
+    data = aggregate(plan, sel)
+    assert data.source_dates["oral"] == AUG8 and data.stale_units() == ["oral"]
+    assert data.values.loc["oral", "help_children"] == GOOD["help_children"]  # carried forward
+
+
+def test_running_total_that_fell_names_both_files(plan):
+    before = raw_form(plan, "b8.xlsx", date=AUG8, values={**GOOD, "raids": 10})
+    after = raw_form(plan, "b17.xlsx", date=AUG17, values={**GOOD, "raids": 7})
+    _, sel = _selection(plan, [before, after], AUG17)
+    problems = [p for p in check_across(plan, sel) if p.code == "total-decreased"]
+    assert [(p.file, p.cell) for p in problems] == [("b17.xlsx", cell_of(after, "raids"))]
+    assert dict(problems[0].params)["previous_file"] == "b8.xlsx"
+
+
+def test_help_per_child_outlier_against_other_units(plan):
+    names = ["Орал қаласы", "Ақжайық ауданы", "Сырым ауданы", "Теректі ауданы", "Тасқала ауданы"]
+    raws = [raw_form(plan, f"u{i}.xlsx", unit=n, values=GOOD) for i, n in enumerate(names)]
+    odd = raw_form(plan, "odd.xlsx", unit="Казталов ауданы",
+                   values={**GOOD, "help_children": 20, "help_amount": 1_900_000})
+    _, sel = _selection(plan, [*raws, odd], AUG17)
+    assert {(p.code, p.file) for p in check_across(plan, sel)} == {("ratio-outlier", "odd.xlsx")}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=50_000), min_size=13, max_size=13),
+       st.sets(st.integers(min_value=0, max_value=12), max_size=5))
+def test_oblast_total_is_the_sum_of_units(plan, children, absent):
+    raws = [
+        raw_form(plan, f"{u.code}.xlsx", unit=u.name, values={**GOOD, "help_children": n, "sponsor_children": 0})
+        for i, (u, n) in enumerate(zip(plan.units, children)) if i not in absent
+    ]
+    _, sel = _selection(plan, raws, AUG17)
+    data = aggregate(plan, sel)
+    table = figures_table(data)
+    rows = table[table.figure == "help_children"].set_index("unit")["value"]
+    expected = sum(n for i, n in enumerate(children) if i not in absent)
+    assert rows["oblast"] == (expected if len(absent) < 13 else rows["oblast"])
+    assert rows.drop("oblast").sum() == rows["oblast"]
+    assert list(data.values.index) == [u.code for u in plan.units]
