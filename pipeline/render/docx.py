@@ -1,0 +1,156 @@
+"""Render the consolidated «Ақпарат» (.docx) from `ReportData` with the docxtpl template.
+
+The output is byte-identical for the same input: document properties are fixed to the report date and
+the zip is rewritten with fixed member timestamps and order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from docx import Document
+from docx.shared import Mm
+from docxtpl import DocxTemplate, InlineImage
+
+from pipeline.aggregate.model import ReportData
+from pipeline.render.context import build_context
+from pipeline.render.kazakh import words
+
+DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent.parent / "templates" / "report.docx"
+CHART_WIDTH = Mm(165)
+# Template syntax left in the output means a broken tag (e.g. `{ { x }}` or a tag split by an edit).
+_LEFTOVER = re.compile(r"\{\{|\{%|\}\}|%\}")
+# Parts whose text a reader sees: body, headers, footers, footnotes.
+_TEXT_PART = re.compile(r"^word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml$")
+
+
+class RenderError(Exception):
+    """The report could not be rendered correctly; nothing was written."""
+
+
+def jinja_env() -> jinja2.Environment:
+    # autoescape: without it a value with & or < silently truncates the document body.
+    # StrictUndefined: a field the code does not supply fails loudly instead of rendering blank.
+    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+def template_fields(template: Path = DEFAULT_TEMPLATE) -> set[str]:
+    """Top-level names the template uses (what `build_context` must supply)."""
+    return set(DocxTemplate(str(template)).get_undeclared_template_variables(jinja_env=jinja_env()))
+
+
+def report_moment(date: dt.date) -> dt.datetime:
+    # Noon, so the date reads the same in any time zone a viewer converts it to.
+    return dt.datetime(date.year, date.month, date.day, 12, 0, 0)
+
+
+def _with_images(tpl: DocxTemplate, context: dict[str, Any]) -> dict[str, Any]:
+    charts = [dict(chart, image=InlineImage(tpl, chart["path"], width=CHART_WIDTH)) for chart in context["charts"]]
+    return {**context, "charts": charts}
+
+
+def check_no_template_syntax(docx_bytes: bytes) -> None:
+    with zipfile.ZipFile(io.BytesIO(docx_bytes)) as zf:
+        for name in zf.namelist():
+            if not _TEXT_PART.match(name):
+                continue
+            xml = zf.read(name).decode("utf-8")
+            text = re.sub(r"<[^>]+>", "", xml)
+            found = _LEFTOVER.search(text)
+            if found:
+                start = max(found.start() - 40, 0)
+                raise RenderError(f"{name}: template syntax left in the output: …{text[start:found.end() + 40]}…")
+
+
+def normalise_zip(data: bytes, moment: dt.datetime, *, replace: Mapping[str, bytes] | None = None) -> bytes:
+    """Rewrite a zip (docx/xlsx) with one fixed timestamp, fixed attributes and a stable member order."""
+    replace = replace or {}
+    stamp = (max(moment.year, 1980), moment.month, moment.day, moment.hour, moment.minute, moment.second)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        names = src.namelist()
+        # [Content_Types].xml first, as Office writes it; the rest sorted so order never depends on history.
+        ordered = sorted(names, key=lambda n: (n != "[Content_Types].xml", n))
+        for name in ordered:
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            info.create_system = 0
+            dst.writestr(info, replace.get(name, src.read(name)))
+    return out.getvalue()
+
+
+def _set_properties(docx_bytes: bytes, date: dt.date) -> bytes:
+    doc = Document(io.BytesIO(docx_bytes))
+    props = doc.core_properties
+    t = words()["template"]
+    moment = report_moment(date)
+    props.author = t["document_author"]
+    props.last_modified_by = t["document_author"]
+    props.title = t["document_title"]
+    props.revision = 1
+    props.created = props.modified = props.last_printed = moment
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def render_bytes(
+    data: ReportData,
+    *,
+    template: Path = DEFAULT_TEMPLATE,
+    chart_paths: Mapping[str, Path] | None = None,
+) -> bytes:
+    tpl = DocxTemplate(str(template))
+    context = _with_images(tpl, build_context(data, chart_paths=chart_paths))
+    try:
+        tpl.render(context, jinja_env=jinja_env(), autoescape=True)
+    except jinja2.UndefinedError as exc:
+        raise RenderError(f"{template}: the template needs a field the data does not supply: {exc}") from exc
+    buf = io.BytesIO()
+    tpl.save(buf)
+    result = _set_properties(buf.getvalue(), data.date)
+    check_no_template_syntax(result)
+    return normalise_zip(result, report_moment(data.date))
+
+
+def atomic_write(path: Path, payload: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render_report(
+    data: ReportData,
+    out_path: Path,
+    *,
+    template: Path = DEFAULT_TEMPLATE,
+    charts_dir: Path | None = None,
+) -> Path:
+    """Render the report to `out_path` (written atomically). Charts are drawn into `charts_dir`, or a
+    temporary folder when it is None; pass `charts_dir` to keep the PNGs."""
+    from pipeline.render.charts import draw_charts
+
+    out_path = Path(out_path)
+    if charts_dir is not None:
+        payload = render_bytes(data, template=template, chart_paths=draw_charts(data, Path(charts_dir)))
+    else:
+        with tempfile.TemporaryDirectory(prefix="mz-charts-") as tmp:
+            payload = render_bytes(data, template=template, chart_paths=draw_charts(data, Path(tmp)))
+    atomic_write(out_path, payload)
+    return out_path
