@@ -10,7 +10,7 @@ from pipeline.forms.build import (
     write_all_forms,
     write_form,
 )
-from pipeline.forms.zipfix import normalise_zip
+from pipeline.forms.zipfix import copy_normalised, normalise_zip
 
 __all__ = [
     "BuiltForm",
@@ -18,6 +18,7 @@ __all__ = [
     "build_form",
     "fixed_timestamp",
     "form_file_name",
+    "copy_normalised",
     "normalise_zip",
     "save_workbook",
     "write_all_forms",

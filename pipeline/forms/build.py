@@ -9,6 +9,8 @@ The words come from data/form_text.yaml; the codes and columns from layout.py.
 from __future__ import annotations
 
 import datetime as dt
+import io
+from copy import copy
 import os
 import tempfile
 import zipfile
@@ -28,7 +30,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from pipeline.forms import layout
-from pipeline.forms.zipfix import normalise_zip
+from pipeline.forms.zipfix import copy_normalised
 from pipeline.plan.model import Item, Plan
 
 FORM_TEXT_PATH = Path(__file__).resolve().parent.parent / "data" / "form_text.yaml"
@@ -59,6 +61,31 @@ _HEAD_FILL = PatternFill("solid", fgColor="D9E1F2")
 _ITEM_FILL = PatternFill("solid", fgColor="F2F2F2")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _UNLOCKED = Protection(locked=False)
+
+
+_FORMAT_OF: dict[str, str] = {
+    "report_date": "date", "unit": "text", "form_id": "text", "status": "text", "yesno": "text",
+}
+
+
+class _Styler:
+    """Apply a named combination of styles to cells.
+
+    Setting font, fill, border… one by one makes openpyxl hash each style object for every cell, which made
+    building a form take ~50 ms; the first cell of each combination is styled normally and the rest copy
+    its style index array.
+    """
+
+    def __init__(self) -> None:
+        self._done: dict[str, Any] = {}
+
+    def __call__(self, cell: Any, key: str, **attrs: Any) -> None:
+        if key in self._done:
+            cell._style = copy(self._done[key])
+            return
+        for name, value in attrs.items():
+            setattr(cell, name, value)
+        self._done[key] = copy(cell._style)
 
 
 @dataclass(frozen=True)
@@ -242,33 +269,26 @@ def build_form(plan: Plan, reporter_code: str, report_date: dt.date | None = Non
         ws.row_dimensions[row].height = 32 if row != HINT_ROW else 18
 
     rows: dict[str, FormRow] = {}
+    style = _Styler()
 
     def value_row(row: int, code: str, label: str, measure: str, kind: RowKind, value_kind: ValueKind,
-                  indent: int = 0) -> None:
-        ws.cell(row=row, column=layout.CODE_COLUMN, value=code)
-        ws.cell(row=row, column=layout.LABEL_COLUMN, value=label).alignment = Alignment(
-            wrap_text=True, vertical="top", indent=indent
+                  indent: int = 0, bold: bool = False, italic: bool = False) -> None:
+        style(ws.cell(row=row, column=layout.CODE_COLUMN, value=code), "plain", border=_BORDER, alignment=_WRAP)
+        style(
+            ws.cell(row=row, column=layout.LABEL_COLUMN, value=label), f"label:{indent}:{bold}:{italic}",
+            border=_BORDER, font=Font(bold=bold, italic=italic),
+            alignment=Alignment(wrap_text=True, vertical="top", indent=indent),
         )
-        ws.cell(row=row, column=layout.MEASURE_COLUMN, value=measure)
+        style(ws.cell(row=row, column=layout.MEASURE_COLUMN, value=measure), "plain", border=_BORDER,
+              alignment=_WRAP)
         cell = ws.cell(row=row, column=layout.VALUE_COLUMN)
-        fmt = NUMBER_FORMATS.get(
-            {"report_date": "date", "unit": "text", "form_id": "text", "status": "text", "yesno": "text"}.get(
-                value_kind, value_kind
-            )
-        )
-        if fmt:
-            cell.number_format = fmt
+        fmt = NUMBER_FORMATS.get(_FORMAT_OF.get(value_kind, value_kind), "General")
         if value_kind == "form_id":
-            cell.fill = _FIXED_FILL
+            style(cell, "fixed", border=_BORDER, alignment=_WRAP, fill=_FIXED_FILL, number_format=fmt)
         else:
-            cell.fill = _INPUT_FILL
-            cell.protection = _UNLOCKED
+            style(cell, f"value:{fmt}", border=_BORDER, alignment=_WRAP, fill=_INPUT_FILL, protection=_UNLOCKED,
+                  number_format=fmt)
         validations.add(value_kind, cell.coordinate)
-        for col in range(1, layout.VALUE_COLUMN + 1):
-            c = ws.cell(row=row, column=col)
-            c.border = _BORDER
-            if col != layout.LABEL_COLUMN:
-                c.alignment = _WRAP
         _fit_height(ws, row, label, indent)
         rows[code] = FormRow(code=code, row=row, kind=kind, value_kind=value_kind)
 
@@ -284,8 +304,7 @@ def build_form(plan: Plan, reporter_code: str, report_date: dt.date | None = Non
     }
     row = FIRST_HEADER_ROW
     for code, (value_kind, measure) in header_kinds.items():
-        value_row(row, code, labels[code], measure, "header", value_kind)
-        ws.cell(row=row, column=layout.LABEL_COLUMN).font = Font(bold=True)
+        value_row(row, code, labels[code], measure, "header", value_kind, bold=True)
         row += 1
     ws.cell(row=rows[layout.FORM_ID_CODE].row, column=layout.VALUE_COLUMN, value=layout.form_id(plan))
     ws.cell(row=rows[layout.HEADER_CODES["unit"]].row, column=layout.VALUE_COLUMN, value=values["reporter"])
@@ -314,20 +333,16 @@ def build_form(plan: Plan, reporter_code: str, report_date: dt.date | None = Non
         ws.cell(row=row, column=layout.CODE_COLUMN, value=item.code)
         ws.cell(row=row, column=layout.LABEL_COLUMN, value=item.title)
         for col in range(1, layout.VALUE_COLUMN + 1):
-            c = ws.cell(row=row, column=col)
-            c.font = Font(bold=True)
-            c.fill = _ITEM_FILL
-            c.border = _BORDER
-            c.alignment = _WRAP
+            style(ws.cell(row=row, column=col), "item", font=Font(bold=True), fill=_ITEM_FILL, border=_BORDER,
+                  alignment=_WRAP)
         _fit_height(ws, row, item.title, bold=True)
         row += 1
         value_row(row, item.status_code, text["status_label"], measures["list"], "status", "status")
         for fig in item.figures:
             row += 1
+            # "Of which" figures are indented and italic, so the hierarchy shows on screen and on paper.
             value_row(row, fig.code, fig.label, measures[fig.unit], "figure", fig.unit,
-                      indent=2 if fig.of else 0)
-            if fig.of:
-                ws.cell(row=row, column=layout.LABEL_COLUMN).font = Font(italic=True)
+                      indent=2 if fig.of else 0, italic=fig.of is not None)
         row += 1
         value_row(row, item.comment_code, text["comment_label"], measures["text"], "comment", "text")
 
@@ -398,9 +413,11 @@ def save_workbook(wb: Workbook, path: Path, stamp: dt.datetime) -> Path:
     try:
         # openpyxl's save_workbook() overwrites `modified` with the current time; its writer does not.
         wb.properties.created = wb.properties.modified = stamp
-        archive = zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
-        ExcelWriter(wb, archive).save()
-        normalise_zip(tmp, stamp.timetuple()[:6])
+        # Built uncompressed in memory and compressed once while fixing the timestamps.
+        buffer = io.BytesIO()
+        ExcelWriter(wb, zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED, allowZip64=True)).save()
+        with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(tmp, "w", allowZip64=True) as dst:
+            copy_normalised(src, dst, stamp.timetuple()[:6], compress_type=zipfile.ZIP_DEFLATED)
         # mkstemp creates the file private (0600); a form is an ordinary document.
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)

@@ -29,18 +29,33 @@ def normalise_zip(path: Path | str, date_time: tuple[int, int, int, int, int, in
     tmp = Path(tmp_name)
     try:
         with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w") as dst:
-            for info in src.infolist():
-                data = src.read(info)
-                fixed = zipfile.ZipInfo(info.filename, date_time=date_time)
-                # The mimetype member of ODF files must stay stored (uncompressed) to be valid.
-                fixed.compress_type = info.compress_type
-                # Attributes from the writer's platform would make bytes differ between machines.
-                fixed.create_system = 0
-                fixed.external_attr = 0
-                dst.writestr(fixed, data)
+            copy_normalised(src, dst, date_time)
         # Keep the original's permissions (mkstemp would leave the file private).
         os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def copy_normalised(
+    src: zipfile.ZipFile,
+    dst: zipfile.ZipFile,
+    date_time: tuple[int, int, int, int, int, int] = ZIP_EPOCH,
+    compress_type: int | None = None,
+) -> None:
+    """Copy every member of `src` into `dst` in order, dated `date_time`.
+
+    `compress_type` None keeps each member's compression; a writer that built `src` uncompressed in memory
+    passes ZIP_DEFLATED to compress once, on the way out.
+    """
+    for info in src.infolist():
+        data = src.read(info)
+        fixed = zipfile.ZipInfo(info.filename, date_time=date_time)
+        # ODF's `mimetype` member must stay stored, so a member already stored is never compressed
+        # unless the caller asks for it.
+        fixed.compress_type = info.compress_type if compress_type is None else compress_type
+        # Attributes from the writer's platform would make bytes differ between machines.
+        fixed.create_system = 0
+        fixed.external_attr = 0
+        dst.writestr(fixed, data)
