@@ -26,7 +26,7 @@ env: $(VENV)/.installed ## build the virtualenv with pinned packages (done by ev
 
 demo: $(VENV)/.installed ## sample submissions into build/demo-inbox, then the report for every reporting date
 	rm -rf $(DEMO_INBOX)
-	$(PY) -m pipeline samples --out $(DEMO_INBOX)
+	$(PY) -m pipeline samples --out $(DEMO_INBOX) --messy $(DATE)
 	@for d in $(DATES); do $(PY) -m pipeline report --date $$d --inbox $(DEMO_INBOX) --outbox $(OUTBOX) || [ $$? -eq 1 ]; done
 	@echo "Demo report for $(DATE): $(OUTBOX)/$(DATE)/"
 

@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     samples = sub.add_parser("samples", help="fill sample submissions for all units and dates")
     samples.add_argument("--out", type=Path, required=True, help="folder to fill (e.g. a demo inbox)")
     samples.add_argument("--seed", type=int, default=2017)
+    samples.add_argument(
+        "--messy", metavar="DATE", help="also add corrections, typos, broken and stray files for this date"
+    )
     samples.set_defaults(run=cmd_samples)
 
     codes = sub.add_parser("codes", help="print the problem-code reference (Markdown)")
@@ -129,11 +132,18 @@ def cmd_forms(args: argparse.Namespace) -> int:
 
 
 def cmd_samples(args: argparse.Namespace) -> int:
+    from pipeline.mess import add_mess
     from pipeline.plan import load_plan
+    from pipeline.report import parse_report_date
     from pipeline.samples import generate_samples
 
-    samples = generate_samples(load_plan(args.plan), args.out, seed=args.seed)
+    plan = load_plan(args.plan)
+    date = parse_report_date(plan, args.messy) if args.messy else None
+    samples = generate_samples(plan, args.out, seed=args.seed)
     print(f"{len(samples.files)} sample submissions written to {args.out}")
+    if date is not None:
+        mess = add_mess(plan, samples, date)
+        print(f"{len(mess.files)} messy files (corrections, typos, broken, stray) for {date} added")
     return 0
 
 

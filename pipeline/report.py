@@ -152,13 +152,14 @@ def run_report(
         files = verdicts(subs, selection, extra)
         data = aggregate(plan, selection)
         run_dir = new_run_dir(outbox, date.isoformat())
-        outputs = write_outputs(run_dir, plan, plan_path, data, files, pdf=pdf)
+        outputs = write_outputs(run_dir, plan, plan_path, data, files, inbox=inbox, pdf=pdf)
         folder = publish(outbox, date.isoformat(), run_dir)
     return ReportResult(date, folder, files, data, outputs)
 
 
 def write_outputs(
-    folder: Path, plan: Plan, plan_path: Path, data: ReportData, files: list[FileVerdict], *, pdf: bool
+    folder: Path, plan: Plan, plan_path: Path, data: ReportData, files: list[FileVerdict], *, inbox: Path,
+    pdf: bool,
 ) -> dict[str, str]:
     # Imported here: rendering pulls in docxtpl and (for charts) matplotlib, which `check` never needs.
     from pipeline.render import render_report, to_pdf, write_summary
@@ -172,7 +173,7 @@ def write_outputs(
     _write_csv(
         folder / "issues.csv", [p.as_row() for f in files for p in f.problems], ISSUE_COLUMNS
     )
-    write_feedback(plan, [f for f in files if f.status in ("used", "rejected", "superseded")], folder / "feedback")
+    write_feedback(plan, files, folder / "feedback", inbox)
     if pdf:
         to_pdf(report_path, folder)
     outputs = {

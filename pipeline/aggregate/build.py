@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from pipeline.aggregate.model import DepartmentReport, ReportData
+from pipeline.aggregate.model import OBLAST, DepartmentReport, ReportData
 from pipeline.aggregate.select import Selection
 from pipeline.plan.model import Plan
 
@@ -68,10 +68,17 @@ def _object_frame(rows: dict[str, dict[str, str]], index: list[str], columns: li
 
 
 def figures_table(data: ReportData) -> pd.DataFrame:
-    """figures.csv: one row per unit × numeric figure at the report date, then the oblast total."""
-    values = data.values
+    """figures.csv: unit × numeric figure the units report, the oblast total (unit `oblast`), then the
+    department's own figures (unit `department`)."""
+    plan = data.plan
+    codes = [f.code for item in plan.items_for("units") for f in item.figures if f.numeric]
+    values = data.values[codes]
     long = values.rename_axis("unit").reset_index().melt(id_vars="unit", var_name="figure", value_name="value")
-    totals = data.totals.rename_axis("figure").reset_index(name="value")
-    totals.insert(0, "unit", "oblast")
-    table = pd.concat([long, totals], ignore_index=True)
-    return table
+    totals = data.totals[codes].rename_axis("figure").reset_index(name="value")
+    totals.insert(0, "unit", OBLAST)
+    dept_codes = [f.code for item in plan.items_for("department") for f in item.figures if f.numeric]
+    dept = pd.DataFrame(
+        {"unit": plan.department.code, "figure": dept_codes,
+         "value": [data.department.figures.get(code, float("nan")) for code in dept_codes]}
+    )
+    return pd.concat([long, totals, dept], ignore_index=True)

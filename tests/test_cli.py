@@ -1,0 +1,77 @@
+"""The command line: exit codes and one-line answers, never a traceback for a user's mistake."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, cwd=REPO, timeout=120)
+
+
+def test_check_on_a_text_file_renamed_xlsx(tmp_path):
+    fake = tmp_path / "Ақжайық 17.08.xlsx"
+    fake.write_text("бұл кесте емес\n", encoding="utf-8")
+    result = _run("check", str(fake))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr + result.stdout
+    first = result.stdout.splitlines()[0].split("\t")
+    assert first[0] == "errors" and first[3] == "file-not-spreadsheet"
+
+
+def test_check_on_a_good_form(tmp_path, plan):
+    from pipeline.forms import layout
+    from pipeline.forms.build import write_form
+    from pipeline.samples import fill_form, sample_values
+
+    blank = write_form(plan, "syrym", tmp_path / "blank.xlsx")
+    filled = tmp_path / "Сырым.xlsx"
+    fill_form(blank, filled, sample_values(plan, "syrym", plan.dates[1]))
+    result = _run("check", str(filled))
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.split("\t")[0] in ("ok", "warnings")
+    assert layout.FORM_SHEET  # the form sheet name stays the reader's anchor
+
+
+def test_report_date_outside_the_campaign_lists_valid_dates(tmp_path):
+    result = _run("report", "--date", "2017-08-18", "--inbox", str(tmp_path), "--outbox", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "2017-08-17" in result.stderr and "2017-09-28" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_report_with_missing_inbox_and_bad_date_text(tmp_path):
+    missing = _run("report", "--date", "2017-08-17", "--inbox", str(tmp_path / "nope"), "--outbox", str(tmp_path))
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    garbage = _run("report", "--date", "17.08", "--inbox", str(tmp_path), "--outbox", str(tmp_path))
+    assert garbage.returncode == 2 and "Traceback" not in garbage.stderr
+
+
+def test_check_missing_file_and_broken_plan(tmp_path):
+    missing = _run("check", str(tmp_path / "none.xlsx"))
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("campaign: {}\n", encoding="utf-8")
+    broken = _run("--plan", str(plan), "forms", "--out", str(tmp_path / "forms"))
+    assert broken.returncode == 2 and "campaign.code" in broken.stderr and "Traceback" not in broken.stderr
+
+
+def test_help_lists_every_command():
+    result = _run("--help")
+    for command in ("report", "forms", "check", "samples", "codes"):
+        assert command in result.stdout
+
+
+def test_problem_code_docs_are_generated_from_the_catalogue():
+    from pipeline.docs import problem_codes_markdown
+    from pipeline.validate.catalogue import catalogue
+
+    committed = (REPO / "docs" / "problem-codes.md").read_text(encoding="utf-8")
+    assert committed == problem_codes_markdown(), "run `make codes` and commit docs/problem-codes.md"
+    for code in catalogue():
+        assert f"`{code}`" in committed

@@ -1,0 +1,143 @@
+"""End to end: sample inbox with real-world mess → report folder; figures equal exactly what was filled."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.mess import add_mess
+from pipeline.publish import Busy, outbox_lock
+from pipeline.report import run_report
+from pipeline.samples import generate_samples
+
+AUG8, AUG17 = dt.date(2017, 8, 8), dt.date(2017, 8, 17)
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[str, float]]:
+    return {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime) for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def demo(plan, tmp_path_factory):
+    inbox = tmp_path_factory.mktemp("inbox")
+    outbox = tmp_path_factory.mktemp("outbox")
+    samples = generate_samples(plan, inbox, dates=[AUG8, AUG17, dt.date(2017, 8, 26)])
+    mess = add_mess(plan, samples, AUG17)
+    before = _snapshot(inbox)
+    result = run_report("2017-08-17", inbox=inbox, outbox=outbox, plan_path=REPO / "pipeline/data/plans/mektepke-zhol-2017.yaml")
+    return plan, samples, mess, inbox, outbox, before, result
+
+
+def _expected_value(plan, samples, mess, unit, code):
+    """What the report must show for unit × figure at 17 Aug: its latest sample on or before that date."""
+    figure = plan.figure_by_code[code]
+    for date in (AUG17, AUG8):
+        sample = samples.get(unit, date)
+        if sample is None:
+            continue
+        override = mess.overrides.get((unit, date), {})
+        value = override[code] if code in override else sample.values.get(code)
+        if value is None:
+            return None
+        if figure.unit == "yesno":
+            return 1.0 if value == plan.yes_no.yes.label else 0.0
+        return float(value)
+    return None
+
+
+def test_figures_csv_equals_what_was_filled(demo):
+    plan, samples, mess, _, outbox, _, result = demo
+    rows = list(csv.DictReader((outbox / "2017-08-17" / "figures.csv").open(encoding="utf-8-sig")))
+    got = {(r["unit"], r["figure"]): (float(r["value"]) if r["value"] else None) for r in rows}
+    unit_figures = [f.code for i in plan.items_for("units") for f in i.figures if f.numeric]
+    checked = 0
+    for unit in plan.units:
+        for code in unit_figures:
+            assert got[(unit.code, code)] == _expected_value(plan, samples, mess, unit.code, code), (unit.code, code)
+            checked += 1
+    for code in unit_figures:
+        values = [got[(u.code, code)] for u in plan.units if got[(u.code, code)] is not None]
+        assert got[("oblast", code)] == (sum(values) if values else None)
+    assert checked == 13 * len(unit_figures)
+    # the correction superseded the original: its corrected figure is the one reported
+    (unit, _), override = next(iter(mess.overrides.items()))
+    assert got[(unit, "help_children")] == override["help_children"]
+
+
+def test_manifest_accounts_for_every_inbox_file(demo):
+    _, _, mess, inbox, outbox, _, _ = demo
+    manifest = json.loads((outbox / "2017-08-17" / "manifest.json").read_text(encoding="utf-8"))
+    listed = {entry["file"]: entry for entry in manifest["inputs"]}
+    assert set(listed) == {p.name for p in inbox.iterdir()}
+    for mf in mess.files:
+        assert listed[mf.name]["status"] == mf.status, mf
+        assert mf.codes <= set(listed[mf.name]["codes"]), mf
+    outputs = {o["file"] for o in manifest["outputs"]}
+    assert {"figures.csv", "issues.csv", "summary.xlsx", "akparat-2017-08-17.docx"} <= outputs
+    assert all(entry["sha256"] and len(entry["sha256"]) == 64 for entry in manifest["inputs"])
+
+
+def test_issues_csv_names_file_sheet_and_cell(demo):
+    _, samples, mess, _, outbox, _, result = demo
+    rows = list(csv.DictReader((outbox / "2017-08-17" / "issues.csv").open(encoding="utf-8-sig")))
+    typo = next(m for m in mess.files if m.kind == "typo-values")
+    ambiguous = [r for r in rows if r["file"] == typo.name and r["code"] == "value-ambiguous-number"]
+    assert len(ambiguous) == 1 and ambiguous[0]["sheet"] == "Нысан" and ambiguous[0]["cell"].startswith("D")
+    assert ambiguous[0]["severity"] == "error" and ambiguous[0]["message"]
+    assert result.exit_code == 1  # some files have errors; the report is written anyway
+
+
+def test_inbox_is_never_modified(demo):
+    *_, inbox, _, before, _ = demo
+    assert _snapshot(inbox) == before
+
+
+def test_feedback_workbook_marks_the_problem_cell(demo):
+    from openpyxl import load_workbook
+
+    _, _, mess, _, outbox, _, _ = demo
+    typo = next(m for m in mess.files if m.kind == "typo-values")
+    rows = list(csv.DictReader((outbox / "2017-08-17" / "issues.csv").open(encoding="utf-8-sig")))
+    cell = next(r["cell"] for r in rows if r["file"] == typo.name and r["code"] == "value-ambiguous-number")
+    [path] = [p for p in (outbox / "2017-08-17" / "feedback").iterdir() if Path(typo.name).stem in p.name]
+    wb = load_workbook(path)
+    assert wb.sheetnames[0] == "Мәселелер"
+    assert "value-ambiguous-number" in wb["Нысан"][cell].comment.text
+    listed = [wb["Мәселелер"].cell(row=r, column=4).value for r in range(5, wb["Мәселелер"].max_row + 1)]
+    assert "value-ambiguous-number" in listed
+
+
+def test_second_run_waits_for_the_lock(tmp_path):
+    script = "import sys, time; from pathlib import Path; from pipeline.publish import outbox_lock\n" \
+             "with outbox_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(3)\n"
+    holder = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(Busy):
+        with outbox_lock(tmp_path, wait=False):
+            pass
+    holder.wait(timeout=10)
+    with outbox_lock(tmp_path, wait=False):
+        pass
+
+
+def test_failed_run_leaves_previous_report_intact(demo, monkeypatch):
+    plan, _, _, inbox, outbox, _, _ = demo
+    folder = outbox / "2017-08-17"
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    import pipeline.report as report
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(report, "_write_csv", boom)
+    with pytest.raises(RuntimeError):
+        run_report("2017-08-17", inbox=inbox, outbox=outbox)
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
