@@ -17,6 +17,7 @@ The parent never raises because of a file, and kills every worker it started bef
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing
 import multiprocessing.connection as mpc
 import os
@@ -64,6 +65,9 @@ def _worker_main(conn: mpc.Connection, inherited: list[mpc.Connection], spec: Re
         except OSError:
             pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # A crash here is expected and answered by the parent; an inherited faulthandler (pytest enables
+    # one) would only dump the parent's stack onto the shared stderr.
+    faulthandler.disable()
     _die_with_parent()
     if memory_mb > 0:
         try:

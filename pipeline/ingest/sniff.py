@@ -311,7 +311,7 @@ def _sniff_other(data: bytes) -> Verdict:
     text = _as_text(head)
     if text is None:
         return _no("file-not-spreadsheet", detail=D_UNKNOWN)
-    return _sniff_text(text)
+    return _sniff_text(text, complete=len(data) <= len(head))
 
 
 def _sniff_gzip(head: bytes) -> Verdict:
@@ -341,7 +341,7 @@ def _as_text(head: bytes) -> str | None:
     return head.decode("latin-1") if printable >= 0.95 * len(head) else None
 
 
-def _sniff_text(text: str) -> Verdict:
+def _sniff_text(text: str, complete: bool = True) -> Verdict:
     start = text.lstrip()[:4096]
     low = start.lower()
     if low.startswith("<"):
@@ -356,15 +356,16 @@ def _sniff_text(text: str) -> Verdict:
         return _no("file-not-spreadsheet", detail=D_XML)
     if start.startswith("ID;"):
         return _no("file-unsupported-format", detail=D_SYLK)
-    if _looks_like_csv(start):
+    if _looks_like_csv(text[:4096], cut=not complete or len(text) > 4096):
         return _no("file-unsupported-format", detail=D_CSV)
     return _no("file-not-spreadsheet", detail=D_TEXT)
 
 
-def _looks_like_csv(text: str) -> bool:
-    """Rows of one width (two fields or more) under some separator; quoted line breaks allowed."""
+def _looks_like_csv(text: str, cut: bool) -> bool:
+    """Two rows or more of one width (two fields or more) under some separator; quoted line breaks
+    allowed. One line with a comma is a sentence, not a table."""
     lines = text.splitlines()
-    if len(lines) > 1:
+    if cut and len(lines) > 1:
         lines = lines[:-1]  # the last line may be cut by the sniffing window
     for sep in (",", ";", "\t", "|"):
         try:
@@ -372,7 +373,7 @@ def _looks_like_csv(text: str) -> bool:
         except csv.Error:
             continue
         widths = {len(r) for r in rows[:50]}
-        if rows and len(widths) == 1 and widths.pop() >= 2:
+        if len(rows) >= 2 and len(widths) == 1 and widths.pop() >= 2:
             return True
     return False
 

@@ -1,0 +1,122 @@
+"""The worker pool: a file that crashes or hangs the reader costs that file only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.ingest.extract import ReadSpec, read_path
+from pipeline.ingest.isolate import PoolSettings, read_isolated
+from pipeline.ingest.model import RawForm
+from pipeline.plan import Plan
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "spreadsheets"
+
+
+# Readers are module-level so that a `spawn` worker could import them too.
+def crashing_reader(path: str, name: str, spec: ReadSpec) -> RawForm:
+    if "crash" in name:
+        os.abort()
+    if "exit" in name:
+        os._exit(3)
+    return read_path(path, name, spec)
+
+
+def hanging_reader(path: str, name: str, spec: ReadSpec) -> RawForm:
+    if "hang" in name:
+        time.sleep(60)
+    return read_path(path, name, spec)
+
+
+def flaky_reader(path: str, name: str, spec: ReadSpec) -> RawForm:
+    # Crashes the first time only (a marker file beside it remembers): the retry alone must succeed.
+    marker = Path(path + ".seen")
+    if "flaky" in name and not marker.exists():
+        marker.write_text("x")
+        os.abort()
+    return read_path(path, name, spec)
+
+
+def calamine_only_reader(path: str, name: str, spec: ReadSpec) -> RawForm:
+    """Hands the file straight to calamine, skipping the sniffer that would refuse it first."""
+    import python_calamine as pc
+
+    wb = pc.CalamineWorkbook.from_path(path)
+    for sheet_name in wb.sheet_names:
+        wb.get_sheet_by_name(sheet_name).to_python()
+    return read_path(path, name, spec)
+
+
+def _files(tmp_path: Path, names: list[str]) -> list[tuple[str, str]]:
+    items = []
+    for n in names:
+        p = tmp_path / n
+        p.write_text("a;b\n1;2\n3;4\n")
+        items.append((str(p), n))
+    return items
+
+
+def _children() -> set[int]:
+    try:
+        text = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text()
+    except OSError:
+        return set()
+    return {int(x) for x in text.split()}
+
+
+def _codes(forms: list[RawForm]) -> list[str]:
+    return [f.problems[0].code if f.problems else "" for f in forms]
+
+
+def test_crash_costs_one_file(plan: Plan, tmp_path: Path) -> None:
+    before = _children()
+    names = [f"ok{i}.csv" for i in range(12)]
+    names[3] = "crash.csv"
+    names[8] = "exit.csv"
+    forms = read_isolated(_files(tmp_path, names), ReadSpec.from_plan(plan),
+                          PoolSettings(workers=2, seconds=5, reader=crashing_reader))
+    assert [f.name for f in forms] == names
+    got = _codes(forms)
+    assert got[3] == got[8] == "file-reader-crashed"
+    assert all(c == "file-unsupported-format" for i, c in enumerate(got) if i not in (3, 8))
+    assert forms[3].sha256 and forms[3].size > 0
+    assert _children() == before  # no orphans
+
+
+def test_crash_once_then_retry_alone_succeeds(plan: Plan, tmp_path: Path) -> None:
+    names = ["a.csv", "flaky.csv", "b.csv"]
+    forms = read_isolated(_files(tmp_path, names), ReadSpec.from_plan(plan),
+                          PoolSettings(workers=1, seconds=5, reader=flaky_reader))
+    assert _codes(forms) == ["file-unsupported-format"] * 3
+
+
+def test_hang_is_timed_out(plan: Plan, tmp_path: Path) -> None:
+    before = _children()
+    names = ["a.csv", "hang.csv", "b.csv", "c.csv"]
+    start = time.monotonic()
+    forms = read_isolated(_files(tmp_path, names), ReadSpec.from_plan(plan),
+                          PoolSettings(workers=2, seconds=0.5, reader=hanging_reader))
+    assert time.monotonic() - start < 5
+    assert _codes(forms) == ["file-unsupported-format", "file-reader-timeout",
+                             "file-unsupported-format", "file-unsupported-format"]
+    assert dict(forms[1].problems[0].params)["seconds"] == "0.5"
+    assert _children() == before
+
+
+def test_empty_list(plan: Plan) -> None:
+    assert read_isolated([], ReadSpec.from_plan(plan), PoolSettings()) == []
+
+
+@pytest.mark.skipif(not (CORPUS / "phpss__oleloop.xls").exists(), reason="corpus absent")
+def test_real_oleloop_file_under_calamine_is_contained(plan: Plan, tmp_path: Path) -> None:
+    """The real hostile file, fed to calamine directly, in a worker with a small memory limit."""
+    items = [(str(CORPUS / "phpss__oleloop.xls"), "oleloop.xls")]
+    start = time.monotonic()
+    forms = read_isolated(items, ReadSpec.from_plan(plan),
+                          PoolSettings(workers=2, seconds=10, memory_mb=256, reader=calamine_only_reader))
+    assert time.monotonic() - start < 25
+    assert _codes(forms) == ["file-reader-crashed"]
