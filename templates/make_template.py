@@ -20,7 +20,7 @@ from pathlib import Path
 from docx import Document
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -91,6 +91,8 @@ def _styles(doc: Document) -> None:
     add("Тармақ", 14, indent=1.25, align=WD_ALIGN_PARAGRAPH.JUSTIFY, before=4, keep=True)
     add("Кесте", 12, align=WD_ALIGN_PARAGRAPH.CENTER)
     add("Кесте кең", 10, align=WD_ALIGN_PARAGRAPH.CENTER)
+    add("Кесте кең тақырып", 9, align=WD_ALIGN_PARAGRAPH.CENTER)
+    add("Кесте тақырып", 11, align=WD_ALIGN_PARAGRAPH.CENTER)
     add("Ескерту", 11, indent=1.25, align=WD_ALIGN_PARAGRAPH.JUSTIFY)
     add("Орындаушы", 10)
     add("Қолтаңба", 14)
@@ -146,6 +148,25 @@ def _fixed_widths(table: Table, widths_mm: list[float]) -> None:
     grid = table._tbl.tblGrid
     for col, w in zip(grid.findall(qn("w:gridCol")), widths_mm):
         col.set(qn("w:w"), str(int(Mm(w).twips)))
+
+
+def _vertical(cell: _Cell) -> None:
+    tc_pr = cell._tc.get_or_add_tcPr()
+    direction = OxmlElement("w:textDirection")
+    direction.set(qn("w:val"), "btLr")
+    tc_pr.append(direction)
+    cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.LEFT
+
+
+def _cell_margins(table: Table, side_mm: float) -> None:
+    # Word's default 1.9 mm either side wastes a quarter of a narrow column; words then break mid-word.
+    mar = OxmlElement("w:tblCellMar")
+    for side in ("left", "right"):
+        el = OxmlElement(f"w:{side}")
+        el.set(qn("w:w"), str(int(Mm(side_mm).twips)))
+        el.set(qn("w:type"), "dxa")
+        mar.append(el)
+    table._tbl.tblPr.append(mar)
 
 
 def _repeat_header(row: object) -> None:
@@ -215,15 +236,20 @@ def build(out: Path = OUT) -> Path:
     wide.different_first_page_header_footer = False
     _para(doc, "{{ district.heading }}", "Тақырып")
     _para(doc, "")
-    n_fig = len(key_figures(plan))
+    figures = key_figures(plan)
+    n_fig = len(figures)
     table = doc.add_table(rows=1, cols=2 + n_fig)
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     head = table.rows[0].cells
-    _cell_text(head[0], "{{ district.number_header }}", "Кесте кең", bold=True)
-    _cell_text(head[1], "{{ district.unit_header }}", "Кесте кең", bold=True)
+    _cell_text(head[0], "{{ district.number_header }}", "Кесте кең тақырып")
+    _cell_text(head[1], "{{ district.unit_header }}", "Кесте кең тақырып")
     for i in range(n_fig):
-        _cell_text(head[2 + i], f"{{{{ district.headers[{i}] }}}}", "Кесте кең", bold=True)
+        _cell_text(head[2 + i], f"{{{{ district.headers[{i}] }}}}", "Кесте кең тақырып")
+        _vertical(head[2 + i])
+    # Vertical headers, as in printed official tables: a 15 mm column cannot hold «Өткізілген» across.
+    table.rows[0].height = Mm(42)
+    table.rows[0].height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
     _repeat_header(table.rows[0])
     _loop_row(table, "{%tr for row in district.rows %}")
     row = table.add_row().cells
@@ -237,9 +263,13 @@ def build(out: Path = OUT) -> Path:
     _cell_text(row[1], "{{ district.total.name }}", "Кесте кең", bold=True, align=WD_ALIGN_PARAGRAPH.LEFT)
     for i in range(n_fig):
         _cell_text(row[2 + i], f"{{{{ district.total.cells[{i}] }}}}", "Кесте кең", bold=True)
-    name_w, no_w = 38.0, 9.0
-    fig_w = (BODY_WIDTH_LANDSCAPE - name_w - no_w) / n_fig
-    _fixed_widths(table, [no_w, name_w] + [fig_w] * n_fig)
+    # Amounts («43 815,3») need more room than counts; the rest is shared by the count columns.
+    name_w, no_w, amount_w = 36.0, 8.0, 21.0
+    n_amount = sum(1 for f in figures if f.unit == "tenge")
+    count_w = (BODY_WIDTH_LANDSCAPE - name_w - no_w - amount_w * n_amount) / max(n_fig - n_amount, 1)
+    widths = [amount_w if f.unit == "tenge" else count_w for f in figures]
+    _fixed_widths(table, [no_w, name_w] + widths)
+    _cell_margins(table, 0.8)
     _para(doc, "{%p for note in district.notes %}", "Ескерту")
     _para(doc, "{{ note }}", "Ескерту")
     _para(doc, "{%p endfor %}", "Ескерту")
@@ -254,13 +284,13 @@ def build(out: Path = OUT) -> Path:
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     h1, h2 = table.rows[0].cells, table.rows[1].cells
-    _cell_text(h1[0], t["timeliness_number"], "Кесте", bold=True)
-    _cell_text(h1[1], t["timeliness_unit"], "Кесте", bold=True)
-    _cell_text(h1[2], "{{ timeliness.date_header }}", "Кесте", bold=True)
-    _cell_text(h1[3], t["timeliness_so_far"], "Кесте", bold=True)
-    _cell_text(h2[3], t["timeliness_on_time"], "Кесте", bold=True)
-    _cell_text(h2[4], t["timeliness_late"], "Кесте", bold=True)
-    _cell_text(h2[5], t["timeliness_missing"], "Кесте", bold=True)
+    _cell_text(h1[0], t["timeliness_number"], "Кесте тақырып", bold=True)
+    _cell_text(h1[1], t["timeliness_unit"], "Кесте тақырып", bold=True)
+    _cell_text(h1[2], "{{ timeliness.date_header }}", "Кесте тақырып", bold=True)
+    _cell_text(h1[3], t["timeliness_so_far"], "Кесте тақырып", bold=True)
+    _cell_text(h2[3], t["timeliness_on_time"], "Кесте тақырып", bold=True)
+    _cell_text(h2[4], t["timeliness_late"], "Кесте тақырып", bold=True)
+    _cell_text(h2[5], t["timeliness_missing"], "Кесте тақырып", bold=True)
     for i in range(3):
         h1[i].merge(h2[i])
     h1[3].merge(h1[5])
@@ -277,7 +307,8 @@ def build(out: Path = OUT) -> Path:
         text = f"{{{{ timeliness.total.{key} }}}}" if key else ""
         align = WD_ALIGN_PARAGRAPH.LEFT if key in ("name", "state") else None
         _cell_text(row[i], text, "Кесте", bold=True, align=align)
-    _fixed_widths(table, [10, 45, 55, 20, 20, 20])
+    _fixed_widths(table, [10, 44, 44, 24, 24, 24])
+    _cell_margins(table, 1.0)
 
     _para(doc, "")
     _para(doc, "{%p for chart in charts %}", "Кесте")

@@ -306,9 +306,11 @@ def _final(data: ReportData) -> dict[str, Any]:
 def _district(data: ReportData) -> dict[str, Any]:
     plan, w = data.plan, words()["district_table"]
     figures = key_figures(plan)
-    headers = [
-        w["amount_header"].format(label=f.label) if f.unit == "tenge" else f.label for f in figures
-    ]
+    short = w.get("short_labels") or {}
+    headers = []
+    for f in figures:
+        label = short.get(f.code, f.label)
+        headers.append(w["amount_header"].format(label=label) if f.unit == "tenge" else label)
     stale = set(data.stale_units())
     rows = []
     for n, unit in enumerate(plan.units, start=1):

@@ -79,7 +79,7 @@ def fmt_change(new: float | None, old: float | None, *, amount: bool = False) ->
     old_v = 0.0 if is_missing(old) else float(old)
     diff = new_v - old_v
     if amount:
-        absolute = _signed(fmt_thousand_tenge(diff), diff) + NBSP + words()["numbers"]["amount_unit"]
+        absolute = _signed(fmt_thousand_tenge(diff), diff) + " " + words()["numbers"]["amount_unit"]
     else:
         absolute = _signed(fmt_count(diff), diff)
     if old_v == 0:
