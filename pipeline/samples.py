@@ -362,9 +362,15 @@ def _comments(plan: Plan, reporter: str, seed: int) -> dict[str, list[object]]:
     rng = _rng(seed, reporter, "comments")
     texts: dict[str, list[str]] = sample_text()["comments"]
     out: dict[str, list[object]] = {}
+    september = dt.date(plan.campaign.year, *CAMPAIGN_DAY_MONTH_SEPTEMBER)
     for item in plan.items_for(plan.reporter_of(reporter)):
-        choices = texts.get(item.code, texts["any"])
-        out[item.comment_code] = [rng.choice(choices) if rng.random() < 0.25 else None for _ in plan.dates]
+        # Knowledge Day items speak of what happened on 1 September; before it only a general remark fits.
+        later = any(FIGURE_MODEL.get(f.code, (0, 0, ""))[2] == "september" for f in item.figures)
+        column: list[object] = []
+        for d in plan.dates:
+            choices = texts["any"] if later and d < september else texts.get(item.code, texts["any"])
+            column.append(rng.choice(choices) if rng.random() < 0.25 else None)
+        out[item.comment_code] = column
     return out
 
 

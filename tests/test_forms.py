@@ -283,3 +283,12 @@ def test_libreoffice_round_trip_keeps_codes_and_names(plan: Plan, forms: dict[st
 def test_libreoffice_failure_is_clear(tmp_path: Path) -> None:
     with pytest.raises(LibreOfficeError, match="no such file"):
         convert(tmp_path / "missing.xlsx", tmp_path, "ods")
+
+
+def test_libreoffice_fixtures_are_current(plan: Plan) -> None:
+    """Fails when the plan or the sample generator changed: re-run tests/fixtures/make_fixtures.py."""
+    from pipeline.samples import sample_values
+
+    expected = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
+    values = sample_values(plan, "akzhaiyk", dt.date(2017, 8, 26), seed=2017)
+    assert {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in values.items()} == expected

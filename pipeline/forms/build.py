@@ -345,6 +345,8 @@ def build_form(plan: Plan, reporter_code: str, report_date: dt.date | None = Non
                       indent=2 if fig.of else 0, italic=fig.of is not None)
         row += 1
         value_row(row, item.comment_code, text["comment_label"], measures["text"], "comment", "text")
+        # Room for two lines: comments wrap, and a generated file's rows are not re-measured everywhere.
+        ws.row_dimensions[row].height = 30
 
     for dv in validations.made.values():
         ws.add_data_validation(dv)
