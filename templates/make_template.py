@@ -14,6 +14,7 @@ missing column instead of leaving a blank).
 from __future__ import annotations
 
 import datetime as dt
+import io
 import sys
 from pathlib import Path
 
@@ -33,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.plan import load_plan  # noqa: E402
 from pipeline.render.context import key_figures  # noqa: E402
+from pipeline.render.docx import normalise_zip  # noqa: E402
 from pipeline.render.kazakh import words  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "report.docx"
@@ -288,9 +290,9 @@ def build(out: Path = OUT) -> Path:
     _cell_text(h1[1], t["timeliness_unit"], "Кесте тақырып", bold=True)
     _cell_text(h1[2], "{{ timeliness.date_header }}", "Кесте тақырып", bold=True)
     _cell_text(h1[3], t["timeliness_so_far"], "Кесте тақырып", bold=True)
-    _cell_text(h2[3], t["timeliness_on_time"], "Кесте тақырып", bold=True)
-    _cell_text(h2[4], t["timeliness_late"], "Кесте тақырып", bold=True)
-    _cell_text(h2[5], t["timeliness_missing"], "Кесте тақырып", bold=True)
+    _cell_text(h2[3], t["timeliness_on_time"], "Кесте тақырып")
+    _cell_text(h2[4], t["timeliness_late"], "Кесте тақырып")
+    _cell_text(h2[5], t["timeliness_missing"], "Кесте тақырып")
     for i in range(3):
         h1[i].merge(h2[i])
     h1[3].merge(h1[5])
@@ -307,7 +309,7 @@ def build(out: Path = OUT) -> Path:
         text = f"{{{{ timeliness.total.{key} }}}}" if key else ""
         align = WD_ALIGN_PARAGRAPH.LEFT if key in ("name", "state") else None
         _cell_text(row[i], text, "Кесте", bold=True, align=align)
-    _fixed_widths(table, [10, 44, 44, 24, 24, 24])
+    _fixed_widths(table, [9, 44, 45, 24, 24, 24])
     _cell_margins(table, 1.0)
 
     _para(doc, "")
@@ -341,7 +343,10 @@ def build(out: Path = OUT) -> Path:
     props.revision = 1
     fixed = dt.datetime(plan.campaign.year, 1, 1)
     props.created = props.modified = props.last_printed = fixed
-    doc.save(str(out))
+    buf = io.BytesIO()
+    doc.save(buf)
+    # Fixed zip timestamps: making the template again without changes gives the same bytes (no git churn).
+    out.write_bytes(normalise_zip(buf.getvalue(), fixed))
     return out
 
 

@@ -89,7 +89,8 @@ def oblast_dynamics(data: ReportData, path: Path) -> Path:
     children = [_value(data.totals_at(d).get("help_children")) for d in dates]
     amount = [_value(data.totals_at(d).get("help_amount")) for d in dates]
     labels = [day_month(d, "nominative") for d in dates]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 3.2))
+    # One above the other: side by side, six value labels like «115 563,6» run into each other.
+    fig, (left, right) = plt.subplots(2, 1, figsize=(7.0, 5.0))
     try:
         for ax, values, title, color, hatch, fmt in (
             (left, children, w["dynamics_children"], GREYS[2], "", fmt_count),
@@ -101,9 +102,9 @@ def oblast_dynamics(data: ReportData, path: Path) -> Path:
             top = max(shown) if shown and max(shown) > 0 else 1.0
             for xi, v in zip(x, values):
                 ax.text(xi, (v / 1000.0 if fmt is fmt_thousand_tenge else v) + top * 0.02, fmt(v),
-                        ha="center", fontsize=7)
+                        ha="center", fontsize=8)
             ax.set_ylim(0, top * 1.15)
-            ax.set_xticks(x, labels, fontsize=8, rotation=0 if len(dates) <= 4 else 30)
+            ax.set_xticks(x, labels, fontsize=8)
             ax.yaxis.set_major_formatter(lambda y, _pos: fmt_count(y))
             ax.set_title(title, fontsize=9)
         fig.suptitle(w["dynamics_title"], fontsize=10)
