@@ -147,3 +147,18 @@ def test_grouped_numbers_read_back(n):
 def test_one_separator_before_three_digits_is_ambiguous(a, b):
     assert parse_number(f"{a}.{b:03d}").outcome == "ambiguous"
     assert parse_number(f"{a},{b:03d}").outcome == "ambiguous"
+
+
+def test_every_catalogue_code_is_emitted_somewhere_and_messages_format():
+    import re
+    from pathlib import Path
+
+    from pipeline.validate.catalogue import Problem, catalogue
+
+    source = "\n".join(p.read_text(encoding="utf-8") for p in Path("pipeline").rglob("*.py"))
+    emitted = set(re.findall(r"[\"']([a-z]+(?:-[a-z0-9]+)+)[\"']", source))
+    missing = [code for code in catalogue() if code not in emitted and not code.startswith("ignored-")]
+    assert missing == []
+    for code, entry in catalogue().items():
+        params = {name: "x" for name in entry.placeholders}
+        assert "?" not in Problem.make(code, "f.xlsx", **params).message.replace("?»", "")

@@ -86,7 +86,7 @@ class FormValidator:
             first = cells[0]
             sub.problems.append(
                 Problem.make(
-                    "form-ambiguous-code", raw.name, first.sheet, first.cell, code=code,
+                    "form-ambiguous-code", raw.name, first.sheet, first.cell, row_code=code,
                     cells=", ".join(c.cell for c in cells),
                 )
             )
