@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -75,3 +77,23 @@ def test_problem_code_docs_are_generated_from_the_catalogue():
     assert committed == problem_codes_markdown(), "run `make codes` and commit docs/problem-codes.md"
     for code in catalogue():
         assert f"`{code}`" in committed
+
+
+CORPUS = REPO.parent / "shared" / "corpus" / "spreadsheets"
+
+
+@pytest.mark.corpus
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared spreadsheet corpus not present")
+def test_check_answers_every_corpus_file_with_a_verdict_and_a_code():
+    files = sorted(p for p in CORPUS.iterdir() if p.is_file() and p.name not in ("README.md", "MANIFEST.tsv"))
+    result = subprocess.run([sys.executable, "-m", "pipeline", "check", *map(str, files)],
+                            capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.returncode == 1
+    lines = [line.split("\t") for line in result.stdout.splitlines() if not line.startswith(" ")]
+    assert len(lines) == len(files) == 148
+    answered = {Path(line[2]).name: line for line in lines}
+    assert set(answered) == {f.name for f in files}
+    for name, line in answered.items():
+        assert line[0] in ("ok", "warnings", "errors"), name
+        assert line[3] != "-", name  # none of them is our form: each is answered with a code
