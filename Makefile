@@ -7,6 +7,8 @@ DATE ?= 2017-08-17
 INBOX ?= inbox
 OUTBOX ?= outbox
 DEMO_INBOX := build/demo-inbox
+# A seed whose schedule has, on 17 August, one unit missing and one late: the demo shows both.
+DEMO_SEED := 2014
 DATES := 2017-08-08 2017-08-17 2017-08-26 2017-09-07 2017-09-18 2017-09-28
 
 .DEFAULT_GOAL := help
@@ -26,7 +28,7 @@ env: $(VENV)/.installed ## build the virtualenv with pinned packages (done by ev
 
 demo: $(VENV)/.installed ## sample submissions into build/demo-inbox, then the report for every reporting date
 	rm -rf $(DEMO_INBOX)
-	$(PY) -m pipeline samples --out $(DEMO_INBOX) --messy $(DATE)
+	$(PY) -m pipeline samples --out $(DEMO_INBOX) --seed $(DEMO_SEED) --messy $(DATE)
 	@for d in $(DATES); do $(PY) -m pipeline report --date $$d --inbox $(DEMO_INBOX) --outbox $(OUTBOX) || [ $$? -eq 1 ]; done
 	@echo "Demo report for $(DATE): $(OUTBOX)/$(DATE)/"
 

@@ -92,7 +92,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         text["report"]["files"].format(
             total=len(files),
             used=sum(f.status == "used" for f in files),
-            errors=sum(f.verdict == "errors" for f in files),
+            errors=sum(f.counts_as_error for f in files),
             ignored=sum(f.status == "ignored" for f in files),
         )
     )

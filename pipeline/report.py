@@ -66,6 +66,11 @@ class FileVerdict:
             return "warnings"
         return "ok"
 
+    @property
+    def counts_as_error(self) -> bool:
+        """Errors that concern this report: not those of a file replaced by a correction or of a later date."""
+        return self.verdict == "errors" and self.status not in ("superseded", "after-date")
+
 
 @dataclass
 class ReportResult:
@@ -81,7 +86,7 @@ class ReportResult:
 
     @property
     def exit_code(self) -> int:
-        return 1 if any(f.verdict == "errors" for f in self.files) else 0
+        return 1 if any(f.counts_as_error for f in self.files) else 0
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
@@ -173,7 +178,7 @@ def write_outputs(
     _write_csv(
         folder / "issues.csv", [p.as_row() for f in files for p in f.problems], ISSUE_COLUMNS
     )
-    write_feedback(plan, files, folder / "feedback", inbox)
+    feedback = write_feedback(plan, files, folder / "feedback", inbox)
     if pdf:
         to_pdf(report_path, folder)
     outputs = {
@@ -181,7 +186,8 @@ def write_outputs(
         for path in sorted(folder.rglob("*"))
         if path.is_file()
     }
-    manifest = _manifest(plan, plan_path, data, files, outputs)
+    sent_back = {name: str(path.relative_to(folder)) for name, path in feedback.items()}
+    manifest = _manifest(plan, plan_path, data, files, outputs, sent_back)
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return outputs
 
@@ -209,7 +215,8 @@ def _sha256(path: Path) -> str:
 
 
 def _manifest(
-    plan: Plan, plan_path: Path, data: ReportData, files: list[FileVerdict], outputs: dict[str, str]
+    plan: Plan, plan_path: Path, data: ReportData, files: list[FileVerdict], outputs: dict[str, str],
+    feedback: dict[str, str],
 ) -> dict[str, object]:
     inputs = []
     for f in files:
@@ -229,6 +236,8 @@ def _manifest(
         replaced_by = next((p.params for p in f.problems if p.code == "submission-superseded"), None)
         if replaced_by:
             entry["superseded_by"] = dict(replaced_by)["by"]
+        if f.raw.name in feedback:
+            entry["feedback"] = feedback[f.raw.name]
         if f.status == "ignored":
             entry["reason"] = next(p.code for p in f.problems if p.code.startswith("ignored-"))
         inputs.append(entry)

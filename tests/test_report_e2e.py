@@ -29,7 +29,8 @@ def _snapshot(folder: Path) -> dict[str, tuple[str, float]]:
 def demo(plan, tmp_path_factory):
     inbox = tmp_path_factory.mktemp("inbox")
     outbox = tmp_path_factory.mktemp("outbox")
-    samples = generate_samples(plan, inbox, dates=[AUG8, AUG17, dt.date(2017, 8, 26)])
+    # seed 2014: on 17 August taskala is missing (carried from 8 August) and karatobe is late
+    samples = generate_samples(plan, inbox, seed=2014, dates=[AUG8, AUG17, dt.date(2017, 8, 26)])
     mess = add_mess(plan, samples, AUG17)
     before = _snapshot(inbox)
     result = run_report("2017-08-17", inbox=inbox, outbox=outbox, plan_path=REPO / "pipeline/data/plans/mektepke-zhol-2017.yaml")
@@ -107,7 +108,8 @@ def test_feedback_workbook_marks_the_problem_cell(demo):
     typo = next(m for m in mess.files if m.kind == "typo-values")
     rows = list(csv.DictReader((outbox / "2017-08-17" / "issues.csv").open(encoding="utf-8-sig")))
     cell = next(r["cell"] for r in rows if r["file"] == typo.name and r["code"] == "value-ambiguous-number")
-    [path] = [p for p in (outbox / "2017-08-17" / "feedback").iterdir() if Path(typo.name).stem in p.name]
+    manifest = json.loads((outbox / "2017-08-17" / "manifest.json").read_text(encoding="utf-8"))
+    path = outbox / "2017-08-17" / next(i["feedback"] for i in manifest["inputs"] if i["file"] == typo.name)
     wb = load_workbook(path)
     assert wb.sheetnames[0] == "Мәселелер"
     assert "value-ambiguous-number" in wb["Нысан"][cell].comment.text
@@ -141,3 +143,18 @@ def test_failed_run_leaves_previous_report_intact(demo, monkeypatch):
     with pytest.raises(RuntimeError):
         run_report("2017-08-17", inbox=inbox, outbox=outbox)
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+
+
+def test_missing_unit_carries_its_last_figures_and_late_unit_is_named(demo):
+    plan, samples, _, _, outbox, _, result = demo
+    assert ("taskala", AUG17) in samples.missing and ("karatobe", AUG17) in samples.late
+    data = result.data
+    assert data.source_dates["taskala"] == AUG8 and "taskala" in data.stale_units()
+    states = {(t.unit, t.date): t for t in data.timeliness}
+    assert states[("taskala", AUG17)].state == "missing"
+    late = states[("karatobe", AUG17)]
+    assert late.state == "late" and late.days_late == (samples.get("karatobe", AUG17).filled_date - AUG17).days
+    manifest = json.loads((outbox / "2017-08-17" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["units_stale"] == ["taskala"]
+    late_file = samples.get("karatobe", AUG17).path.name
+    assert "submission-late" in next(i["codes"] for i in manifest["inputs"] if i["file"] == late_file)

@@ -41,8 +41,9 @@ def feedback_text() -> dict[str, object]:
     return yaml.safe_load(TEXT_PATH.read_text(encoding="utf-8"))
 
 
-def write_feedback(plan: Plan, files: Iterable[FileVerdict], outdir: Path, inbox: Path) -> list[Path]:
-    written = []
+def write_feedback(plan: Plan, files: Iterable[FileVerdict], outdir: Path, inbox: Path) -> dict[str, Path]:
+    """Write the feedback workbooks; returns inbox file name → feedback workbook."""
+    written: dict[str, Path] = {}
     for verdict in files:
         problems = [p for p in verdict.problems if p.severity in ("error", "warning")]
         if not problems or verdict.raw.format is None or not verdict.raw.cells:
@@ -54,7 +55,7 @@ def write_feedback(plan: Plan, files: Iterable[FileVerdict], outdir: Path, inbox
             problems = _moved_to_rebuilt(built, verdict, problems)
         _mark(workbook, problems)
         _problem_sheet(workbook, verdict, problems)
-        written.append(save_workbook(workbook, outdir / _feedback_name(verdict), fixed_timestamp(plan)))
+        written[verdict.raw.name] = save_workbook(workbook, outdir / _feedback_name(verdict), fixed_timestamp(plan))
     return written
 
 
