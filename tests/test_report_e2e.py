@@ -158,3 +158,12 @@ def test_missing_unit_carries_its_last_figures_and_late_unit_is_named(demo):
     assert manifest["units_stale"] == ["taskala"]
     late_file = samples.get("karatobe", AUG17).path.name
     assert "submission-late" in next(i["codes"] for i in manifest["inputs"] if i["file"] == late_file)
+
+
+def test_timeliness_counts_cover_the_13_units_only(demo):
+    from pipeline.render import build_context
+
+    plan, *_, result = demo
+    total = build_context(result.data)["timeliness"]["total"]
+    dates_so_far = sum(1 for d in plan.dates if d <= AUG17)
+    assert sum(int(total[k].replace("\u00a0", "")) for k in ("on_time", "late", "missing")) == 13 * dates_so_far

@@ -343,9 +343,11 @@ def _district(data: ReportData) -> dict[str, Any]:
 
 
 def _timeliness_counts(data: ReportData, date: dt.date | None = None) -> dict[str, int]:
+    """Counts over the reporting units only: the department's own submission is not among them."""
+    units = {u.code for u in data.plan.units}
     counts = {"on_time": 0, "late": 0, "missing": 0}
     for t in data.timeliness:
-        if date is None or t.date == date:
+        if t.unit in units and (date is None or t.date == date):
             counts[t.state] += 1
     return counts
 
