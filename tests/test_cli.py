@@ -97,3 +97,11 @@ def test_check_answers_every_corpus_file_with_a_verdict_and_a_code():
     for name, line in answered.items():
         assert line[0] in ("ok", "warnings", "errors"), name
         assert line[3] != "-", name  # none of them is our form: each is answered with a code
+
+
+def test_readme_lists_every_template_field():
+    from pipeline.render import template_fields
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for name in template_fields():
+        assert f"`{name}`" in readme, name
