@@ -17,19 +17,17 @@ import os
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from pipeline.forms import layout
 from pipeline.forms.build import build_form, save_workbook
 from pipeline.plan.model import Item, Plan
+from pipeline.texts import load_data
 
-SAMPLE_TEXT_PATH = Path(__file__).resolve().parent / "data" / "sample_text.yaml"
 
 #: Final (last reporting date) value ranges of independent count figures for a rural district; Орал's are
 #: multiplied by CITY_SCALE. The profile says when during the campaign the work is done.
@@ -128,13 +126,9 @@ class SampleSet:
         return list(seen)
 
 
-@cache
 def sample_text() -> dict[str, Any]:
-    with SAMPLE_TEXT_PATH.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
-    if not isinstance(data, dict):
-        raise ValueError(f"{SAMPLE_TEXT_PATH}: expected a mapping")
-    return data
+    """The invented names, comments and file-name patterns (data/sample_text.yaml)."""
+    return load_data("sample_text.yaml")
 
 
 # ---------------------------------------------------------------------------------------------------------

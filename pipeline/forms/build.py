@@ -16,11 +16,9 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter, quote_sheetname
@@ -32,8 +30,8 @@ from openpyxl.writer.excel import ExcelWriter
 from pipeline.forms import layout
 from pipeline.forms.zipfix import copy_normalised
 from pipeline.plan.model import Item, Plan
+from pipeline.texts import load_data
 
-FORM_TEXT_PATH = Path(__file__).resolve().parent.parent / "data" / "form_text.yaml"
 
 #: What a value cell holds; decides its validation and number format.
 ValueKind = Literal["form_id", "unit", "date", "report_date", "text", "count", "tenge", "yesno", "status"]
@@ -111,14 +109,9 @@ class BuiltForm:
         return f"{get_column_letter(layout.VALUE_COLUMN)}{self.rows[code].row}"
 
 
-@cache
 def form_text() -> dict[str, Any]:
     """The form wording (data/form_text.yaml)."""
-    with FORM_TEXT_PATH.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
-    if not isinstance(data, dict):
-        raise ValueError(f"{FORM_TEXT_PATH}: expected a mapping")
-    return data
+    return load_data("form_text.yaml")
 
 
 def fixed_timestamp(plan: Plan) -> dt.datetime:

@@ -11,11 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -23,12 +21,12 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from pipeline.forms import BuiltForm, build_form, fixed_timestamp, save_workbook
 from pipeline.forms.layout import FORM_SHEET
 from pipeline.plan.model import Plan
+from pipeline.texts import load_data
 from pipeline.validate.catalogue import Problem
 
 if TYPE_CHECKING:
     from pipeline.report import FileVerdict
 
-TEXT_PATH = Path(__file__).resolve().parent.parent / "data" / "feedback.yaml"
 FILLS = {
     "error": PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE"),
     "warning": PatternFill("solid", start_color="FFEB9C", end_color="FFEB9C"),
@@ -36,9 +34,8 @@ FILLS = {
 _A1 = re.compile(r"^[A-Z]{1,3}[1-9][0-9]*$")
 
 
-@cache
 def feedback_text() -> dict[str, object]:
-    return yaml.safe_load(TEXT_PATH.read_text(encoding="utf-8"))
+    return load_data("feedback.yaml")
 
 
 def write_feedback(plan: Plan, files: Iterable[FileVerdict], outdir: Path, inbox: Path) -> dict[str, Path]:

@@ -11,15 +11,14 @@ import datetime as dt
 import math
 import re
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from pipeline.plan.model import Unit
+from pipeline.texts import load_data
 
 LOCALE = "kk"
 WORDS_PATH = Path(__file__).resolve().parent.parent / "data" / "kazakh.yaml"
@@ -32,10 +31,8 @@ UnitCase = Literal["nominative", "genitive", "dative", "locative", "ablative"]
 _INITIAL_SPACE = re.compile(r"(?<!\w)(\w\.)[ \t]+(?=\w)")
 
 
-@lru_cache(maxsize=4)
 def load_words(path: Path = WORDS_PATH) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    return load_data(path.name, path.parent)
 
 
 def words() -> dict[str, Any]:
