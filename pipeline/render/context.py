@@ -122,7 +122,9 @@ def _summary(data: ReportData) -> list[str]:
     never = [by_code[u] for u, d in data.source_dates.items() if d is None and u in by_code]
     notes = []
     if stale:
-        notes.append(w["stale_units"].format(units=unit_list(_in_plan_order(plan, stale), "nominative")))
+        # «оның» for one unit, «олардың» for several: the possessive agrees with the subject.
+        key = "stale_unit" if len(stale) == 1 else "stale_units"
+        notes.append(w[key].format(units=unit_list(_in_plan_order(plan, stale), "nominative")))
     if never:
         notes.append(w["never_reported"].format(units=unit_list(_in_plan_order(plan, never), "nominative")))
     if notes:
