@@ -31,6 +31,7 @@ FILLS = {
     "error": PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE"),
     "warning": PatternFill("solid", start_color="FFEB9C", end_color="FFEB9C"),
 }
+MESSAGE_CHARS_PER_LINE = 70  # what fits in the 80-wide message column, measured in LibreOffice
 _A1 = re.compile(r"^[A-Z]{1,3}[1-9][0-9]*$")
 
 
@@ -139,6 +140,15 @@ def _problem_sheet(workbook: Workbook, verdict: FileVerdict, problems: list[Prob
             cell.data_type = "s" if isinstance(value, str) else cell.data_type
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         ws.cell(row=row, column=3).fill = FILLS[p.severity]
+        # Spreadsheet programs do not grow rows for wrapped text on their own when printing a saved file.
+        ws.row_dimensions[row].height = 15 * (1 + len(p.message) // MESSAGE_CHARS_PER_LINE)
     for col, width in zip("ABCDE", (5, 14, 12, 26, 80)):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A5"
+    ws.merge_cells("A1:E1")
+    # Printed to be sent back: landscape, all columns on one page width.
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
