@@ -100,6 +100,22 @@ def _styles(doc: Document) -> None:
     add("Қолтаңба", 14)
 
 
+def _pin_to_page_bottom(paragraph: Paragraph) -> None:
+    """«Орынд.: …» stands bottom left of the last page: a paragraph frame anchored to the bottom margin.
+
+    Consecutive paragraphs with the same frame share it, so the executor and phone lines stay together.
+    (Set on the paragraphs themselves: LibreOffice ignores a frame given in a paragraph style.)
+    """
+    ppr = paragraph._p.get_or_add_pPr()
+    frame = OxmlElement("w:framePr")
+    for key, value in (("w", "6804"), ("hSpace", "0"), ("wrap", "around"), ("vAnchor", "margin"),
+                       ("hAnchor", "margin"), ("xAlign", "left"), ("yAlign", "bottom")):
+        frame.set(qn(f"w:{key}"), value)
+    ppr.insert_element_before(
+        frame, "w:widowControl", "w:numPr", "w:pBdr", "w:shd", "w:tabs", "w:spacing", "w:ind", "w:jc", "w:rPr"
+    )
+
+
 def _page(section: object, *, landscape: bool) -> None:
     width, height = PORTRAIT
     section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT  # type: ignore[attr-defined]
@@ -333,8 +349,8 @@ def build(out: Path = OUT) -> Path:
 
     _para(doc, "")
     _para(doc, "")
-    _para(doc, f"{t['executor']} {{{{ executor_name }}}}", "Орындаушы")
-    _para(doc, f"{t['phone']} {{{{ executor_phone }}}}", "Орындаушы")
+    _pin_to_page_bottom(_para(doc, f"{t['executor']} {{{{ executor_name }}}}", "Орындаушы"))
+    _pin_to_page_bottom(_para(doc, f"{t['phone']} {{{{ executor_phone }}}}", "Орындаушы"))
 
     props = doc.core_properties
     props.author = t["document_author"]
