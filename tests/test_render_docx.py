@@ -177,3 +177,16 @@ def test_final_report_extras(rendered: dict) -> None:
     interim = build_context(rendered["2017-08-17"][0])
     assert not interim["is_final"]
     assert interim["final"]["heading"] not in all_text(Document(str(rendered["2017-08-17"][1])))
+
+
+def test_executor_lines_are_framed_at_the_bottom_of_the_last_page(rendered: dict) -> None:
+    from docx.oxml.ns import qn
+
+    _, path = rendered["2017-09-28"]
+    doc = Document(path)
+    executor = [p for p in doc.paragraphs if p.text.startswith(("Орынд.:", "Тел.:"))]
+    assert [p.text.split()[0] for p in executor] == ["Орынд.:", "Тел.:"]
+    for p in executor:
+        frame = p._p.pPr.find(qn("w:framePr"))
+        assert frame is not None and frame.get(qn("w:yAlign")) == "bottom" and frame.get(qn("w:xAlign")) == "left"
+    assert doc.paragraphs[-1].text.startswith("Тел.:")
