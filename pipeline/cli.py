@@ -7,8 +7,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from pipeline.errors import UsageError
 from pipeline.plan import DEFAULT_PLAN, PlanError
@@ -48,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--outbox", type=Path, default=REPO / "outbox", help="where outbox/<DATE>/ is written")
     report.add_argument("--workers", type=int, default=2, help="reader processes (default 2)")
     report.add_argument("--pdf", action="store_true", help="also write a PDF copy (needs LibreOffice)")
+    report.add_argument("--no-cache", dest="cache", action="store_false",
+                        help="read every file again (the cache of read files is OUTBOX/.cache/, safe to delete)")
+    report.add_argument("--progress", dest="progress", action="store_true", default=None,
+                        help="show a progress bar while reading (default: only on a terminal, over 50 files)")
+    report.add_argument("--no-progress", dest="progress", action="store_false", help="never show a progress bar")
+    # For the benchmark: the wall time of each stage as JSON.
+    report.add_argument("--timings", type=Path, help=argparse.SUPPRESS)
     report.set_defaults(run=cmd_report)
 
     forms = sub.add_parser("forms", help="write the blank form for every reporting unit")
@@ -70,6 +81,16 @@ def _parser() -> argparse.ArgumentParser:
     codes = sub.add_parser("codes", help="print the problem-code reference (Markdown)")
     codes.add_argument("--out", type=Path, help="write to this file instead of standard output")
     codes.set_defaults(run=cmd_codes)
+
+    bench = sub.add_parser("bench", help="time the pipeline on N synthetic submissions against bare calamine")
+    bench.add_argument("--files", type=int, action="append", metavar="N",
+                       help="number of submissions (repeatable; default 13, 1000 and 10000)")
+    bench.add_argument("--repeat", type=int, default=3, help="runs per N; medians are reported (default 3)")
+    bench.add_argument("--workers", type=int, default=2)
+    bench.add_argument("--work", type=Path, help="keep the generated files here (default: a temporary folder)")
+    bench.add_argument("--no-startup", dest="startup", action="store_false",
+                       help="skip timing `report` on the demo inbox against the import baseline")
+    bench.set_defaults(run=cmd_bench)
     return parser
 
 
@@ -81,10 +102,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     def waiting() -> None:
         print(text["usage"]["busy"].format(path=args.outbox), file=sys.stderr)
 
-    result = run_report(
-        args.date, inbox=args.inbox, outbox=args.outbox, plan_path=args.plan, workers=args.workers,
-        pdf=args.pdf, on_wait=waiting,
-    )
+    from pipeline.report import StageClock
+
+    clock = StageClock()
+    with _progress_bar(args.progress) as progress:
+        result = run_report(
+            args.date, inbox=args.inbox, outbox=args.outbox, plan_path=args.plan, workers=args.workers,
+            pdf=args.pdf, on_wait=waiting, cache=args.cache, progress=progress, clock=clock,
+        )
+    if args.timings:
+        args.timings.write_text(json.dumps(clock.seconds), encoding="utf-8")
     files = result.files
     problems = result.problems
     print(text["report"]["written"].format(path=result.folder))
@@ -104,6 +131,42 @@ def cmd_report(args: argparse.Namespace) -> int:
         )
     )
     return result.exit_code
+
+
+PROGRESS_MIN_FILES = 50
+
+
+@contextlib.contextmanager
+def _progress_bar(wanted: bool | None) -> Iterator[Callable[[int, int], None] | None]:
+    """A tqdm bar on stderr for long reads; nothing when not on a terminal (logs, cron, pipes)."""
+    if wanted is False or (wanted is None and not sys.stderr.isatty()):
+        yield None
+        return
+    bar: Any = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            if total <= PROGRESS_MIN_FILES and wanted is None:
+                return
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="file", file=sys.stderr, leave=False, dynamic_ncols=True)
+        bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from pipeline.bench import run_bench
+
+    run_bench(args.files or [13, 1000, 10000], work=args.work, repeat=max(1, args.repeat),
+              workers=args.workers, startup=args.startup, say=lambda line: print(line, flush=True))
+    return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -11,7 +11,9 @@ import datetime as dt
 import hashlib
 import io
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -135,6 +137,21 @@ def check_files(paths: list[Path], *, plan_path: Path = DEFAULT_PLAN, workers: i
     return verdicts(validate_forms(plan, raws), None, [])
 
 
+class StageClock:
+    """Wall time of each stage of a run (seconds, in order), for the benchmark; costs nothing otherwise."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
 def run_report(
     date_text: str,
     *,
@@ -144,21 +161,43 @@ def run_report(
     workers: int = 2,
     pdf: bool = False,
     on_wait: Callable[[], None] | None = None,
+    cache: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+    clock: StageClock | None = None,
 ) -> ReportResult:
-    plan = load_plan(plan_path)
-    date = parse_report_date(plan, date_text)
+    """`cache`: reuse files read before (see `pipeline.ingest.cache`, kept in `<outbox>/.cache/`);
+    `progress(done, total)` is called as files are read."""
+    clock = clock or StageClock()
+    with clock.stage("plan"):
+        plan = load_plan(plan_path)
+        date = parse_report_date(plan, date_text)
     if not inbox.is_dir():
         raise UsageError(messages()["usage"]["inbox_missing"].format(path=inbox))
     with outbox_lock(outbox, on_wait=on_wait):
-        raws = read_inbox(plan, inbox, workers=workers)
-        subs = validate_forms(plan, raws)
-        selection = select(plan, subs, date)
-        extra = selection.problems + check_across(plan, selection)
-        files = verdicts(subs, selection, extra)
-        data = aggregate(plan, selection)
-        run_dir = new_run_dir(outbox, date.isoformat())
-        outputs = write_outputs(run_dir, plan, plan_path, data, files, inbox=inbox, pdf=pdf)
-        folder = publish(outbox, date.isoformat(), run_dir)
+        with clock.stage("ingest"):
+            reader_cache = None
+            if cache:
+                from pipeline.ingest.cache import IngestCache, default_cache_path
+
+                reader_cache = IngestCache.open(default_cache_path(outbox), plan_fingerprint(plan_path))
+            try:
+                raws = read_inbox(plan, inbox, workers=workers, cache=reader_cache, progress=progress)
+            finally:
+                if reader_cache is not None:
+                    reader_cache.close()
+        with clock.stage("validate"):
+            subs = validate_forms(plan, raws)
+        with clock.stage("select"):
+            selection = select(plan, subs, date)
+            extra = selection.problems + check_across(plan, selection)
+            files = verdicts(subs, selection, extra)
+        with clock.stage("aggregate"):
+            data = aggregate(plan, selection)
+        with clock.stage("render"):
+            run_dir = new_run_dir(outbox, date.isoformat())
+            outputs = write_outputs(run_dir, plan, plan_path, data, files, inbox=inbox, pdf=pdf)
+        with clock.stage("publish"):
+            folder = publish(outbox, date.isoformat(), run_dir)
     return ReportResult(date, folder, files, data, outputs)
 
 

@@ -166,8 +166,8 @@ class ReaderPool:
         for worker in list(self.workers):
             self._kill(worker)
 
-    def run(self, items: Sequence[tuple[str, str]]) -> list[RawForm]:
-        """Read (path, name) pairs; the answers come back in the same order."""
+    def run(self, items: Sequence[tuple[str, str]], on_done: Callable[[int], None] | None = None) -> list[RawForm]:
+        """Read (path, name) pairs; the answers come back in the same order. `on_done(n)`: n more answered."""
         results: list[RawForm | None] = [None] * len(items)
         if not items:
             return []
@@ -179,7 +179,10 @@ class ReaderPool:
             remaining = len(items)
             while remaining:
                 self._dispatch(pending, suspects)
-                remaining -= self._collect(results, pending, suspects)
+                done = self._collect(results, pending, suspects)
+                remaining -= done
+                if done and on_done is not None:
+                    on_done(done)
         finally:
             self.close()
         return [r for r in results if r is not None]
@@ -271,9 +274,10 @@ class ReaderPool:
         return 1
 
 
-def read_isolated(items: Sequence[tuple[str, str]], spec: ReadSpec, settings: PoolSettings) -> list[RawForm]:
+def read_isolated(items: Sequence[tuple[str, str]], spec: ReadSpec, settings: PoolSettings,
+                  on_done: Callable[[int], None] | None = None) -> list[RawForm]:
     pool = ReaderPool(spec, settings)
-    return pool.run(items)
+    return pool.run(items, on_done)
 
 
 def default_workers() -> int:

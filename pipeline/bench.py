@@ -1,0 +1,427 @@
+"""The benchmark behind `make bench` / `python -m pipeline bench --files N`.
+
+For each N it builds an inbox of N synthetic submissions for a synthetic plan with as many units as N
+needs, reads the same files with bare python-calamine in this process (the yardstick), then runs
+`python -m pipeline report` on them in a subprocess — start-up, cache, render and publish included —
+and prints the wall time of each stage, the peak memory, and a re-run after one new file arrives.
+
+How the files are made quickly: openpyxl takes ~50 ms a workbook, too slow for 10,000. So the sample
+generator fills the real plan's forms once (one workbook per unit and reporting date, ~80 files), and each
+synthetic submission is one of those templates with only the unit's name in the `form.unit` cell
+replaced: that one worksheet part is re-deflated and every other zip member is copied as compressed
+bytes. Units cloned from the same template therefore report the same figures; that changes nothing
+about the work the pipeline does per file.
+
+Timing lives here only: tests run this with a tiny N and check the output format, never the times.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import math
+import os
+import re
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import yaml
+
+from pipeline.forms import layout
+from pipeline.plan import DEFAULT_PLAN, Plan, load_plan
+
+SEED = 2017
+IMPORT_BASELINE = "import pandas, openpyxl, docxtpl"
+
+#: The worksheet cell holding the unit's name: the value cell in the row whose code is form.unit.
+_UNIT_CELL = re.compile(
+    rb"(<t>" + re.escape(layout.HEADER_CODES["unit"].encode()) + rb"</t>.*?<c r=\"D\d+\"[^>]*><is><t[^>]*>)(.*?)(</t>)",
+    re.DOTALL,
+)
+
+
+_DISTRICT_CASES = {"genitive": "ауданының", "dative": "ауданына", "locative": "ауданында", "ablative": "ауданынан"}
+
+
+# --- the synthetic plan -----------------------------------------------------------------------------------
+
+
+def synthetic_plan_data(base: dict, units: int) -> dict:
+    """The base plan's YAML data with `units` units: the real ones first, then numbered clones of them.
+
+    Clones get a new code, new names in every form (so each resolves to itself) and no aliases (aliases of
+    the real units would resolve to the originals).
+    """
+    data = copy.deepcopy(base)
+    real = data["units"]
+    out = list(real[:units])
+    for n in range(len(real), units):
+        src = real[n % len(real)]
+        tag = f"{n:05d}"
+        out.append({
+            "code": f"{src['code']}_{tag}",
+            "name": f"{src['short']} {tag} ауданы",
+            "short": f"{src['short']} {tag}",
+            "name_ru": f"{src['name_ru']} {tag}",
+            "kind": "district",
+            "cases": {case: f"{src['short']} {tag} {ending}" for case, ending in _DISTRICT_CASES.items()},
+            "aliases": [],
+        })
+    data["units"] = out
+    return data
+
+
+def write_synthetic_plan(path: Path, units: int, base_path: Path = DEFAULT_PLAN) -> Plan:
+    base = yaml.safe_load(base_path.read_text(encoding="utf-8"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(synthetic_plan_data(base, units), allow_unicode=True, sort_keys=False),
+                    encoding="utf-8")
+    return load_plan(path)  # validates: a clone that collides with a real code or name fails here
+
+
+def units_needed(plan: Plan, files: int) -> int:
+    return max(len(plan.units), math.ceil(files / len(plan.dates)))
+
+
+# --- the files --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Member:
+    info: zipfile.ZipInfo
+    raw: bytes  # the member's compressed bytes as stored
+
+
+@dataclass
+class Template:
+    """One filled form as zip members, ready to be re-emitted with another unit name."""
+
+    date: dt.date
+    mtime: float
+    members: list[_Member]
+    sheet: str  # the member holding the form sheet
+    xml: bytes  # that member, unzipped
+
+    @classmethod
+    def load(cls, path: Path, date: dt.date) -> Template:
+        data = path.read_bytes()
+        members = []
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                start = info.header_offset + 30 + struct.unpack_from("<HH", data, info.header_offset + 26)[0] \
+                    + struct.unpack_from("<HH", data, info.header_offset + 26)[1]
+                members.append(_Member(info, data[start : start + info.compress_size]))
+            sheet = next(m.info.filename for m in members
+                         if m.info.filename.startswith("xl/worksheets/") and _UNIT_CELL.search(zf.read(m.info)))
+            xml = zf.read(sheet)
+        return cls(date, path.stat().st_mtime, members, sheet, xml)
+
+    def with_unit(self, name: str) -> bytes:
+        xml, count = _UNIT_CELL.subn(lambda m: m.group(1) + escape(name).encode() + m.group(3), self.xml, count=1)
+        if count != 1:
+            raise ValueError("the template has no form.unit value cell")
+        patched = zlib.compressobj(1, zlib.DEFLATED, -15)
+        packed = patched.compress(xml) + patched.flush()
+        return _zip([(m.info, m.raw, None) if m.info.filename != self.sheet else (m.info, packed, xml)
+                     for m in self.members])
+
+
+def _zip(members: Sequence[tuple[zipfile.ZipInfo, bytes, bytes | None]]) -> bytes:
+    """A zip from already-compressed members (None: `raw` is the template's; else the new plain bytes)."""
+    local: list[bytes] = []
+    central: list[bytes] = []
+    offset = 0
+    for info, raw, plain in members:
+        crc = info.CRC if plain is None else zlib.crc32(plain)
+        size = info.file_size if plain is None else len(plain)
+        name = info.filename.encode("utf-8")
+        flags = 0x800 if not name.isascii() else 0
+        dostime = (info.date_time[3] << 11) | (info.date_time[4] << 5) | (info.date_time[5] // 2)
+        dosdate = ((info.date_time[0] - 1980) << 9) | (info.date_time[1] << 5) | info.date_time[2]
+        header = struct.pack("<4sHHHHHLLLHH", b"PK\x03\x04", 20, flags, info.compress_type, dostime, dosdate,
+                             crc, len(raw), size, len(name), 0)
+        central.append(struct.pack("<4sHHHHHHLLLHHHHHLL", b"PK\x01\x02", 20, 20, flags, info.compress_type,
+                                   dostime, dosdate, crc, len(raw), size, len(name), 0, 0, 0, 0,
+                                   info.external_attr, offset) + name)
+        local.append(header + name + raw)
+        offset += len(header) + len(name) + len(raw)
+    directory = b"".join(central)
+    end = struct.pack("<4sHHHHLLH", b"PK\x05\x06", 0, 0, len(members), len(members), len(directory), offset, 0)
+    return b"".join(local) + directory + end
+
+
+def make_templates(plan: Plan, folder: Path, seed: int = SEED) -> dict[tuple[str, dt.date], Template]:
+    """(real unit, reporting date) → its filled form: the sample generator's files, and for the pairs its
+    schedule leaves out (a unit that missed a date) the same unit's values filled into its blank form, so
+    that every clone's running totals grow like its source unit's."""
+    from pipeline.forms.build import write_form
+    from pipeline.samples import fill_form, generate_samples, sample_values
+
+    samples = generate_samples(plan, folder, seed=seed)
+    pool: dict[tuple[str, dt.date], Template] = {}
+    for f in samples.files:
+        if f.unit != plan.department.code:
+            pool[(f.unit, f.report_date)] = Template.load(f.path, f.report_date)
+    for unit in plan.units:
+        for date in plan.dates:
+            if (unit.code, date) in pool:
+                continue
+            blank = write_form(plan, unit.code, folder / "blank" / f"{unit.code}.xlsx")
+            path = folder / "filled" / f"{unit.code}_{date.isoformat()}.xlsx"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fill_form(blank, path, sample_values(plan, unit.code, date, seed))
+            stamp = dt.datetime.combine(date, dt.time(17, 0)).timestamp()
+            os.utime(path, (stamp, stamp))
+            pool[(unit.code, date)] = Template.load(path, date)
+    return pool
+
+
+def write_inbox(plan: Plan, real_units: Sequence[str], pool: dict[tuple[str, dt.date], Template], folder: Path,
+                files: int) -> list[Path]:
+    """`files` submissions: date by date, every unit of the synthetic plan, until there are enough.
+
+    The k-th unit is a clone of the (k mod 13)-th real unit and sends that unit's forms under its own name.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    for date in plan.dates:
+        for k, unit in enumerate(plan.units):
+            if len(paths) == files:
+                return paths
+            template = pool[(real_units[k % len(real_units)], date)]
+            path = folder / f"{unit.code}_{date.isoformat()}.xlsx"
+            path.write_bytes(template.with_unit(unit.name))
+            os.utime(path, (template.mtime, template.mtime))
+            paths.append(path)
+    return paths
+
+
+# --- measuring --------------------------------------------------------------------------------------------
+
+
+def bare_calamine(paths: Sequence[Path]) -> float:
+    """Seconds to open every file and materialise every sheet with python-calamine, in this process."""
+    import python_calamine as pc
+
+    start = time.perf_counter()
+    for path in paths:
+        with pc.CalamineWorkbook.from_path(str(path)) as wb:
+            for name in wb.sheet_names:
+                wb.get_sheet_by_name(name).to_python()
+    return time.perf_counter() - start
+
+
+@dataclass
+class RunStats:
+    wall: float
+    stages: dict[str, float]
+    peak_rss_mb: float
+    returncode: int
+
+
+class _TreeRss:
+    """Peak of the summed RSS of a process and its descendants (the reader workers), sampled from /proc.
+
+    Forked workers share pages with their parent, so the sum overstates the real use a little.
+    """
+
+    def __init__(self, pid: int, every: float = 0.05) -> None:
+        self.pid = pid
+        self.every = every
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> _TreeRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_kb = max(self.peak_kb, _tree_rss_kb(self.pid))
+            self._stop.wait(self.every)
+
+
+def _tree_rss_kb(root: int) -> int:
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            parents[int(entry)] = int(fields[1])
+            rss[int(entry)] = int(fields[21]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+        except (OSError, IndexError, ValueError):
+            continue
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(p for p, parent in parents.items() if parent == pid)
+    return total
+
+
+def run_cli(args: Sequence[str], *, timings: Path | None = None) -> RunStats:
+    """Run `python -m pipeline ARGS` and measure wall time, peak memory and (if asked) its stage times."""
+    cmd = [sys.executable, "-m", "pipeline", *args]
+    if timings is not None:
+        timings.unlink(missing_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    with _TreeRss(proc.pid) as tree:
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+    if proc.stderr:
+        proc.stderr.close()
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}:\n{err}")
+    stages = json.loads(timings.read_text()) if timings is not None and timings.exists() else {}
+    # ru_maxrss of wait4 is the largest single process (KiB); the tree sample adds the workers up.
+    peak = max(usage.ru_maxrss, tree.peak_kb) / 1024
+    return RunStats(wall, stages, peak, proc.returncode)
+
+
+def _median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+#: Stages that make up `pipeline_s`, the figure compared with the bare calamine read.
+CORE_STAGES = ("ingest", "validate", "select", "aggregate")
+
+
+@dataclass
+class Result:
+    files: int
+    calamine: list[float] = field(default_factory=list)
+    core: list[float] = field(default_factory=list)
+    wall: list[float] = field(default_factory=list)
+    rerun: list[float] = field(default_factory=list)
+    stages: list[dict[str, float]] = field(default_factory=list)
+    peak_rss_mb: float = 0.0
+
+    def line(self) -> str:
+        x, y = _median(self.core), _median(self.calamine)
+        return (f"bench files={self.files} pipeline_s={x:.2f} calamine_s={y:.2f} ratio={x / y:.2f} "
+                f"peak_rss_mb={self.peak_rss_mb:.0f}")
+
+
+def bench_one(files: int, work: Path, *, repeat: int, workers: int, say: Callable[[str], None],
+              base_plan: Plan, pool_folder: Path) -> Result:
+    folder = work / f"n{files}"
+    shutil.rmtree(folder, ignore_errors=True)
+    plan_path = folder / "plan.yaml"
+    plan = write_synthetic_plan(plan_path, units_needed(base_plan, files + 1))
+    pool = _pool(base_plan, pool_folder)
+    t = time.perf_counter()
+    paths = write_inbox(plan, [u.code for u in base_plan.units], pool, folder / "inbox", files + 1)
+    # The last file is held back: it is the one that "arrives" before the re-run.
+    late = paths.pop()
+    held = folder / late.name
+    late.rename(held)
+    say(f"  generated {files} files (+1 held back) for a plan of {len(plan.units)} units "
+        f"in {time.perf_counter() - t:.1f} s (templates re-zipped with new unit names)")
+    date = _last_date_with_files(plan, paths)
+    inbox, outbox, timings = folder / "inbox", folder / "outbox", folder / "timings.json"
+    base = ["--plan", str(plan_path), "report", "--date", date.isoformat(), "--inbox", str(inbox),
+            "--outbox", str(outbox), "--workers", str(workers), "--timings", str(timings), "--no-progress"]
+    result = Result(files)
+    bare_calamine(paths)  # warm the page cache, so neither side pays for the disk
+    for i in range(repeat):
+        result.calamine.append(bare_calamine(paths))
+        shutil.rmtree(outbox, ignore_errors=True)  # cold: no cache, no previous report
+        cold = run_cli(base, timings=timings)
+        result.stages.append(cold.stages)
+        result.core.append(sum(cold.stages.get(s, 0.0) for s in CORE_STAGES))
+        result.wall.append(cold.wall)
+        result.peak_rss_mb = max(result.peak_rss_mb, cold.peak_rss_mb)
+        shutil.copy2(held, inbox / held.name)
+        again = run_cli(base, timings=timings)
+        (inbox / held.name).unlink()
+        result.rerun.append(again.wall)
+        result.peak_rss_mb = max(result.peak_rss_mb, again.peak_rss_mb)
+        stage_text = " ".join(f"{k}={v:.2f}" for k, v in cold.stages.items())
+        say(f"  run {i + 1}: calamine {result.calamine[-1]:.2f} s | cold report {cold.wall:.2f} s wall "
+            f"({stage_text}) | re-run after 1 new file {again.wall:.2f} s | peak {cold.peak_rss_mb:.0f} MB")
+    say(f"  median: cold end to end {_median(result.wall):.2f} s, ingest+validate+aggregate "
+        f"{_median(result.core):.2f} s, bare calamine {_median(result.calamine):.2f} s, "
+        f"re-run {_median(result.rerun):.2f} s")
+    return result
+
+
+def _last_date_with_files(plan: Plan, paths: Sequence[Path]) -> dt.date:
+    found = {dt.date.fromisoformat(p.stem.rsplit("_", 1)[1]) for p in paths}
+    return max(found)
+
+
+_POOLS: dict[Path, dict[tuple[str, dt.date], Template]] = {}
+
+
+def _pool(plan: Plan, folder: Path) -> dict[tuple[str, dt.date], Template]:
+    if folder not in _POOLS:
+        shutil.rmtree(folder, ignore_errors=True)
+        _POOLS[folder] = make_templates(plan, folder)
+    return _POOLS[folder]
+
+
+def bench_startup(work: Path, *, repeat: int, say: Callable[[str], None]) -> tuple[float, float]:
+    """`report` on the 13-unit messy demo inbox against importing pandas, openpyxl and docxtpl."""
+    inbox, outbox = work / "demo-inbox", work / "demo-outbox"
+    shutil.rmtree(inbox, ignore_errors=True)
+    run_cli(["samples", "--out", str(inbox), "--messy", "2017-08-17"])
+    reports, imports = [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", IMPORT_BASELINE], check=True)
+        imports.append(time.perf_counter() - start)
+        reports.append(run_cli(["report", "--date", "2017-08-17", "--inbox", str(inbox), "--outbox", str(outbox),
+                                "--no-progress"]).wall)
+    r, i = _median(reports), _median(imports)
+    say(f"bench startup report_s={r:.2f} imports_s={i:.2f} ratio={r / i:.2f} "
+        f"(make report on the {len(list(inbox.iterdir()))}-file demo inbox vs python -c '{IMPORT_BASELINE}')")
+    return r, i
+
+
+def run_bench(counts: Sequence[int], *, work: Path | None = None, repeat: int = 3, workers: int = 2,
+              startup: bool = True, say: Callable[[str], None] = print) -> list[Result]:
+    own = work is None
+    work = Path(tempfile.mkdtemp(prefix="mz-bench-")) if work is None else work
+    work.mkdir(parents=True, exist_ok=True)
+    base_plan = load_plan()
+    results: list[Result] = []
+    try:
+        say(f"bench: {os.cpu_count()} cores, {workers} reader workers, {repeat} repeats, medians; in {work}")
+        if startup:
+            bench_startup(work, repeat=repeat, say=say)
+        for n in counts:
+            say(f"files={n}")
+            results.append(bench_one(n, work, repeat=repeat, workers=workers, say=say, base_plan=base_plan,
+                                     pool_folder=work / "templates"))
+        for result in results:
+            say(result.line())
+    finally:
+        _POOLS.clear()
+        if own:
+            shutil.rmtree(work, ignore_errors=True)
+    return results

@@ -1,0 +1,186 @@
+"""A cache of read files, so that a re-run reads only the files it has not seen.
+
+Where: `<outbox>/.cache/ingest.sqlite` (one SQLite file). The outbox is the pipeline's own state folder
+(it already holds `.runs/` and `.lock`), whereas the inbox is never written to. The file is safe to delete
+at any time; it is rebuilt by the next run.
+
+Key: sha256 of the file's bytes + the plan fingerprint (sha256 of the plan file) + `READER_VERSION`. A
+changed plan (other row codes, other limits) or a changed reader therefore never reuses an old answer;
+rows of another plan or reader version are dropped when the cache is opened, so the file does not grow
+without bound.
+
+Value: `RawForm.to_dict()` as JSON without what varies between copies of the same bytes — the file name
+(also inside each problem) and the modification time — which are put back from the file at hand.
+
+Not cached: answers that depend on the moment rather than the bytes (a worker crash or timeout, which may
+come from memory pressure or a loaded machine; a file that could not be opened).
+
+A cache that is corrupt, locked or unwritable is never an error: it is deleted and rebuilt once, and if
+that fails too the run simply reads every file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pipeline.ingest.model import RawForm
+
+#: Bump when what the reader extracts from a file changes (extract.py, sniff.py): old rows are then unused.
+READER_VERSION = "1"
+CACHE_DIR = ".cache"
+CACHE_FILE = "ingest.sqlite"
+SCHEMA = "1"
+
+#: Problems that say something about the run rather than about the file's bytes.
+_TRANSIENT = frozenset({"file-reader-crashed", "file-reader-timeout", "file-unreadable"})
+_CHUNK = 500  # SQLite's default limit of host parameters is 999 (older builds)
+
+
+def default_cache_path(outbox: Path) -> Path:
+    return Path(outbox) / CACHE_DIR / CACHE_FILE
+
+
+class IngestCache:
+    """Open with `IngestCache.open`; every method swallows SQLite failures (the cache then goes quiet)."""
+
+    def __init__(self, conn: sqlite3.Connection | None, path: Path, plan_fingerprint: str) -> None:
+        self._conn = conn
+        self.path = path
+        self.generation = self._generation(plan_fingerprint)
+        self.hits = 0
+        self.stored = 0
+
+    @classmethod
+    def open(cls, path: Path, plan_fingerprint: str) -> IngestCache:
+        path = Path(path)
+        for attempt in range(2):
+            try:
+                return cls(_connect(path, cls._generation(plan_fingerprint)), path, plan_fingerprint)
+            except (sqlite3.Error, OSError):
+                if attempt == 0:
+                    _remove(path)  # corrupt or not a database: start afresh
+        return cls(None, path, plan_fingerprint)
+
+    @staticmethod
+    def _generation(plan_fingerprint: str) -> str:
+        return hashlib.sha256(f"{plan_fingerprint}:{READER_VERSION}".encode()).hexdigest()[:16]
+
+    @property
+    def enabled(self) -> bool:
+        return self._conn is not None
+
+    def __len__(self) -> int:
+        if self._conn is None:
+            return 0
+        try:
+            return int(self._conn.execute("SELECT count(*) FROM forms").fetchone()[0])
+        except sqlite3.Error:
+            self._broken()
+            return 0
+
+    def get_many(self, keys: Sequence[tuple[str, str, float]]) -> dict[int, RawForm]:
+        """For (sha256, name, mtime) of each file: index in `keys` → RawForm, for the files cached."""
+        if self._conn is None or not keys:
+            return {}
+        wanted = sorted({sha for sha, _, _ in keys})
+        found: dict[str, str] = {}
+        try:
+            for i in range(0, len(wanted), _CHUNK):
+                chunk = wanted[i : i + _CHUNK]
+                rows = self._conn.execute(
+                    f"SELECT sha256, data FROM forms WHERE sha256 IN ({','.join('?' * len(chunk))})", chunk
+                )
+                found.update(rows)
+        except sqlite3.Error:
+            self._broken()
+            return {}
+        out: dict[int, RawForm] = {}
+        for index, (sha, name, mtime) in enumerate(keys):
+            text = found.get(sha)
+            if text is None:
+                continue
+            try:
+                out[index] = _thaw(json.loads(text), sha, name, mtime)
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue  # a row that no longer decodes is a miss, and is overwritten below
+        self.hits += len(out)
+        return out
+
+    def put_many(self, forms: Iterable[RawForm]) -> None:
+        if self._conn is None:
+            return
+        rows = [(f.sha256, json.dumps(_freeze(f), ensure_ascii=False, separators=(",", ":")))
+                for f in forms if cacheable(f)]
+        if not rows:
+            return
+        try:
+            with self._conn:  # one transaction: a killed run leaves the cache as it was
+                self._conn.executemany("INSERT OR REPLACE INTO forms (sha256, data) VALUES (?, ?)", rows)
+            self.stored += len(rows)
+        except sqlite3.Error:
+            self._broken()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass
+            self._conn = None
+
+    def _broken(self) -> None:
+        # Seen corrupt only now (SQLite reads pages lazily): go quiet and let the next run rebuild it.
+        self.close()
+        _remove(self.path)
+
+
+def cacheable(form: RawForm) -> bool:
+    return bool(form.sha256) and not any(p.code in _TRANSIENT for p in form.problems)
+
+
+def _connect(path: Path, generation: str) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=5, isolation_level=None)
+    try:
+        # The outbox lock already keeps runs apart; a rollback journal is enough and leaves no -wal file.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        conn.execute("CREATE TABLE IF NOT EXISTS forms (sha256 TEXT PRIMARY KEY, data TEXT NOT NULL)")
+        meta = dict(conn.execute("SELECT key, value FROM meta"))
+        if meta.get("schema") != SCHEMA or meta.get("generation") != generation:
+            with conn:
+                conn.execute("DELETE FROM forms")
+                conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                 [("schema", SCHEMA), ("generation", generation)])
+        conn.isolation_level = ""  # back to implicit transactions, used through `with conn`
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _remove(path: Path) -> None:
+    for extra in ("", "-journal", "-wal", "-shm"):
+        try:
+            Path(f"{path}{extra}").unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def _freeze(form: RawForm) -> dict[str, Any]:
+    data = form.to_dict()
+    del data["name"], data["mtime"], data["sha256"]
+    for problem in data["problems"]:
+        problem["file"] = None  # always the file's own name: put back on the way out
+    return data
+
+
+def _thaw(data: dict[str, Any], sha256: str, name: str, mtime: float) -> RawForm:
+    data = dict(data, name=name, mtime=mtime, sha256=sha256)
+    data["problems"] = [dict(p, file=name) for p in data["problems"]]
+    return RawForm.from_dict(data)

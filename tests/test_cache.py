@@ -1,0 +1,111 @@
+"""The cache of read files: hits by content, invalidation by plan, corrupt file ignored, same report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline.ingest import read_files, read_inbox
+from pipeline.ingest.cache import IngestCache, default_cache_path
+from pipeline.plan import DEFAULT_PLAN, plan_fingerprint
+from pipeline.report import run_report
+from pipeline.samples import generate_samples
+
+AUG8 = dt.date(2017, 8, 8)
+
+
+@pytest.fixture(scope="module")
+def inbox(plan, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("inbox")
+    generate_samples(plan, folder, seed=2017, dates=[AUG8])
+    (folder / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
+    return folder
+
+
+def _dicts(forms):
+    return [f.to_dict() for f in forms]
+
+
+def test_second_read_comes_from_the_cache_and_equals_the_first(plan, inbox, tmp_path):
+    path = tmp_path / "c" / "ingest.sqlite"
+    fp = plan_fingerprint(DEFAULT_PLAN)
+    cache = IngestCache.open(path, fp)
+    first = read_inbox(plan, inbox, cache=cache)
+    assert cache.hits == 0 and cache.stored == len(first)
+    cache.close()
+    cache = IngestCache.open(path, fp)
+    calls: list[tuple[int, int]] = []
+    second = read_inbox(plan, inbox, cache=cache, progress=lambda d, t: calls.append((d, t)))
+    assert cache.hits == len(second) and cache.stored == 0
+    assert _dicts(second) == _dicts(first)
+    assert calls[-1] == (len(second), len(second))
+
+
+def test_a_copy_under_another_name_is_a_hit_with_its_own_name_and_time(plan, inbox, tmp_path):
+    fp = plan_fingerprint(DEFAULT_PLAN)
+    cache = IngestCache.open(tmp_path / "ingest.sqlite", fp)
+    src = inbox / "broken.xlsx"
+    read_files(plan, [src], root=inbox, cache=cache)
+    copy = tmp_path / "renamed.xlsx"
+    shutil.copyfile(src, copy)
+    os.utime(copy, (1_500_000_000, 1_500_000_000))
+    [form] = read_files(plan, [copy], root=tmp_path, cache=cache)
+    assert cache.hits == 1
+    assert form.name == "renamed.xlsx" and form.mtime == 1_500_000_000
+    assert form.problems and all(p.file == "renamed.xlsx" for p in form.problems)
+
+
+def test_another_plan_invalidates_the_cache(plan, inbox, tmp_path):
+    path = tmp_path / "ingest.sqlite"
+    cache = IngestCache.open(path, "plan-a")
+    read_inbox(plan, inbox, cache=cache)
+    cache.close()
+    cache = IngestCache.open(path, "plan-b")
+    assert len(cache) == 0
+    read_inbox(plan, inbox, cache=cache)
+    assert cache.hits == 0
+
+
+@pytest.mark.parametrize("garbage", [b"", b"this is not a database" * 100, b"SQLite format 3\x00" + b"\xff" * 5000])
+def test_a_corrupt_cache_file_is_rebuilt_never_an_error(plan, inbox, tmp_path, garbage):
+    path = tmp_path / "ingest.sqlite"
+    path.write_bytes(garbage)
+    cache = IngestCache.open(path, "fp")
+    forms = read_inbox(plan, inbox, cache=cache)
+    cache.close()
+    assert forms
+    cache = IngestCache.open(path, "fp")
+    assert len(cache) > 0  # rebuilt and usable
+
+
+def test_a_cache_in_an_unwritable_place_is_just_off(plan, inbox, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    cache = IngestCache.open(blocker / "sub" / "ingest.sqlite", "fp")  # parent is a file
+    assert not cache.enabled
+    assert read_inbox(plan, inbox, cache=cache)
+
+
+def test_transient_answers_are_not_cached(plan, inbox, tmp_path):
+    from pipeline.ingest.cache import cacheable
+    from pipeline.ingest.model import RawForm
+    from pipeline.validate.catalogue import Problem
+
+    crashed = RawForm("a.xlsx", "ab" * 32, 10, 0.0, None, problems=(Problem.make("file-reader-crashed", "a.xlsx"),))
+    assert not cacheable(crashed)
+
+
+def test_report_with_cache_equals_report_without(inbox, tmp_path):
+    cached_outbox, plain_outbox = tmp_path / "a", tmp_path / "b"
+    run_report("2017-08-08", inbox=inbox, outbox=cached_outbox)  # fills the cache
+    assert default_cache_path(cached_outbox).exists()
+    again = run_report("2017-08-08", inbox=inbox, outbox=cached_outbox)
+    plain = run_report("2017-08-08", inbox=inbox, outbox=plain_outbox, cache=False)
+    assert not default_cache_path(plain_outbox).exists()
+    assert [f.raw.to_dict() for f in again.files] == [f.raw.to_dict() for f in plain.files]
+    assert [p.as_row() for p in again.problems] == [p.as_row() for p in plain.problems]
+    assert (cached_outbox / "2017-08-08" / "figures.csv").read_bytes() == (plain_outbox / "2017-08-08" / "figures.csv").read_bytes()

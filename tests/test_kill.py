@@ -1,0 +1,80 @@
+"""SIGKILL a report run at any moment: the previous outbox/<DATE>/ stays byte for byte, and the next run works."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.mess import add_mess
+from pipeline.samples import generate_samples
+
+DATE = "2017-08-17"
+REPO = Path(__file__).resolve().parent.parent
+#: Seconds after the start at which a run is killed: start-up, reading, rendering, publishing.
+MOMENTS = (0.2, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0)
+
+
+def _report(inbox: Path, outbox: Path) -> list[str]:
+    return [sys.executable, "-m", "pipeline", "report", "--date", DATE, "--inbox", str(inbox), "--outbox",
+            str(outbox), "--no-progress"]
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.mark.slow
+def test_sigkill_at_any_moment_keeps_the_previous_report(plan, tmp_path):
+    import datetime as dt
+
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    samples = generate_samples(plan, inbox, seed=2014, dates=[dt.date(2017, 8, 8), dt.date(2017, 8, 17)])
+    add_mess(plan, samples, dt.date(2017, 8, 17))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    first = subprocess.run(_report(inbox, outbox), env=env, capture_output=True, text=True)
+    assert first.returncode in (0, 1), first.stderr
+    link = outbox / DATE
+    killed = kept = 0
+    for moment in MOMENTS:
+        previous_target = os.readlink(link)
+        previous = _snapshot(link)
+        proc = subprocess.Popen(_report(inbox, outbox), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(moment)
+        finished = proc.poll() is not None
+        if not finished:
+            proc.send_signal(signal.SIGKILL)
+            killed += 1
+        proc.wait()
+        assert link.is_symlink()
+        if finished or os.readlink(link) != previous_target:
+            # The run published before the kill (the swap is one rename): the new report must be whole,
+            # every output its manifest lists present with that content.
+            manifest = json.loads((link / "manifest.json").read_text(encoding="utf-8"))
+            assert {o["file"]: o["sha256"] for o in manifest["outputs"]}.items() <= _snapshot(link).items()
+            continue
+        assert _snapshot(link) == previous, f"killed at {moment}s"
+        kept += 1
+        # Nothing half-written beside it either: only the link, the run folders, the lock and the cache.
+        stray = {p.name for p in outbox.iterdir()} - {DATE, ".runs", ".lock", ".cache"}
+        assert all(name.startswith(f".{DATE}.link.") for name in stray), stray
+    assert killed >= 3 and kept >= 3  # the moments must really hit runs before they publish
+    # The next run succeeds, sweeps what the killed runs left, and publishes a whole new report.
+    last = subprocess.run(_report(inbox, outbox), env=env, capture_output=True, text=True)
+    assert last.returncode in (0, 1), last.stderr
+    live = {os.path.realpath(p) for p in outbox.iterdir() if p.is_symlink()}
+    assert {os.path.realpath(p) for p in (outbox / ".runs").iterdir()} == live
+    assert {p.name for p in outbox.iterdir()} == {DATE, ".runs", ".lock", ".cache"}
+    manifest_outputs = (link / "manifest.json").read_text(encoding="utf-8")
+    assert "akparat-2017-08-17.docx" in manifest_outputs
