@@ -7,6 +7,9 @@ same. PNG output is deterministic: fixed size and dpi, no software/time metadata
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,26 +19,35 @@ from pipeline.render.kazakh import date_case, day_month, fmt_count, fmt_thousand
 DPI = 150
 FONT = "DejaVu Sans"
 GREYS = ("#4d4d4d", "#a6a6a6", "#d9d9d9")
+# Above this many units one bar each is unreadable on an A4 page: the largest TOP_UNITS are shown and
+# the rest summed into one bar.
+MAX_BARS = 30
+TOP_UNITS = 25
+_RC = {
+    "font.family": FONT,
+    "font.size": 9,
+    "svg.hashsalt": "mektepke-zhol",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "hatch.color": "#333333",
+}
 
 
-def _pyplot() -> Any:
-    # Imported here: matplotlib costs ~1 s to import and only chart drawing needs it.
+@contextmanager
+def _figure(figsize: tuple[float, float]) -> Iterator[Any]:
+    """A figure on its own Agg canvas, with the chart style applied only while it is drawn.
+
+    No pyplot: it keeps a global registry of open figures and imports GUI backend machinery that a
+    report run never needs; rc_context restores the settings so other users of matplotlib see none of ours.
+    """
     import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update(
-        {
-            "font.family": FONT,
-            "font.size": 9,
-            "svg.hashsalt": "mektepke-zhol",
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-            "hatch.color": "#333333",
-        }
-    )
-    return plt
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=figsize)
+        FigureCanvasAgg(fig)
+        yield fig
 
 
 def _save(fig: Any, path: Path) -> Path:
@@ -48,50 +60,102 @@ def _value(v: object) -> float:
     return 0.0 if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)  # type: ignore[arg-type]
 
 
-def children_by_unit(data: ReportData, path: Path) -> Path:
-    """Horizontal bars: children helped by each unit at the report date, units in plan order from the top."""
-    plt = _pyplot()
+def _missing(v: object) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+@dataclass(frozen=True)
+class _Bar:
+    label: str
+    total: float | None  # None: no figure given
+    sponsor: float | None
+
+
+def _unit_bars(data: ReportData) -> tuple[list[_Bar], bool]:
+    """Bars top to bottom, and whether they are only the largest units plus one bar for the rest."""
     w = words()["charts"]
-    units = list(data.plan.units)
-    values = [data.values.at[u.code, "help_children"] if u.code in data.values.index else None for u in units]
-    sponsor = [data.values.at[u.code, "sponsor_children"] if u.code in data.values.index else None for u in units]
+    frame = data.values
     stale = set(data.stale_units())
-    labels = [u.name + ("*" if u.code in stale else "") for u in units]
-    fig, ax = plt.subplots(figsize=(7.0, 5.2))
-    try:
-        y = list(range(len(units)))[::-1]
-        total = [_value(v) for v in values]
-        spons = [_value(v) for v in sponsor]
+    bars = []
+    for u in data.plan.units:
+        known = u.code in frame.index
+        total = frame.at[u.code, "help_children"] if known else None
+        sponsor = frame.at[u.code, "sponsor_children"] if known else None
+        bars.append(_Bar(u.name + ("*" if u.code in stale else ""),
+                         None if _missing(total) else float(total),  # type: ignore[arg-type]
+                         None if _missing(sponsor) else float(sponsor)))  # type: ignore[arg-type]
+    if len(bars) <= MAX_BARS:
+        return bars, False
+    # Stable sort: units with equal figures keep plan order, so the chart is the same every run.
+    ranked = sorted(bars, key=lambda b: -_value(b.total))
+    top, rest = ranked[:TOP_UNITS], ranked[TOP_UNITS:]
+    known_rest = [b for b in rest if b.total is not None]
+    others = _Bar(
+        w["others"].format(count=fmt_count(len(rest))),
+        sum(b.total for b in known_rest) if known_rest else None,  # type: ignore[misc]
+        sum(_value(b.sponsor) for b in rest) if known_rest else None,
+    )
+    return [*top, others], True
+
+
+def children_by_unit(data: ReportData, path: Path) -> Path:
+    """Horizontal bars: children helped by each unit at the report date, units in plan order from the top.
+
+    With more than MAX_BARS units: the TOP_UNITS largest, largest at the top, and one bar for the rest.
+    """
+    w = words()["charts"]
+    bars, shortened = _unit_bars(data)
+    title = w["children_title_top" if shortened else "children_title"].format(
+        date=date_case(data.date, "attributive"), count=fmt_count(TOP_UNITS)
+    )
+    with _figure((7.0, 5.2)) as fig:
+        ax = fig.add_subplot()
+        y = list(range(len(bars)))[::-1]
+        total = [_value(b.total) for b in bars]
+        spons = [_value(b.sponsor) for b in bars]
         ax.barh(y, total, color=GREYS[2], edgecolor="black", linewidth=0.6, label=data.plan.figure_by_code["help_children"].label)
         ax.barh(y, spons, height=0.45, color=GREYS[1], edgecolor="black", linewidth=0.6, hatch="///",
                 label=data.plan.figure_by_code["sponsor_children"].label)
-        ax.set_yticks(y, labels)
-        top = max(total) if total and max(total) > 0 else 1.0
-        for yi, v, raw in zip(y, total, values):
-            text = fmt_count(v) if raw is not None and not (isinstance(raw, float) and math.isnan(raw)) else w["no_data"]
-            ax.text(v + top * 0.01, yi, text, va="center", fontsize=8)
-        ax.set_xlim(0, top * 1.15)
+        ax.set_yticks(y, [b.label for b in bars])
+        # The scale follows the units' own bars: the «others» sum may be many times the largest unit and
+        # would squash every other bar to a sliver, so it is cut at the edge with its value written in.
+        own = total[:-1] if shortened else total
+        top = max(own) if own and max(own) > 0 else 1.0
+        edge = top * 1.15
+        for yi, v, bar in zip(y, total, bars):
+            text = fmt_count(v) if bar.total is not None else w["no_data"]
+            if v > edge:
+                ax.text(edge * 0.985, yi, text, va="center", ha="right", fontsize=8,
+                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0})
+                # A slanted white gap across the bar: the usual mark of a bar cut short.
+                x0, slant, gap = edge * 0.78, edge * 0.012, edge * 0.012
+                ax.fill([x0, x0 + slant, x0 + slant + gap, x0 + gap], [yi - 0.45, yi + 0.45, yi + 0.45, yi - 0.45],
+                        color="white", zorder=3)
+            else:
+                ax.text(v + top * 0.01, yi, text, va="center", fontsize=8)
+        ax.set_xlim(0, edge)
         ax.set_xlabel(w["children_axis"])
         ax.xaxis.set_major_formatter(lambda x, _pos: fmt_count(x))
-        ax.set_title(w["children_title"].format(date=date_case(data.date, "attributive")), fontsize=10)
-        ax.legend(loc="lower right", fontsize=8, frameon=False)
+        ax.set_title(title, fontsize=10)
+        if shortened:
+            # Bars of similar length leave no free corner inside the axes: the legend goes under the axis.
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=1, fontsize=8, frameon=False)
+        else:
+            ax.legend(loc="lower right", fontsize=8, frameon=False)
         fig.tight_layout()
         return _save(fig, path)
-    finally:
-        plt.close(fig)
 
 
 def oblast_dynamics(data: ReportData, path: Path) -> Path:
     """Oblast totals of children helped and amount (thousand tenge) at each reporting date so far."""
-    plt = _pyplot()
     w = words()["charts"]
     dates = sorted(data.history)
     children = [_value(data.totals_at(d).get("help_children")) for d in dates]
     amount = [_value(data.totals_at(d).get("help_amount")) for d in dates]
     labels = [day_month(d, "nominative") for d in dates]
-    # One above the other: side by side, six value labels like «115 563,6» run into each other.
-    fig, (left, right) = plt.subplots(2, 1, figsize=(7.0, 5.0))
-    try:
+    with _figure((7.0, 5.0)) as fig:
+        # One above the other: side by side, six value labels like «115 563,6» run into each other.
+        left, right = fig.subplots(2, 1)
         for ax, values, title, color, hatch, fmt in (
             (left, children, w["dynamics_children"], GREYS[2], "", fmt_count),
             (right, amount, w["dynamics_amount"], GREYS[1], "///", fmt_thousand_tenge),
@@ -110,8 +174,6 @@ def oblast_dynamics(data: ReportData, path: Path) -> Path:
         fig.suptitle(w["dynamics_title"], fontsize=10)
         fig.tight_layout()
         return _save(fig, path)
-    finally:
-        plt.close(fig)
 
 
 def draw_charts(data: ReportData, out_dir: Path) -> dict[str, Path]:
