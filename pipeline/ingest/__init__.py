@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.ingest.alloc import gc_paused
 from pipeline.ingest.extract import ReadSpec, file_facts
 from pipeline.ingest.inbox import display_name, scan_inbox
 from pipeline.ingest.isolate import PoolSettings, read_isolated
@@ -35,7 +36,12 @@ def read_files(plan: Plan, paths: Iterable[Path], *, root: Path | None = None, w
     With a `cache`, files whose bytes were read before (under the same plan) are not read again, and
     what the workers read is stored in it.
     """
-    paths = [Path(p) for p in paths]
+    with gc_paused():
+        return _read_files(plan, [Path(p) for p in paths], root, workers, cache, progress)
+
+
+def _read_files(plan: Plan, paths: list[Path], root: Path | None, workers: int, cache: IngestCache | None,
+                progress: Progress | None) -> list[RawForm]:
     settings = PoolSettings(
         workers=max(1, workers),
         seconds=plan.limits.reader_seconds,

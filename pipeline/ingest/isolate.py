@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.ingest.alloc import detach_inherited_heap
 from pipeline.ingest.extract import FileFacts, ReadSpec, file_facts, read_path
 from pipeline.ingest.model import RawForm
 from pipeline.validate.catalogue import Problem
@@ -69,6 +70,7 @@ def _worker_main(conn: mpc.Connection, inherited: list[mpc.Connection], spec: Re
     # one) would only dump the parent's stack onto the shared stderr.
     faulthandler.disable()
     _die_with_parent()
+    detach_inherited_heap()
     if memory_mb > 0:
         try:
             import resource

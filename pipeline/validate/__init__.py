@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from pipeline.ingest.alloc import gc_paused
 from pipeline.ingest.model import RawForm
 from pipeline.plan.model import Plan
 from pipeline.validate.catalogue import Problem, catalogue, worst
@@ -15,11 +16,12 @@ def validate_forms(plan: Plan, raws: Iterable[RawForm]) -> list[Submission]:
     """Validate each file on its own (rules that compare files run after selection)."""
     validator = FormValidator(plan)
     subs = []
-    for raw in raws:
-        sub = validator.validate(raw)
-        if sub.raw.readable and sub.raw.cells:
-            check_plausibility(plan, sub)
-        subs.append(sub)
+    with gc_paused():  # thousands of acyclic objects: see pipeline.ingest.alloc
+        for raw in raws:
+            sub = validator.validate(raw)
+            if sub.raw.readable and sub.raw.cells:
+                check_plausibility(plan, sub)
+            subs.append(sub)
     return subs
 
 
