@@ -26,7 +26,7 @@ from pipeline.ingest import read_files, read_inbox
 from pipeline.ingest.model import RawForm
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan, plan_fingerprint
 from pipeline.publish import new_run_dir, outbox_lock, publish
-from pipeline.validate import Problem, Submission, validate_forms
+from pipeline.validate import Problem, Submission, Validation
 from pipeline.validate.across import check_across
 from pipeline.validate.catalogue import SEVERITY_ORDER
 
@@ -133,8 +133,9 @@ def check_files(paths: list[Path], *, plan_path: Path = DEFAULT_PLAN, workers: i
     for path in paths:
         if not path.exists():
             raise UsageError(messages()["usage"]["file_missing"].format(path=path))
-    raws = read_files(plan, paths, workers=workers)
-    return verdicts(validate_forms(plan, raws), None, [])
+    validation = Validation(plan)
+    raws = read_files(plan, paths, workers=workers, on_form=validation.add)
+    return verdicts(validation.results(raws), None, [])
 
 
 class StageClock:
@@ -174,6 +175,9 @@ def run_report(
     if not inbox.is_dir():
         raise UsageError(messages()["usage"]["inbox_missing"].format(path=inbox))
     with outbox_lock(outbox, on_wait=on_wait):
+        # Forms are validated as they are read (the "ingest" stage); "validate" is what is left: the
+        # ignored files and any form not seen on the way.
+        validation = Validation(plan)
         with clock.stage("ingest"):
             reader_cache = None
             if cache:
@@ -181,12 +185,13 @@ def run_report(
 
                 reader_cache = IngestCache.open(default_cache_path(outbox), plan_fingerprint(plan_path))
             try:
-                raws = read_inbox(plan, inbox, workers=workers, cache=reader_cache, progress=progress)
+                raws = read_inbox(plan, inbox, workers=workers, cache=reader_cache, progress=progress,
+                                  on_form=validation.add)
             finally:
                 if reader_cache is not None:
                     reader_cache.close()
         with clock.stage("validate"):
-            subs = validate_forms(plan, raws)
+            subs = validation.results(raws)
         with clock.stage("select"):
             selection = select(plan, subs, date)
             extra = selection.problems + check_across(plan, selection)

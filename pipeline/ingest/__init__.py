@@ -25,23 +25,27 @@ if TYPE_CHECKING:
 
 #: progress(done, total): files answered so far (cached ones included) out of all to read.
 Progress = Callable[[int, int], None]
+#: on_form(form): called once for each form read_files returns, as soon as it is known (cached ones first,
+#: then in the order the workers answer), so that the caller's own work overlaps with the reading.
+OnForm = Callable[[RawForm], None]
 
 __all__ = ["RawCell", "RawForm", "read_files", "read_inbox", "scan_inbox", "sniff"]
 
 
 def read_files(plan: Plan, paths: Iterable[Path], *, root: Path | None = None, workers: int = 2,
-               cache: IngestCache | None = None, progress: Progress | None = None) -> list[RawForm]:
+               cache: IngestCache | None = None, progress: Progress | None = None,
+               on_form: OnForm | None = None) -> list[RawForm]:
     """Read each file; `name` is the path relative to `root` (the path as given when root is None).
 
     With a `cache`, files whose bytes were read before (under the same plan) are not read again, and
     what the workers read is stored in it.
     """
     with gc_paused():
-        return _read_files(plan, [Path(p) for p in paths], root, workers, cache, progress)
+        return _read_files(plan, [Path(p) for p in paths], root, workers, cache, progress, on_form)
 
 
 def _read_files(plan: Plan, paths: list[Path], root: Path | None, workers: int, cache: IngestCache | None,
-                progress: Progress | None) -> list[RawForm]:
+                progress: Progress | None, on_form: OnForm | None) -> list[RawForm]:
     settings = PoolSettings(
         workers=max(1, workers),
         seconds=plan.limits.reader_seconds,
@@ -60,6 +64,8 @@ def _read_files(plan: Plan, paths: list[Path], root: Path | None, workers: int, 
                 keys.append(("", name, 0.0))  # the worker will say what is wrong with it
         for index, form in cache.get_many(keys).items():
             results[index] = form
+            if on_form is not None:
+                on_form(form)
     todo = [i for i, r in enumerate(results) if r is None]
     done = len(items) - len(todo)
     if progress is not None:
@@ -71,7 +77,8 @@ def _read_files(plan: Plan, paths: list[Path], root: Path | None, workers: int, 
         if progress is not None:
             progress(done, len(items))
 
-    fresh = read_isolated([items[i] for i in todo], ReadSpec.from_plan(plan), settings, answered)
+    fresh = read_isolated([items[i] for i in todo], ReadSpec.from_plan(plan), settings, answered,
+                          None if on_form is None else lambda _, form: on_form(form))
     for i, form in zip(todo, fresh):
         results[i] = form
     if cache is not None:
@@ -80,7 +87,9 @@ def _read_files(plan: Plan, paths: list[Path], root: Path | None, workers: int, 
 
 
 def read_inbox(plan: Plan, inbox: Path, *, workers: int = 2, cache: IngestCache | None = None,
-               progress: Progress | None = None) -> list[RawForm]:
+               progress: Progress | None = None, on_form: OnForm | None = None) -> list[RawForm]:
+    """`on_form` sees the files read, not the ignored ones (those come back without being read)."""
     candidates, ignored = scan_inbox(inbox)
-    forms = read_files(plan, candidates, root=inbox, workers=workers, cache=cache, progress=progress)
+    forms = read_files(plan, candidates, root=inbox, workers=workers, cache=cache, progress=progress,
+                       on_form=on_form)
     return sorted([*forms, *ignored], key=lambda f: f.name)

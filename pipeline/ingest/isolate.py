@@ -40,6 +40,9 @@ Reader = Callable[[str, str, ReadSpec], RawForm]
 
 Task = tuple[int, str, str]  # (index in the caller's list, path, display name)
 
+#: on_form(index, form): one file answered (in arrival order, not list order).
+OnForm = Callable[[int, RawForm], None]
+
 MAX_BATCH = 16
 
 
@@ -135,6 +138,7 @@ class ReaderPool:
         self.settings = settings
         self.ctx = multiprocessing.get_context(_start_method())
         self.workers: list[_Worker] = []
+        self.on_form: OnForm | None = None
 
     def _spawn(self) -> _Worker:
         parent_end, child_end = self.ctx.Pipe(duplex=True)
@@ -168,8 +172,12 @@ class ReaderPool:
         for worker in list(self.workers):
             self._kill(worker)
 
-    def run(self, items: Sequence[tuple[str, str]], on_done: Callable[[int], None] | None = None) -> list[RawForm]:
-        """Read (path, name) pairs; the answers come back in the same order. `on_done(n)`: n more answered."""
+    def run(self, items: Sequence[tuple[str, str]], on_done: Callable[[int], None] | None = None,
+            on_form: OnForm | None = None) -> list[RawForm]:
+        """Read (path, name) pairs; the answers come back in the same order. `on_done(n)`: n more answered;
+        `on_form(i, form)`: the answer for items[i], as soon as it is known (so that the caller can work on
+        it while the workers read on)."""
+        self.on_form = on_form
         results: list[RawForm | None] = [None] * len(items)
         if not items:
             return []
@@ -239,6 +247,8 @@ class ReaderPool:
                         head = worker.inflight.popleft()
                         assert head[0] == idx
                         results[idx] = form
+                        if self.on_form is not None:
+                            self.on_form(idx, form)
                         done += 1
                         worker.started = time.monotonic()
                 except (EOFError, OSError):
@@ -273,13 +283,15 @@ class ReaderPool:
             s = self.settings.seconds
             params["seconds"] = int(s) if float(s).is_integer() else s
         results[idx] = _final_answer(path, name, code, **params)
+        if self.on_form is not None:
+            self.on_form(idx, results[idx])
         return 1
 
 
 def read_isolated(items: Sequence[tuple[str, str]], spec: ReadSpec, settings: PoolSettings,
-                  on_done: Callable[[int], None] | None = None) -> list[RawForm]:
+                  on_done: Callable[[int], None] | None = None, on_form: OnForm | None = None) -> list[RawForm]:
     pool = ReaderPool(spec, settings)
-    return pool.run(items, on_done)
+    return pool.run(items, on_done, on_form)
 
 
 def default_workers() -> int:
