@@ -167,3 +167,33 @@ def test_timeliness_counts_cover_the_13_units_only(demo):
     total = build_context(result.data)["timeliness"]["total"]
     dates_so_far = sum(1 for d in plan.dates if d <= AUG17)
     assert sum(int(total[k].replace("\u00a0", "")) for k in ("on_time", "late", "missing")) == 13 * dates_so_far
+
+
+def test_late_file_alone_gets_no_feedback_workbook(demo, tmp_path):
+    """Lateness cannot be fixed in the workbook: such a file is not sent back, unless it has more."""
+    from dataclasses import replace
+
+    from openpyxl import load_workbook
+
+    from pipeline.forms.layout import FORM_SHEET
+    from pipeline.render.feedback import feedback_text, write_feedback
+    from pipeline.validate.catalogue import Problem
+
+    plan, samples, _, inbox, outbox, _, result = demo
+    late_file = samples.get("karatobe", AUG17).path.name
+    late = next(f for f in result.files if f.raw.name == late_file)
+    assert {p.code for p in late.problems} == {"submission-late"}
+    manifest = json.loads((outbox / "2017-08-17" / "manifest.json").read_text(encoding="utf-8"))
+    entry = next(i for i in manifest["inputs"] if i["file"] == late_file)
+    assert "feedback" not in entry
+    written = {p.name for p in (outbox / "2017-08-17" / "feedback").iterdir()}
+    assert not any(name.startswith("karatobe-2017-08-17") for name in written)
+    assert write_feedback(plan, [late], tmp_path, inbox) == {}
+
+    # With a problem the district can fix, the workbook is written and still lists the lateness.
+    fixable = Problem.make("value-converted", late_file, FORM_SHEET, "D20", value="1 500")
+    with_more = replace(late, problems=[*late.problems, fixable])
+    path = write_feedback(plan, [with_more], tmp_path, inbox)[late_file]
+    sheet = load_workbook(path)[str(feedback_text()["sheet"])]
+    listed = [sheet.cell(row=r, column=4).value for r in range(5, sheet.max_row + 1)]
+    assert listed == ["submission-late", "value-converted"]

@@ -1,6 +1,7 @@
 """Feedback workbooks the department can send straight back to a district.
 
-For each file with problems: a copy of the district's own workbook with every problem cell highlighted and
+For each file with problems the district can fix in the workbook (not lateness or a later correction,
+see `NOT_IN_WORKBOOK`): a copy of the district's own workbook with every problem cell highlighted and
 a Kazakh comment on it, and a first sheet listing all problems. An .xlsx/.xlsm is copied as it is; an .xls
 or .ods (which openpyxl cannot write back) is rebuilt as a fresh form filled with the values that were
 read, and its problem cells are found by row code. The inbox is only ever read.
@@ -31,6 +32,9 @@ FILLS = {
     "error": PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE"),
     "warning": PatternFill("solid", start_color="FFEB9C", end_color="FFEB9C"),
 }
+# Problems of timing or of which file was chosen: the district cannot fix them in the workbook, so on
+# their own they are no reason to send it back (issues.csv and manifest.json still carry them).
+NOT_IN_WORKBOOK = frozenset({"submission-late", "submission-superseded", "submission-after-date"})
 MESSAGE_CHARS_PER_LINE = 70  # what fits in the 80-wide message column, measured in LibreOffice
 _A1 = re.compile(r"^[A-Z]{1,3}[1-9][0-9]*$")
 
@@ -44,8 +48,8 @@ def write_feedback(plan: Plan, files: Iterable[FileVerdict], outdir: Path, inbox
     written: dict[str, Path] = {}
     for verdict in files:
         problems = [p for p in verdict.problems if p.severity in ("error", "warning")]
-        if not problems or verdict.raw.format is None or not verdict.raw.cells:
-            continue  # nothing readable to send back; issues.csv carries the file-level reason
+        if not needs_feedback(problems) or verdict.raw.format is None or not verdict.raw.cells:
+            continue  # nothing to fix in the workbook, or nothing readable to send back; issues.csv has it
         workbook = _open_copy(inbox / verdict.raw.name) if verdict.raw.format in ("xlsx", "xlsm") else None
         if workbook is None:
             built = _rebuilt(plan, verdict)
@@ -55,6 +59,11 @@ def write_feedback(plan: Plan, files: Iterable[FileVerdict], outdir: Path, inbox
         _problem_sheet(workbook, verdict, problems)
         written[verdict.raw.name] = save_workbook(workbook, outdir / _feedback_name(verdict), fixed_timestamp(plan))
     return written
+
+
+def needs_feedback(problems: Iterable[Problem]) -> bool:
+    """A workbook goes back only for an error or warning the district can correct in it."""
+    return any(p.severity in ("error", "warning") and p.code not in NOT_IN_WORKBOOK for p in problems)
 
 
 def _feedback_name(verdict: FileVerdict) -> str:
