@@ -299,3 +299,72 @@ def test_read_files_keeps_order_and_names(plan: Plan, tmp_path: Path) -> None:
     forms = read_files(plan, paths, root=tmp_path, workers=2)
     assert [f.name for f in forms] == [p.name for p in paths]
     assert codes(forms[2]) == ["file-empty"]
+
+
+# --- members cut out of the bytes (read_member) must answer exactly as zipfile does ------------------------
+
+
+def _zip_bytes(members: list[tuple[str, bytes, int]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, content, method in members:
+            zf.writestr(name, content, compress_type=method)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])
+@pytest.mark.parametrize("limit", [-1, 0, 5, 4096, 1 << 20])
+def test_read_member_same_bytes_as_zipfile(method: int, limit: int) -> None:
+    from pipeline.ingest.sniff import read_member
+
+    content = ("<row>Қазақ мәтіні</row>" * 500).encode()
+    data = _zip_bytes([("a.xml", b"<x/>", method), ("xl/Пара.xml", content, method)])
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    for name in zf.namelist():
+        with zf.open(name) as fh:
+            assert read_member(zf, name, data, limit) == fh.read(limit)
+
+
+def test_read_member_bad_crc_raises_as_zipfile() -> None:
+    from pipeline.ingest.sniff import read_member
+
+    content = b"<worksheet>" + b"x" * 3000 + b"</worksheet>"
+    data = bytearray(_zip_bytes([("s.xml", content, zipfile.ZIP_STORED)]))
+    pos = data.find(b"xxxx")
+    data[pos] = ord("y")  # same size, other bytes: only the CRC can tell
+    zf = zipfile.ZipFile(io.BytesIO(bytes(data)))
+    with pytest.raises(zipfile.BadZipFile) as theirs:
+        zf.read("s.xml")
+    with pytest.raises(zipfile.BadZipFile) as ours:
+        read_member(zf, "s.xml", bytes(data))
+    assert str(ours.value) == str(theirs.value)
+    assert read_member(zf, "s.xml", bytes(data), 11) == b"<worksheet>"  # a head read checks no CRC, as zipfile
+
+
+def test_read_member_local_name_mismatch_raises_as_zipfile() -> None:
+    from pipeline.ingest.sniff import read_member
+
+    data = bytearray(_zip_bytes([("one.xml", b"<a/>" * 100, zipfile.ZIP_DEFLATED)]))
+    data[30:37] = b"two.xml"  # the local header now names another file
+    zf = zipfile.ZipFile(io.BytesIO(bytes(data)))
+    with pytest.raises(zipfile.BadZipFile, match="differ"):
+        read_member(zf, "one.xml", bytes(data))
+
+
+def test_sniff_hands_its_archive_to_the_reader(plan: Plan, tmp_path: Path) -> None:
+    path = build_form(tmp_path / "f.xlsx")
+    data = path.read_bytes()
+    verdict = sniff(data)
+    assert verdict.format == "xlsx" and verdict.archive is not None
+    assert verdict == sniff(data)  # the archive is not part of the verdict's identity
+    form = read_bytes(data, "f.xlsx", FileFacts("x", len(data), 0.0), ReadSpec.from_plan(plan))
+    assert form.readable and form.cells["help_children"].value == 120
+
+
+def test_on_form_sees_every_read_form_once(plan: Plan, tmp_path: Path) -> None:
+    paths = [build_form(tmp_path / f"f{i}.xlsx") for i in range(5)]
+    (tmp_path / "junk.xlsx").write_bytes(b"not a workbook")
+    paths.append(tmp_path / "junk.xlsx")
+    seen: list[RawForm] = []
+    forms = read_files(plan, paths, root=tmp_path, workers=2, on_form=seen.append)
+    assert sorted(map(id, seen)) == sorted(map(id, forms))

@@ -162,3 +162,19 @@ def test_every_catalogue_code_is_emitted_somewhere_and_messages_format():
     for code, entry in catalogue().items():
         params = {name: "x" for name in entry.placeholders}
         assert "?" not in Problem.make(code, "f.xlsx", **params).message.replace("?»", "")
+
+
+def test_streaming_validation_equals_validate_forms(plan):
+    from pipeline.validate import Validation
+
+    raws = [raw_form(plan, f"f{i}.xlsx", values=GOOD) for i in range(4)]
+    bad = raw_form(plan, "bad.xlsx", values={**GOOD, "help_children": "көп"})
+    raws.insert(2, bad)
+    validation = Validation(plan)
+    for raw in raws[::2]:  # some seen on the way, in another order; the rest validated at the end
+        validation.add(raw)
+    subs = validation.results(raws)
+    expected = validate_forms(plan, raws)
+    assert [s.raw for s in subs] == raws
+    assert [vars(s) for s in subs] == [vars(s) for s in expected]
+    assert any(p.code == "value-not-number" for p in subs[2].problems)

@@ -175,6 +175,8 @@ def _cut_member(info: zipfile.ZipInfo, data: bytes, limit: int) -> bytes | None:
             return None
         whole = limit < 0 or limit >= info.file_size
         if not whole:
+            if limit == 0:
+                return b""  # zlib reads max_length 0 as "no limit"
             if info.compress_type == zipfile.ZIP_STORED:
                 return raw[:limit]
             return zlib.decompressobj(-15).decompress(raw, limit)
