@@ -51,7 +51,8 @@ def _column(frame: pd.DataFrame, column: str) -> dict[str, object]:
     Loops over units read one column at a time: `DataFrame.at` per unit × item costs ~40 us a lookup,
     which made most of the context's time at 1,667 units.
     """
-    return frame[column].to_dict() if column in frame.columns else {}
+    # zip over tolist(): Series.to_dict boxes each value through pandas, ~3x slower on object columns.
+    return dict(zip(frame.index, frame[column].tolist())) if column in frame.columns else {}
 
 
 def _text(value: object) -> str | None:
