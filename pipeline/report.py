@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -29,6 +30,9 @@ from pipeline.publish import new_run_dir, outbox_lock, publish
 from pipeline.validate import Problem, Submission, Validation
 from pipeline.validate.across import check_across
 from pipeline.validate.catalogue import SEVERITY_ORDER
+
+if TYPE_CHECKING:
+    from pipeline.render.chart_process import ChartProcess
 
 MESSAGES_PATH = Path(__file__).resolve().parent / "data" / "messages.yaml"
 ISSUE_COLUMNS = ["file", "sheet", "cell", "code", "severity", "message"]
@@ -174,7 +178,9 @@ def run_report(
         date = parse_report_date(plan, date_text)
     if not inbox.is_dir():
         raise UsageError(messages()["usage"]["inbox_missing"].format(path=inbox))
-    with outbox_lock(outbox, on_wait=on_wait):
+    from pipeline.render.chart_process import ChartProcess
+
+    with outbox_lock(outbox, on_wait=on_wait), ChartProcess() as charts:
         # Forms are validated as they are read (the "ingest" stage); "validate" is what is left: the
         # ignored files and any form not seen on the way.
         validation = Validation(plan)
@@ -200,7 +206,7 @@ def run_report(
             data = aggregate(plan, selection)
         with clock.stage("render"):
             run_dir = new_run_dir(outbox, date.isoformat())
-            outputs = write_outputs(run_dir, plan, plan_path, data, files, inbox=inbox, pdf=pdf)
+            outputs = write_outputs(run_dir, plan, plan_path, data, files, inbox=inbox, pdf=pdf, charts=charts)
         with clock.stage("publish"):
             folder = publish(outbox, date.isoformat(), run_dir)
     return ReportResult(date, folder, files, data, outputs)
@@ -208,21 +214,26 @@ def run_report(
 
 def write_outputs(
     folder: Path, plan: Plan, plan_path: Path, data: ReportData, files: list[FileVerdict], *, inbox: Path,
-    pdf: bool,
+    pdf: bool, charts: ChartProcess | None = None,
 ) -> dict[str, str]:
     # Imported here: rendering pulls in docxtpl and (for charts) matplotlib, which `check` never needs.
-    from pipeline.render import render_report, to_pdf, write_summary
+    from pipeline.render import to_pdf, write_summary
+    from pipeline.render.chart_process import ChartProcess
+    from pipeline.render.docx import atomic_write, render_bytes
     from pipeline.render.feedback import write_feedback
 
     date_text = data.date.isoformat()
     report_path = folder / f"akparat-{date_text}.docx"
-    render_report(data, report_path, charts_dir=folder / "charts")
+    charts = charts or ChartProcess()
+    # The charts are drawn while the other outputs are written; the report waits for them last.
+    charts.submit(data, folder / "charts")
     write_summary(data, folder / "summary.xlsx")
     _write_csv(folder / "figures.csv", _figures_rows(data), ["unit", "figure", "value"])
     _write_csv(
         folder / "issues.csv", [p.as_row() for f in files for p in f.problems], ISSUE_COLUMNS
     )
     feedback = write_feedback(plan, files, folder / "feedback", inbox)
+    atomic_write(report_path, render_bytes(data, chart_paths=charts.result()))
     if pdf:
         to_pdf(report_path, folder)
     outputs = {

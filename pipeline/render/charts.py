@@ -176,6 +176,15 @@ def oblast_dynamics(data: ReportData, path: Path) -> Path:
         return _save(fig, path)
 
 
+def warm_up() -> None:
+    """Import matplotlib and load its font list ahead of the first chart (see chart_process.py)."""
+    from matplotlib import font_manager
+    from matplotlib.backends import backend_agg  # noqa: F401
+    from matplotlib import figure  # noqa: F401
+
+    font_manager.findfont(_RC.get("font.family", "DejaVu Sans"))
+
+
 def draw_charts(data: ReportData, out_dir: Path) -> dict[str, Path]:
     """Both charts into `out_dir`; names are stable so the report refers to them the same way each run."""
     out_dir = Path(out_dir)
