@@ -55,3 +55,16 @@ def test_initials_keep_the_surname() -> None:
     assert kz.nbsp_initials("З. Гумарова") == f"З.{NBSP}Гумарова"
     assert kz.lower_first("Көмек") == "көмек"
     assert kz.lower_first("БАҚ-та") == "БАҚ-та"
+
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+
+@given(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False), st.sampled_from(["#,##0", "#,##0.0"]))
+def test_cached_babel_pattern_formats_as_format_decimal(value: float, pattern: str) -> None:
+    from babel.numbers import format_decimal
+
+    from pipeline.render.kazakh import _decimal
+
+    assert _decimal(value, pattern) == format_decimal(value, format=pattern, locale="kk")

@@ -11,11 +11,13 @@ import datetime as dt
 import math
 import re
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, parse_pattern
 
 from pipeline.plan.model import Unit
 from pipeline.texts import load_data
@@ -43,23 +45,40 @@ def is_missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+@cache
+def _pattern(pattern: str) -> NumberPattern:
+    # format_decimal parses its pattern and looks up the locale on every call; a report formats thousands
+    # of numbers, so both are done once.
+    return parse_pattern(pattern)
+
+
+@cache
+def _locale() -> Locale:
+    return Locale.parse(LOCALE)
+
+
+def _decimal(value: float, pattern: str) -> str:
+    """Babel `kk` formatting, as `format_decimal(value, format=pattern, locale="kk")` gives it."""
+    return _pattern(pattern).apply(value, _locale())
+
+
 def fmt_count(value: float | int | None) -> str:
     """«1 253»: whole number, no-break space between thousands; «–» when the value is missing."""
     if is_missing(value):
         return words()["numbers"]["no_value"]
-    return format_decimal(round(float(value)), format="#,##0", locale=LOCALE)
+    return _decimal(round(float(value)), "#,##0")
 
 
 def fmt_thousand_tenge(tenge: float | int | None) -> str:
     """An amount in tenge shown in thousands with one decimal: 40 338 512 → «40 338,5»."""
     if is_missing(tenge):
         return words()["numbers"]["no_value"]
-    return format_decimal(float(tenge) / 1000.0, format="#,##0.0", locale=LOCALE)
+    return _decimal(float(tenge) / 1000.0, "#,##0.0")
 
 
 def fmt_percent(percent: float) -> str:
     """12.5 → «12,5%» (the argument is already in percent, not a ratio)."""
-    return format_decimal(percent, format="#,##0.0", locale=LOCALE) + "%"
+    return _decimal(percent, "#,##0.0") + "%"
 
 
 def _signed(text: str, value: float) -> str:
