@@ -180,7 +180,8 @@ def run_report(
         raise UsageError(messages()["usage"]["inbox_missing"].format(path=inbox))
     from pipeline.render.chart_process import ChartProcess
 
-    with outbox_lock(outbox, on_wait=on_wait), ChartProcess() as charts:
+    # The chart process is forked before the lock is taken, so it never holds the lock's descriptor.
+    with ChartProcess() as charts, outbox_lock(outbox, on_wait=on_wait):
         # Forms are validated as they are read (the "ingest" stage); "validate" is what is left: the
         # ignored files and any form not seen on the way.
         validation = Validation(plan)

@@ -34,3 +34,37 @@ def test_dead_chart_process_falls_back_to_drawing_here(tmp_path):
     paths = charts.result()
     charts.close()
     assert set(paths) == {"children", "dynamics"} and all(p.stat().st_size > 1000 for p in paths.values())
+
+
+def test_chart_process_dies_with_a_killed_run_and_never_holds_the_lock(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pipeline.publish import outbox_lock
+
+    script = (
+        "import sys, time\nfrom pathlib import Path\n"
+        "from pipeline.publish import outbox_lock\nfrom pipeline.render.chart_process import ChartProcess\n"
+        "with ChartProcess() as charts, outbox_lock(Path(sys.argv[1])):\n"
+        "    print(charts._proc.pid if charts._proc else 0, flush=True)\n    time.sleep(60)\n"
+    )
+    run = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    child = int(run.stdout.readline())
+    assert child > 0
+    run.send_signal(signal.SIGKILL)
+    run.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{child}") and time.monotonic() < deadline:
+        try:
+            os.waitpid(child, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        if open(f"/proc/{child}/stat").read().split()[2] == "Z":
+            break
+        time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{child}") or open(f"/proc/{child}/stat").read().split()[2] == "Z"
+    with outbox_lock(tmp_path, wait=False):
+        pass

@@ -35,6 +35,20 @@ def _snapshot(folder: Path) -> dict[str, str]:
     }
 
 
+def _lock_free_within(outbox: Path, seconds: float) -> bool:
+    from pipeline.publish import Busy, outbox_lock
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with outbox_lock(outbox, wait=False):
+                return True
+        except Busy:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+
+
 @pytest.mark.slow
 def test_sigkill_at_any_moment_keeps_the_previous_report(plan, tmp_path):
     import datetime as dt
@@ -43,7 +57,7 @@ def test_sigkill_at_any_moment_keeps_the_previous_report(plan, tmp_path):
     samples = generate_samples(plan, inbox, seed=2014, dates=[dt.date(2017, 8, 8), dt.date(2017, 8, 17)])
     add_mess(plan, samples, dt.date(2017, 8, 17))
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    first = subprocess.run(_report(inbox, outbox), env=env, capture_output=True, text=True)
+    first = subprocess.run(_report(inbox, outbox), env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode in (0, 1), first.stderr
     link = outbox / DATE
     killed = kept = 0
@@ -56,7 +70,9 @@ def test_sigkill_at_any_moment_keeps_the_previous_report(plan, tmp_path):
         if not finished:
             proc.send_signal(signal.SIGKILL)
             killed += 1
-        proc.wait()
+        proc.wait(timeout=60)
+        # Nothing the killed run started (readers, the chart process) may live on holding the outbox lock.
+        assert _lock_free_within(outbox, seconds=10), f"outbox lock still held after the kill at {moment}s"
         assert link.is_symlink()
         if finished or os.readlink(link) != previous_target:
             # The run published before the kill (the swap is one rename): the new report must be whole,
@@ -71,7 +87,7 @@ def test_sigkill_at_any_moment_keeps_the_previous_report(plan, tmp_path):
         assert all(name.startswith(f".{DATE}.link.") for name in stray), stray
     assert killed >= 3 and kept >= 3  # the moments must really hit runs before they publish
     # The next run succeeds, sweeps what the killed runs left, and publishes a whole new report.
-    last = subprocess.run(_report(inbox, outbox), env=env, capture_output=True, text=True)
+    last = subprocess.run(_report(inbox, outbox), env=env, capture_output=True, text=True, timeout=300)
     assert last.returncode in (0, 1), last.stderr
     live = {os.path.realpath(p) for p in outbox.iterdir() if p.is_symlink()}
     assert {os.path.realpath(p) for p in (outbox / ".runs").iterdir()} == live

@@ -72,7 +72,7 @@ def _worker_main(conn: mpc.Connection, inherited: list[mpc.Connection], spec: Re
     # A crash here is expected and answered by the parent; an inherited faulthandler (pytest enables
     # one) would only dump the parent's stack onto the shared stderr.
     faulthandler.disable()
-    _die_with_parent()
+    die_with_parent()
     detach_inherited_heap()
     if memory_mb > 0:
         try:
@@ -100,7 +100,8 @@ def _worker_main(conn: mpc.Connection, inherited: list[mpc.Connection], spec: Re
                 return
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
+    """Linux: this process gets SIGKILL when its parent dies, so no reader or helper process outlives a run."""
     if not sys.platform.startswith("linux"):
         return
     try:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
+
+from pipeline.ingest.isolate import die_with_parent
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +25,9 @@ WAIT_SECONDS = 120.0
 
 
 class ChartProcess:
+    """Start it before taking the outbox lock: a forked child keeps every file descriptor it inherits, and
+    one holding the lock's would keep the lock after the parent died."""
+
     def __init__(self) -> None:
         self._conn: Connection | None = None
         self._proc: multiprocessing.process.BaseProcess | None = None
@@ -32,7 +37,7 @@ class ChartProcess:
         try:
             ctx = multiprocessing.get_context("fork")
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="charts")
+            proc = ctx.Process(target=_serve, args=(child, parent), daemon=True, name="charts")
             proc.start()
             child.close()
         except OSError:
@@ -90,7 +95,11 @@ class ChartProcess:
         self.close()
 
 
-def _serve(conn: Connection) -> None:
+def _serve(conn: Connection, parent_end: Connection) -> None:
+    # The parent's end of the pipe came along with the fork: closed here, so that when the parent dies the
+    # pipe reports EOF and this process ends instead of waiting for a job for ever.
+    parent_end.close()
+    die_with_parent()
     # Warm up while the main process is busy: the import is the expensive part.
     from pipeline.render.charts import draw_charts, warm_up
 
