@@ -215,17 +215,15 @@ def run_report(
 
 def write_outputs(
     folder: Path, plan: Plan, plan_path: Path, data: ReportData, files: list[FileVerdict], *, inbox: Path,
-    pdf: bool, charts: ChartProcess | None = None,
+    pdf: bool, charts: ChartProcess,
 ) -> dict[str, str]:
     # Imported here: rendering pulls in docxtpl and (for charts) matplotlib, which `check` never needs.
     from pipeline.render import to_pdf, write_summary
-    from pipeline.render.chart_process import ChartProcess
     from pipeline.render.docx import atomic_write, render_bytes
     from pipeline.render.feedback import write_feedback
 
     date_text = data.date.isoformat()
     report_path = folder / f"akparat-{date_text}.docx"
-    charts = charts or ChartProcess()
     # The charts are drawn while the other outputs are written; the report waits for them last.
     charts.submit(data, folder / "charts")
     write_summary(data, folder / "summary.xlsx")
