@@ -111,11 +111,8 @@ class FormValidator:
 
     def _read_header(self, sub: Submission) -> None:
         name = sub.name
-        unit_cell = sub.cell_of(HEADER_CODES["unit"])
-        if unit_cell is None or unit_cell.empty:
-            where = unit_cell or _nowhere(sub)
-            sub.problems.append(Problem.make("unit-missing", name, where.sheet, where.cell))
-        else:
+        unit_cell = self._filled_header(sub, "unit", "unit-missing")
+        if unit_cell is not None:
             typed = str(unit_cell.value)
             match = self.units.resolve(typed)
             if match.code is None:
@@ -128,23 +125,15 @@ class FormValidator:
             else:
                 sub.unit = match.code
                 if not match.exact:
-                    official = (
-                        self.plan.department.name
-                        if match.code == self.plan.department.code
-                        else self.plan.unit_by_code[match.code].name
-                    )
                     sub.problems.append(
                         Problem.make(
                             "unit-alias", name, unit_cell.sheet, unit_cell.cell, value=typed.strip(),
-                            unit=official,
+                            unit=match.name,
                         )
                     )
 
-        date_cell = sub.cell_of(HEADER_CODES["report_date"])
-        if date_cell is None or date_cell.empty:
-            where = date_cell or _nowhere(sub)
-            sub.problems.append(Problem.make("date-missing", name, where.sheet, where.cell))
-        else:
+        date_cell = self._filled_header(sub, "report_date", "date-missing")
+        if date_cell is not None:
             date = parse_date(date_cell.value)
             if date is None:
                 sub.problems.append(
@@ -172,6 +161,17 @@ class FormValidator:
             cell = sub.cell_of(HEADER_CODES[field_name])
             if cell is not None and not cell.empty:
                 setattr(sub, field_name, mask(str(cell.value).strip())[0])
+
+    @staticmethod
+    def _filled_header(sub: Submission, field_name: str, missing_code: str) -> RawCell | None:
+        """The header field's cell when it holds something; otherwise None, with `missing_code` recorded
+        where the field stands (or on the form's sheet when its row is gone)."""
+        cell = sub.cell_of(HEADER_CODES[field_name])
+        if cell is not None and not cell.empty:
+            return cell
+        where = cell or _nowhere(sub)
+        sub.problems.append(Problem.make(missing_code, sub.name, where.sheet, where.cell))
+        return None
 
     # --- items --------------------------------------------------------------------------------------------
     def _read_item(self, sub: Submission, item: Item) -> None:

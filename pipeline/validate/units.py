@@ -36,6 +36,7 @@ def fold(name: str) -> str:
 @dataclass(frozen=True)
 class UnitMatch:
     code: str | None  # None when unknown
+    name: str | None = None  # the official name of the unit recognised
     exact: bool = False  # typed exactly as the official name
     nearest: tuple[str, ...] = ()  # official names of the closest units, when unknown
 
@@ -67,7 +68,8 @@ class UnitResolver:
         key = fold(text)
         code = self._keys.get(key)
         if code is not None:
-            return UnitMatch(code, exact=text == self._official[code])
+            official = self._official[code]
+            return UnitMatch(code, name=official, exact=text == official)
         close = difflib.get_close_matches(key, list(self._keys), n=6, cutoff=0.5)
         nearest: list[str] = []
         for candidate in close:
