@@ -81,9 +81,3 @@ def sweep(outbox: Path) -> None:
         if os.path.realpath(run) not in live and ".kept." not in run.name:
             shutil.rmtree(run, ignore_errors=True)
 
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """A single file written whole or not at all (used outside report folders, e.g. the forms)."""
-    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pipeline.ingest.alloc import gc_paused
 from pipeline.ingest.model import RawForm
 from pipeline.plan.model import Plan
-from pipeline.validate.catalogue import Problem, catalogue, worst
+from pipeline.validate.catalogue import Problem, catalogue
 from pipeline.validate.plausibility import check_plausibility
 from pipeline.validate.submission import FormValidator, Submission
 
@@ -48,4 +48,4 @@ class Validation:
         return sub
 
 
-__all__ = ["FormValidator", "Problem", "Submission", "Validation", "catalogue", "validate_forms", "worst"]
+__all__ = ["FormValidator", "Problem", "Submission", "Validation", "catalogue", "validate_forms"]

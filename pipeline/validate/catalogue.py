@@ -106,8 +106,3 @@ class _Missing(dict):
 def _text(value: object) -> str:
     return value if isinstance(value, str) else str(value)
 
-
-def worst(problems: list[Problem] | tuple[Problem, ...]) -> Severity | None:
-    if not problems:
-        return None
-    return min((p.severity for p in problems), key=SEVERITY_ORDER.__getitem__)

@@ -44,10 +44,6 @@ class Submission:
         """Readable, and both unit and reporting date are known: the file can take part in a report."""
         return self.raw.readable and self.unit is not None and self.report_date is not None
 
-    @property
-    def has_errors(self) -> bool:
-        return any(p.severity == "error" for p in self.problems)
-
     def cell_of(self, code: str) -> RawCell | None:
         return self.raw.cells.get(code)
 
