@@ -197,3 +197,30 @@ def test_late_file_alone_gets_no_feedback_workbook(demo, tmp_path):
     sheet = load_workbook(path)[str(feedback_text()["sheet"])]
     listed = [sheet.cell(row=r, column=4).value for r in range(5, sheet.max_row + 1)]
     assert listed == ["submission-late", "value-converted"]
+
+
+def test_docx_district_table_equals_figures_csv(demo):
+    """The .docx read back: 13 units in plan order, total row = sum of units = oblast rows of figures.csv."""
+    from docx import Document
+
+    from pipeline.render.context import key_figures
+
+    plan, *_, outbox, _, _ = demo
+    folder = outbox / "2017-08-17"
+    rows_csv = list(csv.DictReader((folder / "figures.csv").open(encoding="utf-8-sig")))
+    csv_value = {(r["unit"], r["figure"]): float(r["value"]) if r["value"] else None for r in rows_csv}
+    table = Document(folder / "akparat-2017-08-17.docx").tables[0]
+    rows = [[c.text for c in r.cells] for r in table.rows[1:]]
+    assert [r[1].rstrip("*") for r in rows] == [u.name for u in plan.units] + ["Облыс бойынша барлығы"]
+
+    def number(text: str) -> float | None:
+        text = text.strip().rstrip("*")
+        return None if text in ("", "–") else float(text.replace("\u00a0", "").replace(",", "."))
+
+    for column, figure in enumerate(key_figures(plan), start=2):
+        scale = 1000 if figure.unit == "tenge" else 1
+        for unit, row in zip(plan.units, rows[:-1]):
+            value = csv_value[(unit.code, figure.code)]
+            shown = number(row[column])
+            assert shown == (None if value is None else round(value / scale, 1)), (unit.code, figure.code)
+        assert number(rows[-1][column]) == round(csv_value[("oblast", figure.code)] / scale, 1), figure.code
