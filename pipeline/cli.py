@@ -162,7 +162,7 @@ def _progress_bar(wanted: bool | None) -> Iterator[Callable[[int, int], None] | 
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from pipeline.bench import run_bench
+    from pipeline.tools.bench import run_bench
 
     run_bench(args.files or [13, 1000, 10000], work=args.work, repeat=max(1, args.repeat),
               workers=args.workers, startup=args.startup, say=lambda line: print(line, flush=True))
@@ -195,10 +195,10 @@ def cmd_forms(args: argparse.Namespace) -> int:
 
 
 def cmd_samples(args: argparse.Namespace) -> int:
-    from pipeline.mess import add_mess
+    from pipeline.tools.mess import add_mess
     from pipeline.plan import load_plan
     from pipeline.report import parse_report_date
-    from pipeline.samples import generate_samples
+    from pipeline.tools.samples import generate_samples
 
     plan = load_plan(args.plan)
     date = parse_report_date(plan, args.messy) if args.messy else None
@@ -211,7 +211,7 @@ def cmd_samples(args: argparse.Namespace) -> int:
 
 
 def cmd_codes(args: argparse.Namespace) -> int:
-    from pipeline.docs import problem_codes_markdown
+    from pipeline.tools.docs import problem_codes_markdown
 
     text = problem_codes_markdown()
     if args.out:

@@ -28,8 +28,9 @@ from pipeline.ingest.model import RawForm
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan, plan_fingerprint
 from pipeline.publish import new_run_dir, outbox_lock, publish
 from pipeline.validate import Problem, Submission, Validation
-from pipeline.validate.across import check_across
-from pipeline.validate.catalogue import SEVERITY_ORDER
+from pipeline.aggregate.across import check_across
+from pipeline.problems import SEVERITY_ORDER
+from pipeline.verdicts import FileVerdict
 
 if TYPE_CHECKING:
     from pipeline.render.chart_process import ChartProcess
@@ -52,30 +53,6 @@ def parse_report_date(plan: Plan, text: str) -> dt.date:
     if date not in plan.dates:
         raise UsageError(messages()["usage"]["date_not_reporting"].format(date=text, dates=dates))
     return date
-
-
-@dataclass
-class FileVerdict:
-    raw: RawForm
-    submission: Submission | None
-    problems: list[Problem]
-    status: str  # used | superseded | after-date | rejected | ignored | checked
-
-    @property
-    def verdict(self) -> str:
-        if any(p.code.startswith("ignored-") for p in self.problems):
-            return "ignored"
-        severities = {p.severity for p in self.problems}
-        if "error" in severities:
-            return "errors"
-        if "warning" in severities:
-            return "warnings"
-        return "ok"
-
-    @property
-    def counts_as_error(self) -> bool:
-        """Errors that concern this report: not those of a file replaced by a correction or of a later date."""
-        return self.verdict == "errors" and self.status not in ("superseded", "after-date")
 
 
 @dataclass
@@ -219,7 +196,8 @@ def write_outputs(
 ) -> dict[str, str]:
     # Imported here: rendering pulls in docxtpl and (for charts) matplotlib, which `check` never needs.
     from pipeline.render import to_pdf, write_summary
-    from pipeline.render.docx import atomic_write, render_bytes
+    from pipeline.atomic import atomic_write
+    from pipeline.render.docx import render_bytes
     from pipeline.render.feedback import write_feedback
 
     date_text = data.date.isoformat()

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from pipeline.aggregate import aggregate, figures_table, select
 from pipeline.validate import validate_forms
-from pipeline.validate.across import check_across
+from pipeline.aggregate.across import check_across
 from tests.rawforms import GOOD, cell_of, raw_form
 
 AUG8, AUG17, AUG26 = dt.date(2017, 8, 8), dt.date(2017, 8, 17), dt.date(2017, 8, 26)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import zipfile
 
-from pipeline.bench import run_bench, synthetic_plan_data, write_synthetic_plan
+from pipeline.tools.bench import run_bench, synthetic_plan_data, write_synthetic_plan
 from pipeline.plan import DEFAULT_PLAN
 
 LINE = re.compile(r"^bench files=(\d+) pipeline_s=\d+\.\d\d calamine_s=\d+\.\d\d ratio=\d+\.\d\d peak_rss_mb=\d+$")

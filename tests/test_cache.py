@@ -13,7 +13,7 @@ from pipeline.ingest import read_files, read_inbox
 from pipeline.ingest.cache import IngestCache, default_cache_path
 from pipeline.plan import DEFAULT_PLAN, plan_fingerprint
 from pipeline.report import run_report
-from pipeline.samples import generate_samples
+from pipeline.tools.samples import generate_samples
 
 AUG8 = dt.date(2017, 8, 8)
 
@@ -93,7 +93,7 @@ def test_a_cache_in_an_unwritable_place_is_just_off(plan, inbox, tmp_path):
 def test_transient_answers_are_not_cached(plan, inbox, tmp_path):
     from pipeline.ingest.cache import cacheable
     from pipeline.ingest.model import RawForm
-    from pipeline.validate.catalogue import Problem
+    from pipeline.problems import Problem
 
     crashed = RawForm("a.xlsx", "ab" * 32, 10, 0.0, None, problems=(Problem.make("file-reader-crashed", "a.xlsx"),))
     assert not cacheable(crashed)

@@ -28,7 +28,7 @@ def test_check_on_a_text_file_renamed_xlsx(tmp_path):
 def test_check_on_a_good_form(tmp_path, plan):
     from pipeline.forms import layout
     from pipeline.forms.build import write_form
-    from pipeline.samples import fill_form, sample_values
+    from pipeline.tools.samples import fill_form, sample_values
 
     blank = write_form(plan, "syrym", tmp_path / "blank.xlsx")
     filled = tmp_path / "Сырым.xlsx"
@@ -70,8 +70,8 @@ def test_help_lists_every_command():
 
 
 def test_problem_code_docs_are_generated_from_the_catalogue():
-    from pipeline.docs import problem_codes_markdown
-    from pipeline.validate.catalogue import catalogue
+    from pipeline.tools.docs import problem_codes_markdown
+    from pipeline.problems import catalogue
 
     committed = (REPO / "docs" / "problem-codes.md").read_text(encoding="utf-8")
     assert committed == problem_codes_markdown(), "run `make codes` and commit docs/problem-codes.md"

@@ -11,7 +11,7 @@ import pytest
 from pipeline.forms.build import write_form
 from pipeline.ingest import read_files
 from pipeline.report import run_report
-from pipeline.samples import fill_form, sample_values
+from pipeline.tools.samples import fill_form, sample_values
 from pipeline.validate import validate_forms
 
 DATE = dt.date(2017, 8, 17)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pipeline.report import run_report
-from pipeline.samples import generate_samples
+from pipeline.tools.samples import generate_samples
 
 
 def test_two_runs_give_byte_identical_docx_and_xlsx(plan, tmp_path):

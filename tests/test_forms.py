@@ -287,7 +287,7 @@ def test_libreoffice_failure_is_clear(tmp_path: Path) -> None:
 
 def test_libreoffice_fixtures_are_current(plan: Plan) -> None:
     """Fails when the plan or the sample generator changed: re-run tests/fixtures/make_fixtures.py."""
-    from pipeline.samples import sample_values
+    from pipeline.tools.samples import sample_values
 
     expected = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
     values = sample_values(plan, "akzhaiyk", dt.date(2017, 8, 26), seed=2017)

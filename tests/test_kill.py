@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.mess import add_mess
-from pipeline.samples import generate_samples
+from pipeline.tools.mess import add_mess
+from pipeline.tools.samples import generate_samples
 
 DATE = "2017-08-17"
 REPO = Path(__file__).resolve().parent.parent

@@ -23,7 +23,7 @@ def test_charts_without_glyph_warnings(tmp_path: Path) -> None:
 
 
 def _many_units_data(tmp_path: Path, units: int):
-    from pipeline.bench import write_synthetic_plan
+    from pipeline.tools.bench import write_synthetic_plan
 
     return make_report_data("2017-08-17", write_synthetic_plan(tmp_path / "plan.yaml", units))
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.mess import add_mess
+from pipeline.tools.mess import add_mess
 from pipeline.publish import Busy, outbox_lock
 from pipeline.report import run_report
-from pipeline.samples import generate_samples
+from pipeline.tools.samples import generate_samples
 
 AUG8, AUG17 = dt.date(2017, 8, 8), dt.date(2017, 8, 17)
 REPO = Path(__file__).resolve().parent.parent
@@ -177,7 +177,7 @@ def test_late_file_alone_gets_no_feedback_workbook(demo, tmp_path):
 
     from pipeline.forms.layout import FORM_SHEET
     from pipeline.render.feedback import feedback_text, write_feedback
-    from pipeline.validate.catalogue import Problem
+    from pipeline.problems import Problem
 
     plan, samples, _, inbox, outbox, _, result = demo
     late_file = samples.get("karatobe", AUG17).path.name

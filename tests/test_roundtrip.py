@@ -13,7 +13,7 @@ from pipeline.forms.build import write_form
 from pipeline.forms.libreoffice import convert, soffice_available
 from pipeline.ingest import read_files
 from pipeline.report import run_report
-from pipeline.samples import fill_form, sample_values
+from pipeline.tools.samples import fill_form, sample_values
 from pipeline.validate import validate_forms
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "libreoffice"

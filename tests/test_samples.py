@@ -11,7 +11,7 @@ from python_calamine import CalamineWorkbook
 
 from pipeline.forms import layout, write_form
 from pipeline.plan import Plan
-from pipeline.samples import SampleSet, fill_form, find_rows, generate_samples, sample_values
+from pipeline.tools.samples import SampleSet, fill_form, find_rows, generate_samples, sample_values
 
 SEED = 2017
 

@@ -153,7 +153,7 @@ def test_every_catalogue_code_is_emitted_somewhere_and_messages_format():
     import re
     from pathlib import Path
 
-    from pipeline.validate.catalogue import Problem, catalogue
+    from pipeline.problems import Problem, catalogue
 
     source = "\n".join(p.read_text(encoding="utf-8") for p in Path("pipeline").rglob("*.py"))
     emitted = set(re.findall(r"[\"']([a-z]+(?:-[a-z0-9]+)+)[\"']", source))

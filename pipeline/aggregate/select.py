@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from pipeline.aggregate.model import Timeliness
 from pipeline.plan.model import Plan
-from pipeline.validate.catalogue import Problem
+from pipeline.problems import Problem
 from pipeline.validate.submission import Submission
 
 

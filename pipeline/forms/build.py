@@ -17,7 +17,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
@@ -27,6 +27,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
+from pipeline.atomic import atomic_write
 from pipeline.forms import layout
 from pipeline.forms.zipfix import copy_normalised
 from pipeline.plan.model import Item, Plan
@@ -400,26 +401,17 @@ def _write_instructions(ws: Worksheet, plan: Plan, reporter_code: str) -> None:
 
 def save_workbook(wb: Workbook, path: Path, stamp: dt.datetime) -> Path:
     """Save whole-or-nothing with reproducible bytes (fixed document dates and zip timestamps)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        # openpyxl's save_workbook() overwrites `modified` with the current time; its writer does not.
-        wb.properties.created = wb.properties.modified = stamp
-        # Built uncompressed in memory and compressed once while fixing the timestamps.
-        buffer = io.BytesIO()
-        ExcelWriter(wb, zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED, allowZip64=True)).save()
-        with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(tmp, "w", allowZip64=True) as dst:
+    # openpyxl's save_workbook() overwrites `modified` with the current time; its writer does not.
+    wb.properties.created = wb.properties.modified = stamp
+    # Built uncompressed in memory and compressed once while fixing the timestamps.
+    buffer = io.BytesIO()
+    ExcelWriter(wb, zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED, allowZip64=True)).save()
+
+    def write(fh: IO[bytes]) -> None:
+        with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(fh, "w", allowZip64=True) as dst:
             copy_normalised(src, dst, stamp.timetuple()[:6], compress_type=zipfile.ZIP_DEFLATED)
-        # mkstemp creates the file private (0600); a form is an ordinary document.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+
+    return atomic_write(Path(path), write)
 
 
 def write_form(plan: Plan, reporter_code: str, path: Path, report_date: dt.date | None = None) -> Path:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 import zipfile
 from pathlib import Path
+from typing import IO
+
+from pipeline.atomic import atomic_write
 
 #: The earliest timestamp a zip entry can hold; used when the caller has no meaningful date.
 ZIP_EPOCH: tuple[int, int, int, int, int, int] = (1980, 1, 1, 0, 0, 0)
@@ -24,18 +26,12 @@ def normalise_zip(path: Path | str, date_time: tuple[int, int, int, int, int, in
     leaves the original untouched.
     """
     path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w") as dst:
-            copy_normalised(src, dst, date_time)
-        # Keep the original's permissions (mkstemp would leave the file private).
-        os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    with zipfile.ZipFile(path) as src:
+        def write(fh: IO[bytes]) -> None:
+            with zipfile.ZipFile(fh, "w") as dst:
+                copy_normalised(src, dst, date_time)
+        atomic_write(path, write, mode=mode)  # keeps the original's permissions
 
 
 def copy_normalised(

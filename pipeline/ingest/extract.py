@@ -21,7 +21,7 @@ from pipeline.forms.layout import VALUE_HEADERS, VALUE_COLUMN, CODE_COLUMN, all_
 from pipeline.ingest.model import CellValue, RawCell, RawForm
 from pipeline.ingest.sniff import READABLE, Verdict, _short, read_member, sniff
 from pipeline.plan.model import Plan
-from pipeline.validate.catalogue import Problem
+from pipeline.problems import Problem
 
 HASH_CHUNK = 1 << 20
 _VALUE_OFFSET = VALUE_COLUMN - CODE_COLUMN

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pipeline.ingest.extract import FileFacts, file_facts
 from pipeline.ingest.model import RawForm
-from pipeline.validate.catalogue import Problem
+from pipeline.problems import Problem
 
 #: Extensions that are clearly not a district's spreadsheet. Anything else — spreadsheet extensions,
 #: no extension, odd ones — is read and judged by content, so that a district gets a precise answer.

@@ -33,7 +33,7 @@ from typing import Any
 from pipeline.ingest.alloc import detach_inherited_heap
 from pipeline.ingest.extract import FileFacts, ReadSpec, file_facts, read_path
 from pipeline.ingest.model import RawForm
-from pipeline.validate.catalogue import Problem
+from pipeline.problems import Problem
 
 #: reader(path, name, spec) -> RawForm. Must be a module-level function (pickled under `spawn`).
 Reader = Callable[[str, str, ReadSpec], RawForm]

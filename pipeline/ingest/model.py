@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     # Imported lazily at run time: pipeline.validate's package imports this module, and importing
-    # pipeline.validate.catalogue from here at load time would make the two packages a cycle.
-    from pipeline.validate.catalogue import Problem
+    # pipeline.problems from here at load time would make the two packages a cycle.
+    from pipeline.problems import Problem
 
 CellValue = str | int | float | bool | dt.date | dt.datetime | dt.time | dt.timedelta | None
 
@@ -83,7 +83,7 @@ class RawForm:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RawForm:
-        from pipeline.validate.catalogue import Problem
+        from pipeline.problems import Problem
 
         return cls(
             name=data["name"],

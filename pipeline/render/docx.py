@@ -21,6 +21,7 @@ from docx import Document
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 
+from pipeline.atomic import atomic_write
 from pipeline.aggregate.model import ReportData
 from pipeline.render.context import build_context
 from pipeline.render.kazakh import words
@@ -121,18 +122,6 @@ def render_bytes(
     result = _set_properties(buf.getvalue(), data.date)
     check_no_template_syntax(result)
     return normalise_zip(result, report_moment(data.date))
-
-
-def atomic_write(path: Path, payload: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def render_report(

@@ -13,7 +13,6 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
@@ -23,10 +22,8 @@ from pipeline.forms import BuiltForm, build_form, fixed_timestamp, save_workbook
 from pipeline.forms.layout import FORM_SHEET
 from pipeline.plan.model import Plan
 from pipeline.texts import load_data
-from pipeline.validate.catalogue import Problem
-
-if TYPE_CHECKING:
-    from pipeline.report import FileVerdict
+from pipeline.problems import Problem
+from pipeline.verdicts import FileVerdict
 
 FILLS = {
     "error": PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE"),

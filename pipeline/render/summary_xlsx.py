@@ -18,7 +18,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from pipeline.aggregate.model import ReportData
-from pipeline.render.docx import atomic_write, normalise_zip, report_moment
+from pipeline.atomic import atomic_write
+from pipeline.render.docx import normalise_zip, report_moment
 from pipeline.render.kazakh import fmt_date_short, words
 
 COUNT_FORMAT = "# ##0"

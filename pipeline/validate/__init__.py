@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pipeline.ingest.alloc import gc_paused
 from pipeline.ingest.model import RawForm
 from pipeline.plan.model import Plan
-from pipeline.validate.catalogue import Problem, catalogue
+from pipeline.problems import Problem, catalogue
 from pipeline.validate.plausibility import check_plausibility
 from pipeline.validate.submission import FormValidator, Submission
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipeline.plan.model import Plan
-from pipeline.validate.catalogue import Problem
+from pipeline.problems import Problem
 from pipeline.validate.submission import Submission, show_number
 
 

@@ -1,7 +1,7 @@
 """Validating one read form against the plan: typed values out, every problem recorded as data.
 
 Only what can be judged from the file alone happens here. Rules that compare files (a running total that
-fell since the previous date, a unit far from the others) live in `pipeline.validate.across`.
+fell since the previous date, a unit far from the others) live in `pipeline.aggregate.across`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pipeline.forms.layout import FORM_ID_CODE, HEADER_CODES, form_id
 from pipeline.ingest.model import RawCell, RawForm
 from pipeline.plan.model import Figure, Item, Plan
-from pipeline.validate.catalogue import Problem
+from pipeline.problems import Problem
 from pipeline.validate.dates import parse_date
 from pipeline.validate.numbers import parse_number
 from pipeline.validate.privacy import mask

@@ -168,7 +168,7 @@ def make_templates(plan: Plan, folder: Path, seed: int = SEED) -> dict[tuple[str
     schedule leaves out (a unit that missed a date) the same unit's values filled into its blank form, so
     that every clone's running totals grow like its source unit's."""
     from pipeline.forms.build import write_form
-    from pipeline.samples import fill_form, generate_samples, sample_values
+    from pipeline.tools.samples import fill_form, generate_samples, sample_values
 
     samples = generate_samples(plan, folder, seed=seed)
     pool: dict[tuple[str, dt.date], Template] = {}
@@ -285,7 +285,7 @@ def run_cli(args: Sequence[str], *, timings: Path | None = None) -> RunStats:
     cmd = [sys.executable, "-m", "pipeline", *args]
     if timings is not None:
         timings.unlink(missing_ok=True)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     with _TreeRss(proc.pid) as tree:

@@ -15,7 +15,7 @@ from typing import Literal
 
 import yaml
 
-CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "data" / "problems.yaml"
+CATALOGUE_PATH = Path(__file__).resolve().parent / "data" / "problems.yaml"
 
 Severity = Literal["error", "warning", "info"]
 Scope = Literal["file", "cell", "unit"]

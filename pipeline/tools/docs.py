@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.validate.catalogue import SEVERITY_ORDER, catalogue
+from pipeline.problems import SEVERITY_ORDER, catalogue
 
 _SEVERITY_WORDS = {"error": "error — not used, exit 1", "warning": "warning — used, check it", "info": "info"}
 

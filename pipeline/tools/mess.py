@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pipeline.forms import layout
 from pipeline.plan.model import Plan
-from pipeline.samples import SampleSet, fill_form
+from pipeline.tools.samples import SampleSet, fill_form
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import statistics
 
 from pipeline.aggregate.select import Selection
 from pipeline.plan.model import Plan
-from pipeline.validate.catalogue import Problem
+from pipeline.problems import Problem
 from pipeline.validate.submission import show_number
 
 
