@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pipeline.validate import validate_forms
 from pipeline.validate.dates import parse_date
 from pipeline.validate.numbers import parse_number
-from pipeline.validate.privacy import mask
+from pipeline.privacy import mask
 from pipeline.validate.units import UnitResolver
 from tests.rawforms import GOOD, cell_of, raw_form
 

@@ -15,7 +15,7 @@ from pipeline.plan.model import Figure, Item, Plan
 from pipeline.problems import Problem
 from pipeline.validate.dates import parse_date
 from pipeline.validate.numbers import parse_number
-from pipeline.validate.privacy import mask
+from pipeline.privacy import mask
 from pipeline.validate.units import UnitResolver, fold
 
 
