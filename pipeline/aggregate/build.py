@@ -20,9 +20,11 @@ def aggregate(plan: Plan, selection: Selection) -> ReportData:
     units = [u.code for u in plan.units]
     codes = numeric_codes(plan)
     history: dict[dt.date, pd.DataFrame] = {}
+    department_history: dict[dt.date, DepartmentReport] = {}
     for reporting_date in plan.dates:
         if reporting_date > date:
             break
+        department_history[reporting_date] = _department(plan, selection, reporting_date)
         rows = {}
         for unit in units:
             sub = selection.latest(unit, reporting_date)
@@ -40,15 +42,6 @@ def aggregate(plan: Plan, selection: Selection) -> ReportData:
         comments[unit] = sub.comments if sub is not None else {}
         texts[unit] = sub.texts if sub is not None else {}
 
-    dept = selection.latest(plan.department.code, date)
-    department = (
-        DepartmentReport(
-            source_date=dept.report_date, figures=dict(dept.values), statuses=dict(dept.statuses),
-            comments=dict(dept.comments), file=dept.name,
-        )
-        if dept is not None
-        else DepartmentReport(source_date=None)
-    )
     return ReportData(
         plan=plan,
         date=date,
@@ -57,8 +50,19 @@ def aggregate(plan: Plan, selection: Selection) -> ReportData:
         statuses=_object_frame(statuses, units, unit_items),
         comments=_object_frame(comments, units, unit_items),
         texts=_object_frame(texts, units, text_codes),
-        department=department,
+        department=department_history[date],
         timeliness=selection.timeliness,
+        department_history=department_history,
+    )
+
+
+def _department(plan: Plan, selection: Selection, date: dt.date) -> DepartmentReport:
+    dept = selection.latest(plan.department.code, date)
+    if dept is None:
+        return DepartmentReport(source_date=None)
+    return DepartmentReport(
+        source_date=dept.report_date, figures=dict(dept.values), statuses=dict(dept.statuses),
+        comments=dict(dept.comments), file=dept.name,
     )
 
 

@@ -57,6 +57,13 @@ class ReportData:
     department: DepartmentReport
     #: every unit × every reporting date up to `date`.
     timeliness: tuple[Timeliness, ...]
+    #: the department's own submission as of each reporting date up to `date` (summary.xlsx shows each date).
+    department_history: dict[dt.date, DepartmentReport] = field(default_factory=dict)
+
+    def department_at(self, date: dt.date) -> DepartmentReport:
+        if date == self.date:
+            return self.department  # the one the report's text uses, also when a caller replaced it
+        return self.department_history.get(date, DepartmentReport(source_date=None))
 
     @property
     def values(self) -> pd.DataFrame:

@@ -6,6 +6,7 @@ import io
 import math
 import re
 import zipfile
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,17 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from pipeline.aggregate.model import ReportData
 from pipeline.atomic import atomic_write
+from pipeline.plan.model import Figure
+from pipeline.privacy import mask
 from pipeline.render.docx import normalise_zip, report_moment
 from pipeline.render.kazakh import fmt_date_short, words
+from pipeline.safe_text import starts_formula, xml_text
+from pipeline.texts import load_data
 
-COUNT_FORMAT = "# ##0"
-AMOUNT_FORMAT = "# ##0.0"
-# Text starting with one of these would be read by Excel as a formula (formula injection).
-_FORMULA_START = ("=", "+", "-", "@")
+# Excel refuses (and "repairs" away) a cell holding more characters than this.
+MAX_CELL_CHARS = 32767
+# Amounts are shown in thousands of tenge, as in the report («мың теңге» in the header).
+TENGE_SCALE = 1000.0
 _CORE_DATES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
 _BOLD = Font(bold=True)
 _HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
@@ -70,8 +75,9 @@ class _Cells:
     def text(self, ws: WriteOnlyWorksheet, value: object, *, bold: bool = False, wrap: bool = False) -> Cell | None:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return None
-        text = str(value)
-        cell = self._styled(ws, text, bold, wrap, None, text.startswith(_FORMULA_START))
+        text = safe_cell_text(str(value))
+        # quotePrefix: a program that re-evaluates the cell on edit still keeps it text.
+        cell = self._styled(ws, text, bold, wrap, None, starts_formula(text))
         # openpyxl turns any string starting with "=" into a formula; force it back to a string.
         cell.data_type = "s"
         return cell
@@ -83,11 +89,39 @@ class _Cells:
         return self._styled(ws, float(value), bold, False, fmt, False)  # type: ignore[arg-type]
 
 
+@cache
+def safe_cell_text(text: str) -> str:
+    """Any text as an xlsx cell may hold it: personal data masked, no control characters, within Excel's limit.
+
+    Cached: unit names, status labels and comments repeat across every date's sheet.
+    """
+    return xml_text(mask(text)[0])[:MAX_CELL_CHARS]
+
+
+def summary_words() -> dict[str, Any]:
+    return load_data("summary_xlsx.yaml")
+
+
+def number_format(unit: str) -> str:
+    return str(summary_words()["number_format"][unit])
+
+
+def header(fig: Figure) -> str:
+    return str(summary_words()["header"][fig.unit]).format(label=fig.label)
+
+
+def shown(fig: Figure, value: object) -> object:
+    """The cell value of a figure: amounts in thousands of tenge, the rest as they are."""
+    if fig.unit == "tenge" and isinstance(value, (int, float)) and not math.isnan(value):
+        return value / TENGE_SCALE
+    return value
+
+
 def _figures_sheet(wb: Workbook, cells: _Cells, data: ReportData, date: Any) -> None:
     plan, w = data.plan, words()["xlsx"]
     ws = wb.create_sheet(date.isoformat())
     figures = [f for f in plan.figures if f.numeric]
-    formats = [AMOUNT_FORMAT if fig.unit == "tenge" else COUNT_FORMAT for fig in figures]
+    formats = [number_format(fig.unit) for fig in figures]
     frame = data.history[date]
     # Write-only: the sheet view and column widths go out before the first row.
     ws.freeze_panes = "B3"
@@ -95,7 +129,7 @@ def _figures_sheet(wb: Workbook, cells: _Cells, data: ReportData, date: Any) -> 
     for j in range(2, len(figures) + 2):
         ws.column_dimensions[get_column_letter(j)].width = 14
     ws.append([cells.text(ws, w["unit"], bold=True)]
-              + [cells.text(ws, fig.label, bold=True, wrap=True) for fig in figures])
+              + [cells.text(ws, header(fig), bold=True, wrap=True) for fig in figures])
     ws.append([cells.text(ws, w["code"], bold=True)] + [cells.text(ws, fig.code) for fig in figures])
     # One column at a time out of the frame: `frame.at` per unit × figure was the other half of the time.
     present = [fig.code in frame.columns for fig in figures]
@@ -104,13 +138,21 @@ def _figures_sheet(wb: Workbook, cells: _Cells, data: ReportData, date: Any) -> 
     for unit in plan.units:
         i = position.get(unit.code)
         row: Row = [cells.text(ws, unit.name)]
-        for column, fmt in zip(columns, formats):
-            # Amounts stay in tenge here: analysts need the exact figure, the format only groups thousands.
-            row.append(cells.number(ws, column[i], fmt) if column is not None and i is not None else None)
+        for fig, column, fmt in zip(figures, columns, formats):
+            # Thousands of tenge keep every digit (a float, not rounded); the format only shows one decimal.
+            row.append(cells.number(ws, shown(fig, column[i]), fmt) if column is not None and i is not None
+                       else None)
         ws.append(row)
     totals = data.totals_at(date)
+    # The total of a yes/no column is the number of units that said yes: a count, not a word.
+    total_formats = [number_format("count") if fig.unit == "yesno" else fmt for fig, fmt in zip(figures, formats)]
     ws.append([cells.text(ws, w["total"], bold=True)]
-              + [cells.number(ws, totals.get(fig.code), fmt, bold=True) for fig, fmt in zip(figures, formats)])
+              + [cells.number(ws, shown(fig, totals.get(fig.code)), fmt, bold=True)
+                 for fig, fmt in zip(figures, total_formats)])
+    # The department's own figures (I.1, I.2 and its share of II.1–II.3) are not part of the units' total.
+    own = data.department_at(date).figures
+    ws.append([cells.text(ws, plan.department.name, bold=True)]
+              + [cells.number(ws, shown(fig, own.get(fig.code)), fmt) for fig, fmt in zip(figures, formats)])
 
 
 def _statuses_sheet(wb: Workbook, cells: _Cells, data: ReportData) -> None:
@@ -144,6 +186,14 @@ def _statuses_sheet(wb: Workbook, cells: _Cells, data: ReportData) -> None:
                 row.append(cells.text(ws, label) if label else None)
         row += [cells.text(ws, texts[code].get(unit.code)) for code in text_codes]
         ws.append(row)
+    department = data.department
+    row = [cells.text(ws, plan.department.name, bold=True)]
+    for item in items:
+        code = department.statuses.get(item.code)
+        label = plan.status_by_code[code].label if code in plan.status_by_code else ""
+        comment = department.comments.get(item.code)
+        row.append(cells.text(ws, f"{label}: {comment}" if label and comment else (comment or label or None)))
+    ws.append(row)
 
 
 def _timeliness_sheet(wb: Workbook, cells: _Cells, data: ReportData) -> None:
@@ -166,7 +216,7 @@ def _timeliness_sheet(wb: Workbook, cells: _Cells, data: ReportData) -> None:
             cells.text(ws, unit.name if unit else t.unit),
             cells.text(ws, short_dates[t.date]),
             cells.text(ws, states[t.state] if t.state != "late" else states["late_total"]),
-            cells.number(ws, t.days_late, COUNT_FORMAT),
+            cells.number(ws, t.days_late, number_format("days")),
             cells.text(ws, t.file),
         ])
 
