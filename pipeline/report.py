@@ -29,7 +29,9 @@ from pipeline.plan import DEFAULT_PLAN, Plan, load_plan, plan_fingerprint
 from pipeline.publish import new_run_dir, outbox_lock, publish
 from pipeline.validate import Problem, Submission, Validation
 from pipeline.aggregate.across import check_across
+from pipeline.privacy import mask
 from pipeline.problems import SEVERITY_ORDER
+from pipeline.safe_text import csv_cell
 from pipeline.verdicts import FileVerdict
 
 if TYPE_CHECKING:
@@ -207,7 +209,7 @@ def write_outputs(
     write_summary(data, folder / "summary.xlsx")
     _write_csv(folder / "figures.csv", _figures_rows(data), ["unit", "figure", "value"])
     _write_csv(
-        folder / "issues.csv", [p.as_row() for f in files for p in f.problems], ISSUE_COLUMNS
+        folder / "issues.csv", [_issue_row(p) for f in files for p in f.problems], ISSUE_COLUMNS
     )
     feedback = write_feedback(plan, files, folder / "feedback", inbox)
     atomic_write(report_path, render_bytes(data, chart_paths=charts.result()))
@@ -231,6 +233,12 @@ def _figures_rows(data: ReportData) -> list[dict[str, str]]:
         text = "" if value != value else (str(int(value)) if float(value).is_integer() else repr(float(value)))
         rows.append({"unit": record.unit, "figure": record.figure, "value": text})
     return rows
+
+
+def _issue_row(problem: Problem) -> dict[str, str]:
+    """Every field of issues.csv: personal data masked, no control character, never a formula in Excel
+    (file and sheet names and the values quoted in messages are district text)."""
+    return {key: csv_cell(mask(value)[0]) for key, value in problem.as_row().items()}
 
 
 def _write_csv(path: Path, rows: list[dict[str, str]], columns: list[str]) -> None:

@@ -2,42 +2,66 @@
 
 For each file with problems the district can fix in the workbook (not lateness or a later correction,
 see `NOT_IN_WORKBOOK`): a copy of the district's own workbook with every problem cell highlighted and
-a Kazakh comment on it, and a first sheet listing all problems. An .xlsx/.xlsm is copied as it is; an .xls
-or .ods (which openpyxl cannot write back) is rebuilt as a fresh form filled with the values that were
-read, and its problem cells are found by row code. The inbox is only ever read.
+a Kazakh comment on it, and a first sheet listing all problems. An .xlsx/.xlsm is copied with every text
+masked (see `_scrub`); an .xls or .ods (which openpyxl cannot write back), or an .xlsx it cannot open or
+whose copy still shows personal data, is rebuilt as a fresh form filled with the values that were read,
+and its problem cells are found by row code. The inbox is only ever read.
+
+Everything a district typed reaches these workbooks as text (pipeline.render.cells.put_text): masked,
+XML-safe and never a live formula.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import html
+import io
 import re
+import zipfile
 from collections.abc import Iterable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.worksheet import Worksheet
 
 from pipeline.forms import BuiltForm, build_form, fixed_timestamp, save_workbook
 from pipeline.forms.layout import FORM_SHEET
 from pipeline.plan.model import Plan
-from pipeline.texts import load_data
+from pipeline.privacy import MASK, mask
 from pipeline.problems import Problem
+from pipeline.render.cells import number_is_personal, put_text, safe_cell_text
+from pipeline.safe_text import file_name_part
+from pipeline.texts import load_data
 from pipeline.verdicts import FileVerdict
 
-FILLS = {
-    "error": PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE"),
-    "warning": PatternFill("solid", start_color="FFEB9C", end_color="FFEB9C"),
-}
 # Problems of timing or of which file was chosen: the district cannot fix them in the workbook, so on
 # their own they are no reason to send it back (issues.csv and manifest.json still carry them).
 NOT_IN_WORKBOOK = frozenset({"submission-late", "submission-superseded", "submission-after-date"})
 MESSAGE_CHARS_PER_LINE = 70  # what fits in the 80-wide message column, measured in LibreOffice
 _A1 = re.compile(r"^[A-Z]{1,3}[1-9][0-9]*$")
+# A district's formula stays live in its copy only when it is plain arithmetic over cells: no text literal
+# (which could carry personal data or a lure) and no function but these. Anything else becomes its text.
+_SAFE_FUNCTIONS = frozenset({"SUM", "ROUND", "MIN", "MAX", "AVERAGE", "ABS", "COUNT", "COUNTA", "IF", "IFERROR"})
+_FUNCTION = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\s*\(")
+_SHEET_TITLE_UNSAFE = re.compile(r"[\[\]:*?/\\]")
+_SHEET_TITLE_CHARS = 31
+_XML_TEXT = re.compile(r">([^<]+)<|=\"([^\"]*)\"")
+STEM_CHARS = 40
+TAG_CHARS = 8
 
 
-def feedback_text() -> dict[str, object]:
+def feedback_text() -> dict[str, Any]:
     return load_data("feedback.yaml")
+
+
+def fills() -> dict[str, PatternFill]:
+    colours = feedback_text()["fill"]
+    return {severity: PatternFill("solid", start_color=rgb, end_color=rgb) for severity, rgb in colours.items()}
 
 
 def write_feedback(plan: Plan, files: Iterable[FileVerdict], outdir: Path, inbox: Path) -> dict[str, Path]:
@@ -47,14 +71,15 @@ def write_feedback(plan: Plan, files: Iterable[FileVerdict], outdir: Path, inbox
         problems = [p for p in verdict.problems if p.severity in ("error", "warning")]
         if not needs_feedback(problems) or verdict.raw.format is None or not verdict.raw.cells:
             continue  # nothing to fix in the workbook, or nothing readable to send back; issues.csv has it
-        workbook = _open_copy(inbox / verdict.raw.name) if verdict.raw.format in ("xlsx", "xlsm") else None
-        if workbook is None:
-            built = _rebuilt(plan, verdict)
-            workbook = built.workbook
-            problems = _moved_to_rebuilt(built, verdict, problems)
-        _mark(workbook, problems)
-        _problem_sheet(workbook, verdict, problems)
-        written[verdict.raw.name] = save_workbook(workbook, outdir / _feedback_name(verdict), fixed_timestamp(plan))
+        path = outdir / feedback_name(verdict)
+        if verdict.raw.format in ("xlsx", "xlsm") and _write_copy(plan, inbox / verdict.raw.name, verdict, problems, path):
+            written[verdict.raw.name] = path
+            continue
+        built = _rebuilt(plan, verdict)
+        moved = _moved_to_rebuilt(built, verdict, problems)
+        _mark(built.workbook, moved)
+        _problem_sheet(built.workbook, verdict, moved)
+        written[verdict.raw.name] = save_workbook(built.workbook, path, fixed_timestamp(plan))
     return written
 
 
@@ -63,20 +88,143 @@ def needs_feedback(problems: Iterable[Problem]) -> bool:
     return any(p.severity in ("error", "warning") and p.code not in NOT_IN_WORKBOOK for p in problems)
 
 
-def _feedback_name(verdict: FileVerdict) -> str:
+def feedback_name(verdict: FileVerdict) -> str:
+    """`<unit>-<date>-<stem>-<tag>.xlsx`: the tag (from the inbox-relative path) keeps two districts'
+    `Нысан.xlsx` in different subfolders apart; the stem is masked and made a safe file name part."""
     sub = verdict.submission
     unit = sub.unit if sub and sub.unit else "unknown"
     date = sub.report_date.isoformat() if sub and sub.report_date else "nodate"
-    stem = re.sub(r"[^\w.-]+", "_", Path(verdict.raw.name).stem)[:60]
-    return f"{unit}-{date}-{stem}.xlsx"
+    stem = file_name_part(mask(PurePosixPath(verdict.raw.name).stem)[0], STEM_CHARS)
+    # surrogateescape: a name that is not valid UTF-8 (zip archives from Windows) still hashes.
+    tag = hashlib.sha256(verdict.raw.name.encode("utf-8", "surrogateescape")).hexdigest()[:TAG_CHARS]
+    return f"{unit}-{date}-{stem}-{tag}.xlsx"
 
 
-def _open_copy(path: Path) -> Workbook | None:
+# --- the copy of the district's own xlsx ---------------------------------------------------------------------
+
+def _write_copy(plan: Plan, source: Path, verdict: FileVerdict, problems: list[Problem], path: Path) -> bool:
+    """The district's workbook, scrubbed and marked; False when it cannot be opened, written or made clean."""
     try:
-        return load_workbook(path, keep_links=False)
+        workbook = load_workbook(source, keep_links=False)
+        titles = _scrub(workbook)
+        here = [Problem(p.code, p.file, titles.get(p.sheet, p.sheet) if p.sheet else None, p.cell, p.params)
+                for p in problems]
+        _mark(workbook, here)
+        _problem_sheet(workbook, verdict, here)
+        save_workbook(workbook, path, fixed_timestamp(plan))
     except Exception:  # noqa: BLE001 - a hostile file may break openpyxl in any way; a rebuilt form serves
-        return None
+        path.unlink(missing_ok=True)
+        return False
+    if shows_personal_data(path.read_bytes()):
+        # Something the scrub does not know (a chart title, a drawing) still carries personal data.
+        path.unlink()
+        return False
+    return True
 
+
+def _scrub(workbook: Workbook) -> dict[str, str]:
+    """Mask every text the district typed, turn unsafe formulas into text; returns old → new sheet titles."""
+    for ws in workbook.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if not isinstance(cell, MergedCell):
+                    _scrub_cell(cell)
+        _scrub_sheet_texts(ws)
+    props = workbook.properties
+    for name in ("creator", "title", "subject", "description", "keywords", "category", "lastModifiedBy",
+                 "identifier", "contentStatus", "version", "revision", "language"):
+        value = getattr(props, name, None)
+        if isinstance(value, str):
+            setattr(props, name, safe_cell_text(value))
+    for prop in list(workbook.custom_doc_props.props):
+        if isinstance(getattr(prop, "value", None), str):
+            prop.value = safe_cell_text(prop.value)
+    for holder in [workbook.defined_names, *(ws.defined_names for ws in workbook.worksheets)]:
+        for key in list(holder):
+            text = holder[key].attr_text or ""
+            if '"' in text or mask(text)[1]:
+                del holder[key]  # a name holding a text constant, not a cell reference: district data
+    return _retitle(workbook)
+
+
+def _scrub_cell(cell: Cell) -> None:
+    value = cell.value
+    if cell.hyperlink is not None:
+        cell.hyperlink = None  # a link the district set leads anywhere (file://, a lure); the text stays
+    if cell.comment is not None:
+        old = cell.comment
+        cell.comment = Comment(safe_cell_text(old.text or ""), safe_cell_text(old.author or ""),
+                               width=old.width, height=old.height)
+    if isinstance(value, str):
+        if cell.data_type == "f" and _plain_formula(value):
+            return
+        put_text(cell, value)
+    elif hasattr(value, "text"):  # ArrayFormula / DataTableFormula: shown as its text, never run
+        put_text(cell, str(value.text or ""))
+    elif number_is_personal(value):
+        put_text(cell, MASK)
+
+
+def _plain_formula(formula: str) -> bool:
+    if '"' in formula or mask(formula)[1]:
+        return False
+    return all(name.upper() in _SAFE_FUNCTIONS for name in _FUNCTION.findall(formula))
+
+
+def _scrub_sheet_texts(ws: Worksheet) -> None:
+    hf = ws.HeaderFooter
+    for part in (hf.oddHeader, hf.oddFooter, hf.evenHeader, hf.evenFooter, hf.firstHeader, hf.firstFooter):
+        for side in (part.left, part.center, part.right):
+            if side.text:
+                side.text = safe_cell_text(side.text)
+    for validation in ws.data_validations.dataValidation:
+        for name in ("prompt", "promptTitle", "error", "errorTitle"):
+            value = getattr(validation, name)
+            if isinstance(value, str):
+                setattr(validation, name, safe_cell_text(value))
+        for name in ("formula1", "formula2"):
+            value = getattr(validation, name)
+            if isinstance(value, str) and mask(value)[1]:
+                setattr(validation, name, None)
+
+
+def _retitle(workbook: Workbook) -> dict[str, str]:
+    """Sheet titles are district text too: masked, with the characters a title may not hold replaced."""
+    renames: dict[str, str] = {}
+    taken = set(workbook.sheetnames)
+    for sheet in workbook._sheets:  # chart sheets included
+        old = sheet.title
+        new = _SHEET_TITLE_UNSAFE.sub("_", safe_cell_text(old))[:_SHEET_TITLE_CHARS] or "_"
+        if new == old:
+            continue
+        base, n = new, 1
+        while new in taken:
+            n += 1
+            new = f"{base[: _SHEET_TITLE_CHARS - len(str(n)) - 1]}_{n}"
+        taken.discard(old)
+        taken.add(new)
+        sheet.title = new
+        renames[old] = new
+    return renames
+
+
+def shows_personal_data(xlsx: bytes) -> bool:
+    """Does any text or attribute of any XML member of the workbook hold what `mask` would mask?
+
+    Each text node and attribute value is checked on its own (as a cell is), XML entities decoded.
+    """
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as zf:
+        for name in zf.namelist():
+            if not name.endswith((".xml", ".rels", ".vml")):
+                continue
+            xml = zf.read(name).decode("utf-8", "replace")
+            for text, attribute in _XML_TEXT.findall(xml):
+                if mask(html.unescape(text or attribute))[1]:
+                    return True
+    return False
+
+
+# --- the rebuilt form (.xls, .ods, or an xlsx that cannot be copied) ------------------------------------------
 
 def _rebuilt(plan: Plan, verdict: FileVerdict) -> BuiltForm:
     sub = verdict.submission
@@ -86,10 +234,16 @@ def _rebuilt(plan: Plan, verdict: FileVerdict) -> BuiltForm:
     for code, raw_cell in verdict.raw.cells.items():
         if code not in built.rows or raw_cell.empty:
             continue
+        cell = ws[built.cell(code)]
         value = raw_cell.value
         if isinstance(value, (dt.time, dt.timedelta)):
             value = str(value)
-        ws[built.cell(code)] = value
+        if isinstance(value, str):
+            put_text(cell, value)  # `=HYPERLINK(…)` read from an .ods stays the text it was
+        elif number_is_personal(value):
+            put_text(cell, MASK)
+        else:
+            cell.value = value
     return built
 
 
@@ -106,8 +260,11 @@ def _moved_to_rebuilt(built: BuiltForm, verdict: FileVerdict, problems: list[Pro
     return moved
 
 
+# --- marks and the list of problems ------------------------------------------------------------------------
+
 def _mark(workbook: Workbook, problems: list[Problem]) -> None:
     author = str(feedback_text()["author"])
+    colours = fills()
     by_cell: dict[tuple[str, str], list[Problem]] = {}
     for p in problems:
         if p.sheet in workbook.sheetnames and p.cell and _A1.match(p.cell):
@@ -116,8 +273,9 @@ def _mark(workbook: Workbook, problems: list[Problem]) -> None:
         target = workbook[sheet][cell]
         severity = "error" if any(p.severity == "error" for p in here) else "warning"
         try:
-            target.fill = FILLS[severity]
-            text = "\n".join(f"[{p.code}] {p.message}" for p in here)
+            target.fill = colours[severity]
+            # Kazakh only: the codes are for the department and stand in their own column of the list sheet.
+            text = safe_cell_text("\n".join(p.message for p in here))
             target.comment = Comment(text, author, width=320, height=160)
         except AttributeError:
             continue  # a merged cell's inner part cannot carry a comment; the list sheet still names it
@@ -125,29 +283,36 @@ def _mark(workbook: Workbook, problems: list[Problem]) -> None:
 
 def _problem_sheet(workbook: Workbook, verdict: FileVerdict, problems: list[Problem]) -> None:
     text = feedback_text()
+    colours = fills()
     ws = workbook.create_sheet(str(text["sheet"]), 0)
     workbook.active = 0
-    ws["A1"] = str(text["title"]).format(file=verdict.raw.name)
+    put_text(ws["A1"], str(text["title"]).format(file=verdict.raw.name))
     ws["A1"].font = Font(bold=True, size=12)
-    ws["A2"] = str(text["intro"])
+    put_text(ws["A2"], str(text["intro"]))
     ws["A2"].alignment = Alignment(wrap_text=True)
     ws.merge_cells("A2:E2")
     ws.row_dimensions[2].height = 45
-    headers = list(text["columns"])  # type: ignore[arg-type]
+    headers = list(text["columns"])
     for col, header in enumerate(headers, start=1):
-        cell = ws.cell(row=4, column=col, value=header)
+        cell = ws.cell(row=4, column=col)
+        put_text(cell, header)
         cell.font = Font(bold=True)
-    severity_words = text["severity"]  # type: ignore[assignment]
+    severity_words = text["severity"]
     for i, p in enumerate(problems, start=1):
         row = 4 + i
-        values = [i, "!".join(x for x in (p.sheet, p.cell) if x) or "—", severity_words[p.severity], p.code, p.message]
+        place = "!".join(x for x in (p.sheet, p.cell) if x) or "—"
+        message = safe_cell_text(p.message)
+        values: list[object] = [i, place, severity_words[p.severity], p.code, message]
         for col, value in enumerate(values, start=1):
-            cell = ws.cell(row=row, column=col, value=value)
-            cell.data_type = "s" if isinstance(value, str) else cell.data_type
+            cell = ws.cell(row=row, column=col)
+            if isinstance(value, str):
+                put_text(cell, value)
+            else:
+                cell.value = value
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-        ws.cell(row=row, column=3).fill = FILLS[p.severity]
+        ws.cell(row=row, column=3).fill = colours[p.severity]
         # Spreadsheet programs do not grow rows for wrapped text on their own when printing a saved file.
-        ws.row_dimensions[row].height = 15 * (1 + len(p.message) // MESSAGE_CHARS_PER_LINE)
+        ws.row_dimensions[row].height = 15 * (1 + len(message) // MESSAGE_CHARS_PER_LINE)
     for col, width in zip("ABCDE", (5, 14, 12, 26, 80)):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A5"

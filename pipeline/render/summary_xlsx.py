@@ -6,7 +6,6 @@ import io
 import math
 import re
 import zipfile
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +20,13 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from pipeline.aggregate.model import ReportData
 from pipeline.atomic import atomic_write
 from pipeline.plan.model import Figure
-from pipeline.privacy import mask
+from pipeline.render.cells import MAX_CELL_CHARS, safe_cell_text
 from pipeline.render.docx import normalise_zip, report_moment
 from pipeline.render.kazakh import fmt_date_short, words
-from pipeline.safe_text import starts_formula, xml_text
+from pipeline.safe_text import starts_formula
 from pipeline.texts import load_data
 
-# Excel refuses (and "repairs" away) a cell holding more characters than this.
-MAX_CELL_CHARS = 32767
+__all__ = ["MAX_CELL_CHARS", "summary_bytes", "write_summary"]
 # Amounts are shown in thousands of tenge, as in the report («мың теңге» in the header).
 TENGE_SCALE = 1000.0
 _CORE_DATES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
@@ -87,15 +85,6 @@ class _Cells:
             # A totals row is bold across, blanks included, so a figure typed in later reads as a total.
             return self._styled(ws, None, True, False, None, False) if bold else None
         return self._styled(ws, float(value), bold, False, fmt, False)  # type: ignore[arg-type]
-
-
-@cache
-def safe_cell_text(text: str) -> str:
-    """Any text as an xlsx cell may hold it: personal data masked, no control characters, within Excel's limit.
-
-    Cached: unit names, status labels and comments repeat across every date's sheet.
-    """
-    return xml_text(mask(text)[0])[:MAX_CELL_CHARS]
 
 
 def summary_words() -> dict[str, Any]:
