@@ -61,7 +61,9 @@ def feedback_text() -> dict[str, Any]:
 
 def fills() -> dict[str, PatternFill]:
     colours = feedback_text()["fill"]
-    return {severity: PatternFill("solid", start_color=rgb, end_color=rgb) for severity, rgb in colours.items()}
+    # Opaque (alpha FF): an ARGB of 00… is read as transparent by some programs.
+    return {severity: PatternFill("solid", start_color=f"FF{rgb}", end_color=f"FF{rgb}")
+            for severity, rgb in colours.items()}
 
 
 def write_feedback(plan: Plan, files: Iterable[FileVerdict], outdir: Path, inbox: Path) -> dict[str, Path]:
