@@ -27,6 +27,10 @@ from pipeline.safe_text import starts_formula
 from pipeline.texts import load_data
 
 __all__ = ["MAX_CELL_CHARS", "summary_bytes", "write_summary"]
+NAME_WIDTH = 30  # «Облыстық білім басқармасы» in bold fits
+FIGURE_WIDTH = 14
+HEADER_CHARS_PER_LINE = 11  # bold Cyrillic in a 14-wide column, as LibreOffice wraps it
+LINE_HEIGHT = 15  # points
 # Amounts are shown in thousands of tenge, as in the report («мың теңге» in the header).
 TENGE_SCALE = 1000.0
 _CORE_DATES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
@@ -114,11 +118,15 @@ def _figures_sheet(wb: Workbook, cells: _Cells, data: ReportData, date: Any) -> 
     frame = data.history[date]
     # Write-only: the sheet view and column widths go out before the first row.
     ws.freeze_panes = "B3"
-    ws.column_dimensions["A"].width = 24
+    ws.column_dimensions["A"].width = NAME_WIDTH
     for j in range(2, len(figures) + 2):
-        ws.column_dimensions[get_column_letter(j)].width = 14
-    ws.append([cells.text(ws, w["unit"], bold=True)]
-              + [cells.text(ws, header(fig), bold=True, wrap=True) for fig in figures])
+        ws.column_dimensions[get_column_letter(j)].width = FIGURE_WIDTH
+    headers = [header(fig) for fig in figures]
+    # A saved file's row does not grow for wrapped text on its own: the header row gets the height it needs.
+    lines = max(math.ceil(len(h) / HEADER_CHARS_PER_LINE) for h in headers) if headers else 1
+    ws.row_dimensions[1].height = LINE_HEIGHT * lines
+    ws.append([cells.text(ws, w["unit"], bold=True, wrap=True)]
+              + [cells.text(ws, h, bold=True, wrap=True) for h in headers])
     ws.append([cells.text(ws, w["code"], bold=True)] + [cells.text(ws, fig.code) for fig in figures])
     # One column at a time out of the frame: `frame.at` per unit × figure was the other half of the time.
     present = [fig.code in frame.columns for fig in figures]
@@ -150,7 +158,7 @@ def _statuses_sheet(wb: Workbook, cells: _Cells, data: ReportData) -> None:
     items = list(plan.items)
     text_codes = list(data.texts.columns)
     ws.freeze_panes = "B2"
-    ws.column_dimensions["A"].width = 24
+    ws.column_dimensions["A"].width = NAME_WIDTH
     for k in range(len(items) + 2, len(items) + 2 + len(text_codes)):
         ws.column_dimensions[get_column_letter(k)].width = 40
     ws.append(
