@@ -319,3 +319,11 @@ def test_hostile_text_in_every_text_cell_builds_and_is_never_a_formula(plan, bas
                     assert len(cell.value) <= 32767
                     assert cell.data_type != "f" or not re.search(r'"|HYPERLINK', cell.value.upper())
     assert IIN not in "".join(_decoded_members(path))
+
+
+@pytest.mark.parametrize("code", ["file-corrupt", "file-unreadable"])
+def test_reader_exception_text_never_reaches_the_message(code: str) -> None:
+    """Ingest keeps the exception text in the problem's `detail` (for developers); districts never read it."""
+    problem = Problem.make(code, "x.xlsx", detail="BadZipFile: File is not a zip file")
+    assert dict(problem.params)["detail"].startswith("BadZipFile")
+    assert not re.search(r"[A-Za-z]", problem.message), problem.message
