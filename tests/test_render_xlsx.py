@@ -16,7 +16,8 @@ from openpyxl import load_workbook
 
 from pipeline.forms.libreoffice import convert, soffice_available
 from pipeline.render import write_summary
-from pipeline.render.summary_xlsx import MAX_CELL_CHARS, TENGE_SCALE, number_format, summary_bytes
+from pipeline.render.cells import MAX_CELL_CHARS
+from pipeline.render.summary_xlsx import TENGE_SCALE, number_format, summary_bytes
 from render_factory import make_report_data
 
 FORMULA = '=HYPERLINK("x")'

@@ -20,13 +20,12 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from pipeline.aggregate.model import ReportData
 from pipeline.atomic import atomic_write
 from pipeline.plan.model import Figure
-from pipeline.render.cells import MAX_CELL_CHARS, safe_cell_text
+from pipeline.render.cells import safe_cell_text
 from pipeline.render.docx import normalise_zip, report_moment
 from pipeline.render.kazakh import fmt_date_short, words
 from pipeline.safe_text import starts_formula
 from pipeline.texts import load_data
 
-__all__ = ["MAX_CELL_CHARS", "summary_bytes", "write_summary"]
 NAME_WIDTH = 30  # «Облыстық білім басқармасы» in bold fits
 FIGURE_WIDTH = 14
 HEADER_CHARS_PER_LINE = 11  # bold Cyrillic in a 14-wide column, as LibreOffice wraps it
