@@ -251,8 +251,14 @@ def build(out: Path = OUT, language: str = "kk") -> Path:
     _para(doc, "{%p endfor %}")
     _para(doc, "{%p endif %}")
 
-    # Timeliness and charts follow the text on the same portrait pages: a page break here left two thirds
-    # of a page blank. The wide district table goes last, as an annex on a landscape page.
+    # Charts and the timeliness table follow the text on the same portrait pages: a page break here left
+    # two thirds of a page blank. The table comes last: its rows flow over a page break, so the signature
+    # follows it instead of standing alone on a page after two charts. The wide district table goes after
+    # the signature, as an annex on a landscape page.
+    _para(doc, "")
+    _para(doc, "{%p for chart in charts %}", "Кесте")
+    _para(doc, "{{ chart.image }}", "Кесте")
+    _para(doc, "{%p endfor %}", "Кесте")
     _para(doc, "")
     _para(doc, "{{ timeliness.heading }}", "Бөлім")
     _para(doc, "")
@@ -286,10 +292,6 @@ def build(out: Path = OUT, language: str = "kk") -> Path:
     _fixed_widths(table, [9, 44, 45, 24, 24, 24])
     _cell_margins(table, 1.0)
 
-    _para(doc, "")
-    _para(doc, "{%p for chart in charts %}", "Кесте")
-    _para(doc, "{{ chart.image }}", "Кесте")
-    _para(doc, "{%p endfor %}", "Кесте")
     _para(doc, "")
     _para(doc, "{{ annex_line }}")
     _para(doc, "")

@@ -44,20 +44,21 @@ def add_mess(plan: Plan, samples: SampleSet, date: dt.date) -> Mess:
     first, second, third = present[0], present[1], present[2]
 
     # 1. A correction sent two days later, with the unit typed in Latin lookalike letters: it supersedes.
-    # It also corrects an overstated figure downwards, so far that the oblast total falls below the
-    # previous date's: the report must say «кеміді», not show growth of a negative number.
+    # The same unit's previous report had an extra zero in one figure; this one gives it right, so the
+    # oblast total falls (see `_overstate_previous`).
     unit_name = plan.unit_by_code[first.unit].name
     latin = unit_name.replace("а", "a").replace("о", "o").replace("е", "e")
     corrected = int(first.values["help_children"]) + 25  # type: ignore[call-overload]
     name = f"{Path(first.path.name).stem} (түзетілген).xlsx"
-    changes: dict[str, object] = {"help_children": corrected, **_fall(plan, samples, first.unit, date)}
+    changes: dict[str, object] = {"help_children": corrected}
+    fell = _overstate_previous(plan, samples, first.unit, date, mess)
     fill_form(first.path, out / name, {
         layout.HEADER_CODES["unit"]: latin,
         layout.HEADER_CODES["filled_date"]: date + dt.timedelta(days=2),
         **changes,
     })
     _touch(out / name, date + dt.timedelta(days=2))
-    codes = {"unit-alias"} | ({"total-decreased"} if len(changes) > 1 else set())
+    codes = {"unit-alias"} | ({"total-decreased"} if fell else set())
     mess.files.append(MessFile(name, "correction", frozenset(codes), "used"))
     mess.superseded.add(first.path.name)
     mess.files.append(MessFile(first.path.name, "superseded", frozenset({"submission-superseded"}), "superseded"))
@@ -91,35 +92,22 @@ def add_mess(plan: Plan, samples: SampleSet, date: dt.date) -> Mess:
     return mess
 
 
-#: Figures a correction may lower to make the oblast total fall (an "of which" child follows its parent).
-FALL_CANDIDATES: tuple[tuple[str, str | None], ...] = (("out_of_school_found", "returned_to_school"), ("raids", None))
+#: The figure a unit overstated on the previous date (an extra zero) and gave right on this one.
+OVERSTATED = "out_of_school_found"
 
 
-def _fall(plan: Plan, samples: SampleSet, unit: str, date: dt.date) -> dict[str, object]:
-    """Values for `unit` at `date` that put the oblast total of one figure below the previous date's."""
+def _overstate_previous(plan: Plan, samples: SampleSet, unit: str, date: dt.date, mess: Mess) -> bool:
+    """Rewrite `unit`'s previous-date file with one figure ten times too large, so that the right value
+    on `date` makes the oblast total fall: the report must say «кеміді», not growth of a negative number."""
     previous = plan.previous_date(date)
-    if previous is None:
-        return {}
-
-    def latest(u: str, at: dt.date, code: str) -> int:
-        for d in sorted((d for d in plan.dates if d <= at), reverse=True):
-            value = samples.value(u, d, code)
-            if samples.get(u, d) is not None:
-                return int(value) if isinstance(value, (int, float)) else 0
-        return 0
-
-    units = [u.code for u in plan.units]
-    for code, child in FALL_CANDIDATES:
-        now = sum(latest(u, date, code) for u in units)
-        before = sum(latest(u, previous, code) for u in units)
-        own = latest(unit, date, code)
-        lowered = own - (now - before) - 1
-        if 0 <= lowered < own:
-            out: dict[str, object] = {code: lowered}
-            if child is not None:
-                out[child] = min(latest(unit, date, child), lowered)
-            return out
-    return {}
+    old = samples.get(unit, previous) if previous is not None else None
+    value = old.values.get(OVERSTATED) if old is not None else None
+    if old is None or previous is None or not isinstance(value, int) or value <= 0:
+        return False
+    fill_form(old.path, old.path, {OVERSTATED: value * 10})
+    _touch(old.path, old.filled_date)
+    mess.overrides[(unit, previous)] = {OVERSTATED: value * 10}
+    return True
 
 
 def _touch(path: Path, day: dt.date) -> None:

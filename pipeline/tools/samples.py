@@ -307,8 +307,10 @@ def _figure_series(plan: Plan, reporter: str, seed: int) -> dict[str, list[objec
             # Set up at the start, though now and then a unit reports it a date late.
             # The department's decisions (plan approved on 31 July, launch press conference) precede the
             # first report; its form says so from the first date.
-            late_start = rng.random() < 0.15 and not is_department
-            series[code] = [no if (late_start and i == 0) else yes for i in range(n)]
+            late_start = rng.random() < 0.25 and not is_department
+            # Usually one date late; now and then for weeks (an overdue item the report must flag).
+            late_dates = rng.choice([1, 1, 2, 4]) if late_start else 0
+            series[code] = [no if i < late_dates else yes for i in range(n)]
         elif fig.unit == "count" and code in FIGURE_MODEL:
             series[code] = list(draw(code))
     for code in sorted(OPTIONAL & set(series)):
@@ -342,8 +344,9 @@ def _done_index(item: Item, plan: Plan, rng: random.Random) -> int:
     """The first reporting date (index) on which the unit reports the item as done."""
     n = len(plan.dates)
     profiles = {FIGURE_MODEL[f.code][2] for f in item.figures if f.code in FIGURE_MODEL}
-    if item.figures and all(f.unit == "yesno" for f in item.figures):
-        return 0  # a decision taken before the campaign (a plan approved, a commission set up)
+    if any(f.unit == "yesno" for f in item.figures):
+        # A decision (a plan approved, a commission set up): done as soon as its yes/no says yes.
+        return 0
     if "once" in profiles:
         return 0
     if "september" in profiles:
