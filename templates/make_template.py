@@ -293,10 +293,13 @@ def build(out: Path = OUT, language: str = "kk") -> Path:
     _cell_margins(table, 1.0)
 
     _para(doc, "")
-    _para(doc, "{{ annex_line }}")
-    _para(doc, "")
+    # The annex line stays with the signature, and the signature row never splits over a page break (the
+    # position's first line on one page, the second and the name on the next, was seen on 28 September).
+    _para(doc, "{{ annex_line }}").paragraph_format.keep_with_next = True
+    _para(doc, "").paragraph_format.keep_with_next = True
 
     sign = doc.add_table(rows=1, cols=2)
+    sign.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     left, right = sign.rows[0].cells
     left.paragraphs[0].style = "Қолтаңба"
     left.paragraphs[0].add_run("{%p for line in signatory_position %}")

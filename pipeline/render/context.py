@@ -346,7 +346,7 @@ class _Builder:
                 line += " " + lang.upper_first(self.figures_text(dep_figs, dep.figures, notes=False)) + "."
             comment = _text(dep.comments.get(item.code))
             if comment:
-                line += " " + comment
+                line += " " + str(w["department_comment"]).format(comment=comment.rstrip("."))
                 flag = self.contradiction(status, comment)
                 if flag:
                     line += " " + flag
