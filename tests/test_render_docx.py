@@ -195,3 +195,21 @@ def test_executor_lines_are_framed_at_the_bottom_of_the_last_page(rendered: dict
     texts = [p.text for p in doc.paragraphs]
     after = [t for t in texts[texts.index(executor[-1].text) + 1:] if t.strip()]
     assert after[0] == "Қосымша" and after[1] == build_context(data)["district"]["heading"]
+
+
+@pytest.mark.parametrize("language", ["kk", "ru"])
+def test_department_comment_contradicting_its_status_is_flagged(language: str) -> None:
+    from render_factory import with_department_comment
+
+    from pipeline.render.language import LANGUAGES
+
+    flag = LANGUAGES[language].words["items"]["contradiction"].split("{")[0]
+    data = make_report_data("2017-08-17")
+    assert data.department.statuses["I.1"] == "done"
+
+    def line(comment: str) -> str:
+        context = build_context(with_department_comment(data, "I.1", comment), language=language)
+        return next(e for s in context["sections"] for e in s["entries"] if e["code"] == "I.1")["lines"][-1]
+
+    assert flag in line("Баспасөз мәслихаты өткізілді. Жұмыс жоспарға сәйкес орындалуда.")
+    assert flag not in line("Баспасөз мәслихатына облыстық БАҚ өкілдері қатысты.")
