@@ -289,10 +289,12 @@ def build(out: Path = OUT, language: str = "kk") -> Path:
         text = f"{{{{ timeliness.total.{key} }}}}" if key else ""
         align = WD_ALIGN_PARAGRAPH.LEFT if key in ("name", "state") else None
         _cell_text(row[i], text, "Кесте", bold=True, align=align)
+        # The total row goes with the signature: a page holding the signature alone was seen on 28 September.
+        row[i].paragraphs[0].paragraph_format.keep_with_next = True
     _fixed_widths(table, [9, 44, 45, 24, 24, 24])
     _cell_margins(table, 1.0)
 
-    _para(doc, "")
+    _para(doc, "").paragraph_format.keep_with_next = True
     # The annex line stays with the signature, and the signature row never splits over a page break (the
     # position's first line on one page, the second and the name on the next, was seen on 28 September).
     _para(doc, "{{ annex_line }}").paragraph_format.keep_with_next = True
