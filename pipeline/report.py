@@ -23,6 +23,7 @@ import yaml
 
 from pipeline.errors import UsageError
 from pipeline.aggregate import ReportData, Selection, aggregate, figures_table, select
+from pipeline.aggregate.build import FIGURE_COLUMNS
 from pipeline.ingest import read_files, read_inbox
 from pipeline.ingest.model import RawForm
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan, plan_fingerprint
@@ -207,12 +208,15 @@ def write_outputs(
     # The charts are drawn while the other outputs are written; the report waits for them last.
     charts.submit(data, folder / "charts")
     write_summary(data, folder / "summary.xlsx")
-    _write_csv(folder / "figures.csv", _figures_rows(data), ["unit", "figure", "value"])
+    _write_csv(folder / "figures.csv", _figures_rows(data), FIGURE_COLUMNS)
     _write_csv(
         folder / "issues.csv", [_issue_row(p) for f in files for p in f.problems], ISSUE_COLUMNS
     )
     feedback = write_feedback(plan, files, folder / "feedback", inbox)
     atomic_write(report_path, render_bytes(data, chart_paths=charts.result()))
+    # The Russian copy: same data and context builder, its own template; the charts are drawn in Kazakh,
+    # so it goes without them.
+    atomic_write(folder / f"akparat-{date_text}-ru.docx", render_bytes(data, language="ru"))
     if pdf:
         to_pdf(report_path, folder)
     outputs = {
@@ -228,10 +232,17 @@ def write_outputs(
 
 def _figures_rows(data: ReportData) -> list[dict[str, str]]:
     rows = []
-    for record in figures_table(data).itertuples(index=False):
-        value = record.value
-        text = "" if value != value else (str(int(value)) if float(value).is_integer() else repr(float(value)))
-        rows.append({"unit": record.unit, "figure": record.figure, "value": text})
+    for record in figures_table(data).to_dict("records"):
+        row = {}
+        for column in FIGURE_COLUMNS:
+            value = record[column]
+            if value is None or (isinstance(value, float) and value != value):
+                row[column] = ""
+            elif isinstance(value, float):
+                row[column] = str(int(value)) if value.is_integer() else repr(value)
+            else:
+                row[column] = str(value)
+        rows.append(row)
     return rows
 
 

@@ -35,9 +35,12 @@ sys.path.insert(0, str(ROOT))
 from pipeline.plan import load_plan  # noqa: E402
 from pipeline.render.context import key_figures  # noqa: E402
 from pipeline.render.docx import normalise_zip  # noqa: E402
-from pipeline.render.kazakh import words  # noqa: E402
+from pipeline.render.language import LANGUAGES  # noqa: E402
 
-OUT = Path(__file__).resolve().parent / "report.docx"
+HERE = Path(__file__).resolve().parent
+#: language → the template file it makes (the Russian copy has its own file, edited by staff separately).
+OUTPUTS = {"kk": HERE / "report.docx", "ru": HERE / "report-ru.docx"}
+OUT = OUTPUTS["kk"]
 FONT = "Times New Roman"
 PORTRAIT = (Mm(210), Mm(297))
 MARGINS = {"left": Mm(30), "right": Mm(10), "top": Mm(20), "bottom": Mm(20)}
@@ -200,9 +203,9 @@ def _loop_row(table: Table, tag: str) -> None:
     row.cells[0].paragraphs[0].add_run(tag)
 
 
-def build(out: Path = OUT) -> Path:
+def build(out: Path = OUT, language: str = "kk") -> Path:
     plan = load_plan()
-    t = words()["template"]
+    t = LANGUAGES[language].words["template"]
     doc = Document()
     _styles(doc)
     first = doc.sections[0]
@@ -215,7 +218,7 @@ def build(out: Path = OUT) -> Path:
     _para(doc, "{{ line }}", "Адресат")
     _para(doc, "{%p endfor %}", "Адресат")
     _para(doc, "")
-    _para(doc, t["heading"], "Тақырып")
+    _para(doc, "{{ heading }}", "Тақырып")
     _para(doc, "{{ title }}", "Тақырып")
     _para(doc, "")
 
@@ -248,10 +251,79 @@ def build(out: Path = OUT) -> Path:
     _para(doc, "{%p endfor %}")
     _para(doc, "{%p endif %}")
 
+    # Charts and the timeliness table follow the text on the same portrait pages: a page break here left
+    # two thirds of a page blank. The table comes last: its rows flow over a page break, so the signature
+    # follows it instead of standing alone on a page after two charts. The wide district table goes after
+    # the signature, as an annex on a landscape page.
+    _para(doc, "")
+    _para(doc, "{%p for chart in charts %}", "Кесте")
+    _para(doc, "{{ chart.image }}", "Кесте")
+    _para(doc, "{%p endfor %}", "Кесте")
+    _para(doc, "")
+    _para(doc, "{{ timeliness.heading }}", "Бөлім")
+    _para(doc, "")
+    table = doc.add_table(rows=2, cols=6)
+    table.style = doc.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    h1, h2 = table.rows[0].cells, table.rows[1].cells
+    _cell_text(h1[0], t["timeliness_number"], "Кесте тақырып", bold=True)
+    _cell_text(h1[1], t["timeliness_unit"], "Кесте тақырып", bold=True)
+    _cell_text(h1[2], "{{ timeliness.date_header }}", "Кесте тақырып", bold=True)
+    _cell_text(h1[3], t["timeliness_so_far"], "Кесте тақырып", bold=True)
+    _cell_text(h2[3], t["timeliness_on_time"], "Кесте тақырып")
+    _cell_text(h2[4], t["timeliness_late"], "Кесте тақырып")
+    _cell_text(h2[5], t["timeliness_missing"], "Кесте тақырып")
+    for i in range(3):
+        h1[i].merge(h2[i])
+    h1[3].merge(h1[5])
+    _repeat_header(table.rows[0])
+    _repeat_header(table.rows[1])
+    _loop_row(table, "{%tr for row in timeliness.rows %}")
+    row = table.add_row().cells
+    for i, key in enumerate(["no", "name", "state", "on_time", "late", "missing"]):
+        align = WD_ALIGN_PARAGRAPH.LEFT if key in ("name", "state") else None
+        _cell_text(row[i], f"{{{{ row.{key} }}}}", "Кесте", align=align)
+    _loop_row(table, "{%tr endfor %}")
+    row = table.add_row().cells
+    for i, key in enumerate(["", "name", "state", "on_time", "late", "missing"]):
+        text = f"{{{{ timeliness.total.{key} }}}}" if key else ""
+        align = WD_ALIGN_PARAGRAPH.LEFT if key in ("name", "state") else None
+        _cell_text(row[i], text, "Кесте", bold=True, align=align)
+        # The total row goes with the signature: a page holding the signature alone was seen on 28 September.
+        row[i].paragraphs[0].paragraph_format.keep_with_next = True
+    _fixed_widths(table, [9, 44, 45, 24, 24, 24])
+    _cell_margins(table, 1.0)
+
+    _para(doc, "").paragraph_format.keep_with_next = True
+    # The annex line stays with the signature, and the signature row never splits over a page break (the
+    # position's first line on one page, the second and the name on the next, was seen on 28 September).
+    _para(doc, "{{ annex_line }}").paragraph_format.keep_with_next = True
+    _para(doc, "").paragraph_format.keep_with_next = True
+
+    sign = doc.add_table(rows=1, cols=2)
+    sign.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+    left, right = sign.rows[0].cells
+    left.paragraphs[0].style = "Қолтаңба"
+    left.paragraphs[0].add_run("{%p for line in signatory_position %}")
+    left.add_paragraph("{{ line }}", style="Қолтаңба")
+    left.add_paragraph("{%p endfor %}", style="Қолтаңба")
+    right.paragraphs[0].style = "Қолтаңба"
+    right.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    right.paragraphs[0].add_run("{{ signatory_name }}")
+    right.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.BOTTOM
+    _fixed_widths(sign, [110, 60])
+
+    _para(doc, "")
+    _para(doc, "")
+    _pin_to_page_bottom(_para(doc, f"{t['executor']} {{{{ executor_name }}}}", "Орындаушы"))
+    _pin_to_page_bottom(_para(doc, f"{t['phone']} {{{{ executor_phone }}}}", "Орындаушы"))
+
     # District table on a landscape page of its own.
     wide = doc.add_section(WD_SECTION.NEW_PAGE)
     _page(wide, landscape=True)
     wide.different_first_page_header_footer = False
+    annex = _para(doc, t["annex_heading"], "Адресат")
+    annex.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     _para(doc, "{{ district.heading }}", "Тақырып")
     _para(doc, "")
     figures = key_figures(plan)
@@ -292,66 +364,6 @@ def build(out: Path = OUT) -> Path:
     _para(doc, "{{ note }}", "Ескерту")
     _para(doc, "{%p endfor %}", "Ескерту")
 
-    # Back to portrait: timeliness, charts, signature, executor.
-    tall = doc.add_section(WD_SECTION.NEW_PAGE)
-    _page(tall, landscape=False)
-    tall.different_first_page_header_footer = False
-    _para(doc, "{{ timeliness.heading }}", "Тақырып")
-    _para(doc, "")
-    table = doc.add_table(rows=2, cols=6)
-    table.style = doc.styles["Table Grid"]
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    h1, h2 = table.rows[0].cells, table.rows[1].cells
-    _cell_text(h1[0], t["timeliness_number"], "Кесте тақырып", bold=True)
-    _cell_text(h1[1], t["timeliness_unit"], "Кесте тақырып", bold=True)
-    _cell_text(h1[2], "{{ timeliness.date_header }}", "Кесте тақырып", bold=True)
-    _cell_text(h1[3], t["timeliness_so_far"], "Кесте тақырып", bold=True)
-    _cell_text(h2[3], t["timeliness_on_time"], "Кесте тақырып")
-    _cell_text(h2[4], t["timeliness_late"], "Кесте тақырып")
-    _cell_text(h2[5], t["timeliness_missing"], "Кесте тақырып")
-    for i in range(3):
-        h1[i].merge(h2[i])
-    h1[3].merge(h1[5])
-    _repeat_header(table.rows[0])
-    _repeat_header(table.rows[1])
-    _loop_row(table, "{%tr for row in timeliness.rows %}")
-    row = table.add_row().cells
-    for i, key in enumerate(["no", "name", "state", "on_time", "late", "missing"]):
-        align = WD_ALIGN_PARAGRAPH.LEFT if key in ("name", "state") else None
-        _cell_text(row[i], f"{{{{ row.{key} }}}}", "Кесте", align=align)
-    _loop_row(table, "{%tr endfor %}")
-    row = table.add_row().cells
-    for i, key in enumerate(["", "name", "state", "on_time", "late", "missing"]):
-        text = f"{{{{ timeliness.total.{key} }}}}" if key else ""
-        align = WD_ALIGN_PARAGRAPH.LEFT if key in ("name", "state") else None
-        _cell_text(row[i], text, "Кесте", bold=True, align=align)
-    _fixed_widths(table, [9, 44, 45, 24, 24, 24])
-    _cell_margins(table, 1.0)
-
-    _para(doc, "")
-    _para(doc, "{%p for chart in charts %}", "Кесте")
-    _para(doc, "{{ chart.image }}", "Кесте")
-    _para(doc, "{%p endfor %}", "Кесте")
-    _para(doc, "")
-    _para(doc, "")
-
-    sign = doc.add_table(rows=1, cols=2)
-    left, right = sign.rows[0].cells
-    left.paragraphs[0].style = "Қолтаңба"
-    left.paragraphs[0].add_run("{%p for line in signatory_position %}")
-    left.add_paragraph("{{ line }}", style="Қолтаңба")
-    left.add_paragraph("{%p endfor %}", style="Қолтаңба")
-    right.paragraphs[0].style = "Қолтаңба"
-    right.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    right.paragraphs[0].add_run("{{ signatory_name }}")
-    right.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.BOTTOM
-    _fixed_widths(sign, [110, 60])
-
-    _para(doc, "")
-    _para(doc, "")
-    _pin_to_page_bottom(_para(doc, f"{t['executor']} {{{{ executor_name }}}}", "Орындаушы"))
-    _pin_to_page_bottom(_para(doc, f"{t['phone']} {{{{ executor_phone }}}}", "Орындаушы"))
-
     props = doc.core_properties
     props.author = t["document_author"]
     props.title = t["document_title"]
@@ -367,4 +379,5 @@ def build(out: Path = OUT) -> Path:
 
 
 if __name__ == "__main__":
-    print(build())
+    for code, path in OUTPUTS.items():
+        print(build(path, code))

@@ -122,16 +122,26 @@ def make_report_data(
     history: dict[dt.date, pd.DataFrame] = {}
     timeliness: list[Timeliness] = []
     last_source: dict[str, dt.date | None] = {u: None for u in units}
+    coverage: dict[dt.date, pd.DataFrame] = {}
+    carried_from: dict[dt.date, pd.DataFrame] = {}
     carried = pd.DataFrame(np.nan, index=units, columns=end.columns)
+    gaps = [c for c in end.columns if plan.when_missing(c) == "gap"]
     for i, d in enumerate(dates):
         fresh = _values_at(end, i, plan)
         frame = carried.copy()
+        frame[gaps] = np.nan  # the plan leaves these out rather than carry them
+        state = pd.DataFrame("missing", index=units, columns=end.columns, dtype=object)
+        source = pd.DataFrame(pd.NaT, index=units, columns=end.columns, dtype="datetime64[ns]")
         for u in units:
             days = LATE.get((i, u))
             if days == 0:
                 timeliness.append(Timeliness(unit=u, date=d, state="missing"))
+                if last_source[u] is not None:
+                    state.loc[u] = state.loc[u].mask(frame.loc[u].notna(), "carried")
+                    source.loc[u] = source.loc[u].mask(frame.loc[u].notna(), pd.Timestamp(last_source[u]))
                 continue
             frame.loc[u] = fresh.loc[u]
+            state.loc[u] = state.loc[u].mask(frame.loc[u].notna(), "reported")
             last_source[u] = d
             file = f"{u}_{d.isoformat()}.xlsx"
             if days is None:
@@ -141,6 +151,8 @@ def make_report_data(
                 timeliness.append(Timeliness(u, d, "late", days_late=days, file=file, filled=filled))
         frame.index.name = "unit"
         history[d] = frame
+        coverage[d] = state
+        carried_from[d] = source
         carried = frame
 
     item_codes = [i.code for i in plan.items]
@@ -202,6 +214,8 @@ def make_report_data(
         plan=plan,
         date=date,
         history=history,
+        coverage=coverage,
+        carried_from=carried_from,
         source_dates=dict(last_source),
         statuses=statuses,
         comments=comments,

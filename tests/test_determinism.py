@@ -13,6 +13,6 @@ def test_two_runs_give_byte_identical_docx_and_xlsx(plan, tmp_path):
     generate_samples(plan, inbox, dates=[dt.date(2017, 8, 8), dt.date(2017, 8, 17)])
     first = run_report("2017-08-17", inbox=inbox, outbox=tmp_path / "a")
     second = run_report("2017-08-17", inbox=inbox, outbox=tmp_path / "b")
-    for name in ("akparat-2017-08-17.docx", "summary.xlsx", "figures.csv", "issues.csv"):
+    for name in ("akparat-2017-08-17.docx", "akparat-2017-08-17-ru.docx", "summary.xlsx", "figures.csv", "issues.csv"):
         assert (first.folder / name).read_bytes() == (second.folder / name).read_bytes(), name
     assert first.outputs == second.outputs

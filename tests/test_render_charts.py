@@ -67,3 +67,13 @@ def test_charts_do_not_need_pyplot(tmp_path: Path) -> None:
     )
     repo = Path(__file__).resolve().parent.parent
     subprocess.run([sys.executable, "-c", code], cwd=repo, check=True)
+
+
+def test_charts_use_a_serif_font_like_the_text() -> None:
+    from matplotlib import font_manager, rc_context
+
+    from pipeline.render import charts
+
+    with rc_context(charts._RC):
+        path = font_manager.findfont(font_manager.FontProperties(family="serif"), fallback_to_default=False)
+    assert any(name in Path(path).name for name in ("LiberationSerif", "DejaVuSerif")), path

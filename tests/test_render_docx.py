@@ -91,7 +91,7 @@ def test_no_template_syntax_left(rendered: dict, date: str) -> None:
 def test_district_table(rendered: dict, date: str) -> None:
     data, path = rendered[date]
     plan = data.plan
-    table = Document(str(path)).tables[0]
+    table = Document(str(path)).tables[-1]
     rows = [[c.text for c in r.cells] for r in table.rows[1:]]
     names = [r[1].rstrip("*") for r in rows]
     assert names == [u.name for u in plan.units] + ["Облыс бойынша барлығы"]
@@ -152,11 +152,13 @@ def test_kazakh_text(rendered: dict, date: str) -> None:
     assert LATIN_IN_WORD.search(text) is None, LATIN_IN_WORD.search(text)
     assert re.search(r"\d \d{3}(?!\d)", text) is None, "thousands must be no-break spaces"
     if date == "2017-08-17":
-        assert "2017 жылғы 17 тамыздағы жағдай бойынша барысы туралы" in text
-        assert "2017 жылғы 8 тамыздағы жағдаймен" in text  # the change since the previous date
+        # No-break spaces inside the date: the title never breaks between the day and the month.
+        assert "2017\u00a0жылғы 17\u00a0тамыздағы жағдай бойынша барысы туралы" in text
+        assert "Алдыңғы есепті күнмен (2017\u00a0жылғы 8\u00a0тамыз) салыстырғанда" in text
     if date == "2017-09-28":
-        assert "28 қыркүйектегі" in text
-    assert f"{day} " in text
+        assert "2017\u00a0жылғы 28\u00a0қыркүйектегі жағдай бойынша қорытындысы туралы" in text
+        assert "ҚОРЫТЫНДЫ АҚПАРАТ" in text
+    assert f"{day}\u00a0" in text
 
 
 def test_first_date_has_no_change_and_names_the_silent_unit(rendered: dict) -> None:
@@ -182,11 +184,32 @@ def test_final_report_extras(rendered: dict) -> None:
 def test_executor_lines_are_framed_at_the_bottom_of_the_last_page(rendered: dict) -> None:
     from docx.oxml.ns import qn
 
-    _, path = rendered["2017-09-28"]
+    data, path = rendered["2017-09-28"]
     doc = Document(path)
     executor = [p for p in doc.paragraphs if p.text.startswith(("Орынд.:", "Тел.:"))]
     assert [p.text.split()[0] for p in executor] == ["Орынд.:", "Тел.:"]
     for p in executor:
         frame = p._p.pPr.find(qn("w:framePr"))
         assert frame is not None and frame.get(qn("w:yAlign")) == "bottom" and frame.get(qn("w:xAlign")) == "left"
-    assert doc.paragraphs[-1].text.startswith("Тел.:")
+    # The executor closes the main text; only the annex (the landscape district table) follows it.
+    texts = [p.text for p in doc.paragraphs]
+    after = [t for t in texts[texts.index(executor[-1].text) + 1:] if t.strip()]
+    assert after[0] == "Қосымша" and after[1] == build_context(data)["district"]["heading"]
+
+
+@pytest.mark.parametrize("language", ["kk", "ru"])
+def test_department_comment_contradicting_its_status_is_flagged(language: str) -> None:
+    from render_factory import with_department_comment
+
+    from pipeline.render.language import LANGUAGES
+
+    flag = LANGUAGES[language].words["items"]["contradiction"].split("{")[0]
+    data = make_report_data("2017-08-17")
+    assert data.department.statuses["I.1"] == "done"
+
+    def line(comment: str) -> str:
+        context = build_context(with_department_comment(data, "I.1", comment), language=language)
+        return next(e for s in context["sections"] for e in s["entries"] if e["code"] == "I.1")["lines"][-1]
+
+    assert flag in line("Баспасөз мәслихаты өткізілді. Жұмыс жоспарға сәйкес орындалуда.")
+    assert flag not in line("Баспасөз мәслихатына облыстық БАҚ өкілдері қатысты.")

@@ -37,40 +37,61 @@ def demo(plan, tmp_path_factory):
     return plan, samples, mess, inbox, outbox, before, result
 
 
-def _expected_value(plan, samples, mess, unit, code):
-    """What the report must show for unit × figure at 17 Aug: its latest sample on or before that date."""
+def _expected(plan, samples, mess, unit, code):
+    """What figures.csv must say for unit × figure at 17 Aug: (value, coverage, carried_from).
+
+    The value the unit gave on 17 Aug is `reported`. Otherwise (no file, a blank, a rejected value) a
+    `carry` figure takes the unit's last valid earlier value, a `gap` figure stays missing.
+    """
     figure = plan.figure_by_code[code]
     for date in (AUG17, AUG8):
+        if date != AUG17 and plan.when_missing(code) == "gap":
+            break
         sample = samples.get(unit, date)
         if sample is None:
             continue
         override = mess.overrides.get((unit, date), {})
         value = override[code] if code in override else sample.values.get(code)
         if value is None:
-            return None
+            continue
         if figure.unit == "yesno":
-            return 1.0 if value == plan.yes_no.yes.label else 0.0
-        return float(value)
-    return None
+            value = 1.0 if value == plan.yes_no.yes.label else 0.0
+        if date == AUG17:
+            return float(value), "reported", ""
+        return float(value), "carried", date.isoformat()
+    return None, "missing", ""
 
 
 def test_figures_csv_equals_what_was_filled(demo):
     plan, samples, mess, _, outbox, _, result = demo
     rows = list(csv.DictReader((outbox / "2017-08-17" / "figures.csv").open(encoding="utf-8-sig")))
-    got = {(r["unit"], r["figure"]): (float(r["value"]) if r["value"] else None) for r in rows}
+    assert list(rows[0])[:3] == ["unit", "figure", "value"]
+    by_key = {(r["unit"], r["figure"]): r for r in rows}
+    got = {key: (float(r["value"]) if r["value"] else None) for key, r in by_key.items()}
     unit_figures = [f.code for i in plan.items_for("units") for f in i.figures if f.numeric]
     checked = 0
+    states: dict[str, dict[str, int]] = {}
     for unit in plan.units:
         for code in unit_figures:
-            assert got[(unit.code, code)] == _expected_value(plan, samples, mess, unit.code, code), (unit.code, code)
+            value, coverage, source = _expected(plan, samples, mess, unit.code, code)
+            row = by_key[(unit.code, code)]
+            assert (got[(unit.code, code)], row["coverage"], row["carried_from"]) == (value, coverage, source), (unit.code, code)
+            counts = states.setdefault(code, {"reported": 0, "carried": 0, "missing": 0})
+            counts[coverage] += 1
             checked += 1
     for code in unit_figures:
         values = [got[(u.code, code)] for u in plan.units if got[(u.code, code)] is not None]
         assert got[("oblast", code)] == (sum(values) if values else None)
+        oblast = by_key[("oblast", code)]
+        assert {k: int(oblast[f"units_{k}"]) for k in states[code]} == states[code], code
     assert checked == 13 * len(unit_figures)
     # the correction superseded the original: its corrected figure is the one reported
-    (unit, _), override = next(iter(mess.overrides.items()))
+    (unit, _), override = next((k, o) for k, o in mess.overrides.items() if "help_children" in o)
     assert got[(unit, "help_children")] == override["help_children"]
+    # the rejected «1.500» is not silently dropped: the unit's 8 August value is carried and marked so
+    typo = next((u, d) for (u, d), o in mess.overrides.items() if o.get("leaflets", 0) is None)
+    assert by_key[(typo[0], "leaflets")]["coverage"] == "carried"
+    assert got[(typo[0], "leaflets")] == float(samples.value(typo[0], AUG8, "leaflets"))
 
 
 def test_manifest_accounts_for_every_inbox_file(demo):
@@ -211,7 +232,7 @@ def test_docx_district_table_equals_figures_csv(demo):
     folder = outbox / "2017-08-17"
     rows_csv = list(csv.DictReader((folder / "figures.csv").open(encoding="utf-8-sig")))
     csv_value = {(r["unit"], r["figure"]): float(r["value"]) if r["value"] else None for r in rows_csv}
-    table = Document(folder / "akparat-2017-08-17.docx").tables[0]
+    table = Document(folder / "akparat-2017-08-17.docx").tables[-1]
     rows = [[c.text for c in r.cells] for r in table.rows[1:]]
     assert [r[1].rstrip("*") for r in rows] == [u.name for u in plan.units] + ["Облыс бойынша барлығы"]
 

@@ -17,6 +17,9 @@ from pipeline.plan.model import Plan
 TimelinessState = Literal["on_time", "late", "missing"]
 
 OBLAST = "oblast"  # the unit code of the oblast total in figures.csv
+#: Where a unit's value for a figure at a date comes from (figures.csv `coverage`).
+REPORTED, CARRIED, MISSING = "reported", "carried", "missing"
+Coverage = Literal["reported", "carried", "missing"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,10 @@ class ReportData:
     date: dt.date
     #: unit × numeric figure at each reporting date up to `date` (yes/no as 1/0; NaN = not reported).
     history: dict[dt.date, pd.DataFrame]
+    #: unit × numeric figure at each date: REPORTED, CARRIED (from an earlier date) or MISSING.
+    coverage: dict[dt.date, pd.DataFrame]
+    #: unit × numeric figure at each date: the date a carried value was reported on (NaT otherwise).
+    carried_from: dict[dt.date, pd.DataFrame]
     #: the reporting date each unit's figures at `date` come from (None: the unit never submitted).
     source_dates: dict[str, dt.date | None]
     #: unit × item code → status code (None when not given), at `date`.
@@ -73,6 +80,11 @@ class ReportData:
     def totals(self) -> pd.Series:
         """Oblast total at `date`: the sum over units (a unit with no figure adds nothing)."""
         return self.values.sum(axis=0, min_count=1)
+
+    def units_in(self, code: str, state: str, date: dt.date | None = None) -> list[str]:
+        """Units (plan order) whose value of `code` at `date` (default: the report's) is in `state`."""
+        column = self.coverage[date or self.date][code]
+        return [u for u, s in zip(column.index, column.tolist()) if s == state]
 
     def totals_at(self, date: dt.date) -> pd.Series:
         return self.history[date].sum(axis=0, min_count=1)

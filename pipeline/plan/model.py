@@ -18,6 +18,9 @@ FIGURE_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 ITEM_CODE = re.compile(r"^(I|II|III|IV|V)\.[1-9][0-9]?$")
 
 FigureUnit = Literal["count", "tenge", "yesno", "text"]
+#: What an oblast total does with a unit whose value is missing or rejected at a date: `carry` takes the
+#: unit's last valid value from an earlier date (marked as carried), `gap` leaves the unit out (named).
+WhenMissing = Literal["carry", "gap"]
 Reporter = Literal["units", "department"]
 DateKind = Literal["interim", "final"]
 
@@ -41,6 +44,9 @@ class Campaign(_Model):
     ends: dt.date
     approved_by: str
     approved_on: dt.date
+    # Russian copy of the report: the campaign's name in the genitive («… акции «Дорога в школу – 2017»»).
+    name_ru: str = ""
+    name_genitive_ru: str = ""
 
 
 class ReportingDate(_Model):
@@ -51,16 +57,21 @@ class ReportingDate(_Model):
 class Addressee(_Model):
     lines: tuple[str, ...]
     name_dative: str
+    lines_ru: tuple[str, ...] = ()
+    name_dative_ru: str = ""
 
 
 class Signatory(_Model):
     position_lines: tuple[str, ...]
     name: str
+    position_lines_ru: tuple[str, ...] = ()
+    name_ru: str = ""
 
 
 class Executor(_Model):
     name: str
     phone: str
+    name_ru: str = ""
 
 
 class Department(_Model):
@@ -117,6 +128,9 @@ class Figure(_Model):
     of: str | None = None
     key: bool = False
     required: bool = False
+    label_ru: str = ""
+    # None: the plan's `totals.when_missing`.
+    when_missing: WhenMissing | None = None
 
     @field_validator("code")
     @classmethod
@@ -139,6 +153,9 @@ class Item(_Model):
     reported_by: tuple[Reporter, ...]
     figures: tuple[Figure, ...] = ()
     due_from: dt.date | None = None
+    # The deadline as a date (`deadline` is the plan's wording): after it, an item not done is overdue.
+    due: dt.date | None = None
+    title_ru: str = ""
 
     @field_validator("code")
     @classmethod
@@ -163,11 +180,22 @@ class Item(_Model):
         """Whether the item can be expected to be under way on `date` (I.14 falls in October)."""
         return self.due_from is None or date >= self.due_from
 
+    def overdue_at(self, date: dt.date) -> bool:
+        """Whether the item's deadline has passed on `date` (whoever has not done it is late)."""
+        return self.due is not None and date > self.due
+
 
 class Section(_Model):
     code: str
     title: str
     items: tuple[Item, ...]
+    title_ru: str = ""
+
+
+class Totals(_Model):
+    """How oblast totals treat a unit with no valid value for a figure at a date (see `WhenMissing`)."""
+
+    when_missing: WhenMissing = "carry"
 
 
 class Ratio(_Model):
@@ -206,6 +234,7 @@ class Plan(_Model):
     sections: tuple[Section, ...]
     rules: Rules = Rules()
     limits: Limits = Limits()
+    totals: Totals = Totals()
 
     @model_validator(mode="after")
     def _check_references(self) -> Plan:
@@ -288,6 +317,10 @@ class Plan(_Model):
 
     def items_for(self, reporter: Reporter) -> tuple[Item, ...]:
         return tuple(i for i in self.items if reporter in i.reported_by)
+
+    def when_missing(self, figure_code: str) -> WhenMissing:
+        figure = self.figure_by_code[figure_code]
+        return figure.when_missing or self.totals.when_missing
 
     def reporter_of(self, unit_code: str) -> Reporter:
         return "department" if unit_code == self.department.code else "units"

@@ -17,7 +17,10 @@ from pipeline.aggregate.model import ReportData
 from pipeline.render.kazakh import date_case, day_month, fmt_count, fmt_thousand_tenge, words
 
 DPI = 150
-FONT = "DejaVu Sans"
+# Serif, like the Times text around the charts: Liberation Serif has Times' metrics; DejaVu Serif is the
+# fallback matplotlib finds wherever it is installed.
+FONT = "serif"
+SERIF = ["Liberation Serif", "DejaVu Serif"]
 GREYS = ("#4d4d4d", "#a6a6a6", "#d9d9d9")
 # Above this many units one bar each is unreadable on an A4 page: the largest TOP_UNITS are shown and
 # the rest summed into one bar.
@@ -25,6 +28,7 @@ MAX_BARS = 30
 TOP_UNITS = 25
 _RC = {
     "font.family": FONT,
+    "font.serif": SERIF,
     "font.size": 9,
     "svg.hashsalt": "mektepke-zhol",
     "axes.spines.top": False,

@@ -1,44 +1,31 @@
-"""Turn `ReportData` into the plain strings and lists the .docx template shows.
+"""Turn `ReportData` into the plain strings and lists the .docx template shows, in one language.
 
-All decisions about what the reader sees (which figures, which units to name, what "change" means) are
-made here; all Kazakh wording comes from `pipeline/data/kazakh.yaml`, the plan file or the template.
+All decisions about what the reader sees (which figures, which units to name, what "change" means, which
+units a total leaves out) are made here once; every word comes from the language's wording file
+(`pipeline/data/kazakh.yaml`, `russian.yaml`), the plan file or the template. The language is a parameter:
+no sentence is built differently for Kazakh and Russian except through those files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from pipeline.aggregate.model import ReportData
+from pipeline.aggregate.model import CARRIED, MISSING, ReportData
 from pipeline.plan.model import Figure, Item, Plan, Unit
-from pipeline.render.kazakh import (
-    date_case,
-    day_month,
-    fmt_change,
-    fmt_count,
-    fmt_date,
-    fmt_date_short,
-    fmt_thousand_tenge,
-    is_missing,
-    lower_first,
-    nbsp_initials,
-    unit_list,
-    upper_first,
-    words,
-)
+from pipeline.render.language import KAZAKH, LANGUAGES, Language
 
 STATUS_ORDER: tuple[str, ...] = ("done", "in_progress", "not_done", "not_due")
 # In-progress units are named only when few; otherwise the list would swamp the paragraph.
 MAX_NAMED_IN_PROGRESS = 4
 
 
-def fmt_value(fig: Figure, value: float | None) -> str:
-    return fmt_thousand_tenge(value) if fig.unit == "tenge" else fmt_count(value)
+def key_figures(plan: Plan) -> list[Figure]:
+    return [f for f in plan.figures if f.key and f.unit in ("count", "tenge")]
 
 
 def _status_code(value: object) -> str | None:
@@ -51,7 +38,6 @@ def _column(frame: pd.DataFrame, column: str) -> dict[str, object]:
     Loops over units read one column at a time: `DataFrame.at` per unit × item costs ~40 us a lookup,
     which made most of the context's time at 1,667 units.
     """
-    # zip over tolist(): Series.to_dict boxes each value through pandas, ~3x slower on object columns.
     return dict(zip(frame.index, frame[column].tolist())) if column in frame.columns else {}
 
 
@@ -60,214 +46,442 @@ def _text(value: object) -> str | None:
     return status.strip() or None if status is not None else None
 
 
-@lru_cache(maxsize=256)
-def _small_count(value: int) -> str:
-    # Per-unit date counts are a handful of small numbers repeated for every unit; Babel formatting is
-    # ~80 us a call, so each distinct one is formatted once.
-    return fmt_count(value)
+class _Builder:
+    """One report's context in one language; `w` is the language's wording."""
 
+    def __init__(self, data: ReportData, lang: Language) -> None:
+        self.data, self.lang, self.plan = data, lang, data.plan
+        self.w = lang.words
+        self.final = data.date == data.plan.final_date
+        self.totals = data.totals
+        self.stale = set(data.stale_units())
 
-def key_figures(plan: Plan) -> list[Figure]:
-    return [f for f in plan.figures if f.key and f.unit in ("count", "tenge")]
+    # --- small pieces ---------------------------------------------------------------------------------
+    def label(self, fig: Figure) -> str:
+        return str(self.lang.pick(fig, "label"))
 
+    def value(self, fig: Figure, value: object) -> str:
+        w = self.w["items"]
+        if fig.unit == "tenge":
+            return str(w["amount_value"]).format(value=self.lang.amount(value))  # type: ignore[arg-type]
+        return self.lang.count(value)  # type: ignore[arg-type]
 
-# --- header, title, signature -------------------------------------------------------------------------
+    def status_label(self, code: str | None) -> str:
+        if code is None or code not in self.plan.status_by_code:
+            return str(self.w["items"]["no_status"])
+        return str(self.lang.pick(self.plan.status_by_code[code], "label"))
 
+    def in_order(self, codes: set[str] | list[str]) -> list[Unit]:
+        wanted = set(codes)
+        return [u for u in self.plan.units if u.code in wanted]
 
-def _header(data: ReportData) -> dict[str, Any]:
-    plan = data.plan
-    w = words()
-    return {
-        "addressee_lines": [*plan.addressee.lines, nbsp_initials(plan.addressee.name_dative)],
-        "title": f"{plan.campaign.name_genitive} {date_case(data.date, 'attributive')} {w['report']['title_tail']}",
-        "report_date": fmt_date(data.date),
-        "is_final": data.date == plan.final_date,
-        "signatory_position": list(plan.signatory.position_lines),
-        "signatory_name": nbsp_initials(plan.signatory.name),
-        "executor_name": nbsp_initials(plan.executor.name),
-        "executor_phone": plan.executor.phone,
-    }
+    def coverage_note(self, code: str) -> str:
+        parts = self.coverage_parts(code)
+        return str(self.w["coverage"]["wrap"]).format(notes="; ".join(parts)) if parts else ""
 
+    def coverage_parts(self, code: str) -> list[str]:
+        """«… мәліметі жоқ», «… – 8 тамыздағы мәлімет»: the units a total leaves out or carries.
 
-# --- summary ------------------------------------------------------------------------------------------
+        Units that missed the whole date are named once in the summary and starred in the table; here only
+        values missing, or carried because one value was rejected or left blank, are named.
+        """
+        data, lang, w = self.data, self.lang, self.w["coverage"]
+        parts = []
+        missing = self.in_order(data.units_in(code, MISSING))
+        if missing:
+            parts.append(str(w["missing"]).format(units=lang.units(missing, "owner")))
+        carried = [u for u in data.units_in(code, CARRIED) if u not in self.stale]
+        by_date: dict[dt.date, list[str]] = {}
+        sources = _column(data.carried_from[data.date], code)
+        for unit in carried:
+            by_date.setdefault(pd.Timestamp(sources[unit]).date(), []).append(unit)
+        for source, units in sorted(by_date.items()):
+            parts.append(str(w["carried"]).format(units=lang.units(self.in_order(units), "owner"),
+                                                  date=lang.day(source, "as_of", year=False)))
+        return parts
 
+    def figures_text(self, figures: list[Figure], values: Mapping[str, object], *, notes: bool = True) -> str:
+        """«көмек көрсетілген балалар саны – 5 104, оның ішінде … – 3 164; …»: "of which" joins its parent;
+        each figure followed by the units it leaves out."""
+        w = self.w["items"]
+        pieces: list[str] = []
+        parent: str | None = None
+        for fig in figures:
+            note = self.coverage_note(fig.code) if notes else ""
+            text = str(w["figure"]).format(label=self.lang.lower_first(self.label(fig)),
+                                           value=self.value(fig, values.get(fig.code))) + note
+            if fig.of is not None and fig.of == parent and pieces:
+                pieces[-1] += ", " + text
+            else:
+                pieces.append(text)
+                parent = fig.code if fig.of is None else None
+        return "; ".join(pieces)
 
-def _summary(data: ReportData) -> list[str]:
-    plan, w = data.plan, words()["report"]
-    final = data.date == plan.final_date
-    t = data.totals
-    campaign = plan.campaign
-    intro = w["intro_final" if final else "intro_interim"].format(
-        campaign=campaign.name,
-        start=date_case(campaign.starts, "ablative"),
-        end=day_month(campaign.ends, "dative"),
-        until=words()["dates"]["until"],
-    )
-    lead = w["summary_lead_final" if final else "summary_lead_interim"].format(
-        date=date_case(data.date, "attributive"),
-        children=fmt_count(t.get("help_children")),
-        amount=fmt_thousand_tenge(t.get("help_amount")),
-        sponsor_children=fmt_count(t.get("sponsor_children")),
-        sponsor_amount=fmt_thousand_tenge(t.get("sponsor_amount")),
-    )
-    lead += " " + w["summary_sponsors"].format(sponsors=fmt_count(t.get("sponsors_involved")))
-    raids = w["summary_raids"].format(
-        raids=fmt_count(t.get("raids")),
-        home_visits=fmt_count(t.get("home_visits")),
-        found=fmt_count(t.get("out_of_school_found")),
-        returned=fmt_count(t.get("returned_to_school")),
-    )
-    paragraphs = [intro, f"{lead} {raids}"]
-
-    previous = data.previous_date
-    if previous is not None and previous in data.history:
-        before = data.totals_at(previous)
-        figures = [plan.figure_by_code[code] for code in w["change_figures"]]
-        changes = {
-            f.code: fmt_change(t.get(f.code), before.get(f.code), amount=f.unit == "tenge") for f in figures
+    # --- header -----------------------------------------------------------------------------------------
+    def header(self) -> dict[str, Any]:
+        plan, lang, w = self.plan, self.lang, self.w["report"]
+        title_key = "title_final" if self.final else "title_interim"
+        return {
+            "addressee_lines": [*lang.pick(plan.addressee, "lines"),
+                                lang.nbsp_initials(lang.pick(plan.addressee, "name_dative"))],
+            "heading": w["heading_final" if self.final else "heading_interim"],
+            "title": str(w[title_key]).format(campaign=lang.pick(plan.campaign, "name_genitive"),
+                                              date=lang.day(self.data.date, "as_of")),
+            "report_date": lang.day(self.data.date, "full"),
+            "is_final": self.final,
+            "signatory_position": list(lang.pick(plan.signatory, "position_lines")),
+            "signatory_name": lang.nbsp_initials(lang.pick(plan.signatory, "name")),
+            "executor_name": lang.nbsp_initials(lang.pick(plan.executor, "name")),
+            "executor_phone": plan.executor.phone,
+            "annex_line": w["annex_line"],
         }
-        lead_change = w["change_lead"].format(date=date_case(previous, "attributive"))
-        paragraphs.append(f"{lead_change} {_figures_text(plan, figures, changes, formatted=True)}.")
 
-    by_code = plan.unit_by_code
-    stale = [by_code[u] for u in data.stale_units() if u in by_code]
-    never = [by_code[u] for u, d in data.source_dates.items() if d is None and u in by_code]
-    notes = []
-    if stale:
-        # «оның» for one unit, «олардың» for several: the possessive agrees with the subject.
-        key = "stale_unit" if len(stale) == 1 else "stale_units"
-        notes.append(w[key].format(units=unit_list(_in_plan_order(plan, stale), "nominative")))
-    if never:
-        notes.append(w["never_reported"].format(units=unit_list(_in_plan_order(plan, never), "nominative")))
-    if notes:
-        paragraphs.append(" ".join(notes))
-    return paragraphs
+    # --- summary ----------------------------------------------------------------------------------------
+    def summary(self) -> list[str]:
+        plan, lang, w, t = self.plan, self.lang, self.w["report"], self.totals
+        campaign, date = plan.campaign, self.data.date
+        intro = str(w["intro_running" if date < campaign.ends else "intro_ended"]).format(
+            campaign=lang.pick(campaign, "name"), start=lang.day(campaign.starts, "since", year=False),
+            end=lang.day(campaign.ends, "until", year=False),
+        )
+        if self.final:
+            intro += " " + str(w["intro_final_note"])
+        fig = plan.figure_by_code
+        lead = str(w["summary_lead_final" if self.final else "summary_lead"]).format(
+            date=lang.day(date, "as_of"),
+            children=lang.counted(t.get("help_children"), "child_dative"),
+            amount=lang.amount(t.get("help_amount")),
+            sponsor_children=lang.counted(t.get("sponsor_children"), "child_dative"),
+            sponsor_amount=lang.amount(t.get("sponsor_amount")),
+            fund_amount=lang.amount(t.get("fund_amount")),
+        )
+        notes = [p for c in ("help_children", "help_amount", "sponsor_children", "sponsor_amount", "fund_amount")
+                 if c in fig for p in self.coverage_parts(c)]
+        if notes:
+            lead += " " + str(w["summary_notes"]).format(notes="; ".join(dict.fromkeys(notes)))
+        in_kind = [f for f in (fig.get(c) for c in w["in_kind_figures"]) if f is not None]
+        in_kind_text = ", ".join(
+            str(w["in_kind_part"]).format(label=lang.lower_first(self.label(f)), value=lang.count(t.get(f.code)))
+            for f in in_kind
+        )
+        # Each count both with its noun («25 рейд», «5 104 детям») and bare (`*_n`), so a wording file can
+        # use either: a Russian sentence of the «рейдов – 25» kind needs no agreement.
+        counts = {"sponsors": ("sponsors_involved", "sponsor"), "raids": ("raids", "raid"),
+                  "participants": ("raid_participants", "person"), "home_visits": ("home_visits", "home"),
+                  "risk": ("risk_children_found", "child"), "found": ("out_of_school_found", "child")}
+        numbers: dict[str, str] = {"in_kind": in_kind_text, "returned": lang.count(t.get("returned_to_school"))}
+        for name, (code, noun) in counts.items():
+            numbers[name] = lang.counted(t.get(code), noun)
+            numbers[f"{name}_n"] = lang.count(t.get(code))
+        sponsors = str(w["summary_sponsors"]).format(**numbers)
+        raids = str(w["summary_raids"]).format(**numbers)
+        paragraphs = [intro, f"{lead} {sponsors}", raids]
+        change = self.change()
+        if change:
+            paragraphs.append(change)
+        reporting = self.reporting()
+        if reporting:
+            paragraphs.append(reporting)
+        return paragraphs
 
-
-def _in_plan_order(plan: Plan, units: list[Unit]) -> list[Unit]:
-    codes = {u.code for u in units}
-    return [u for u in plan.units if u.code in codes]
-
-
-# --- sections by plan item ----------------------------------------------------------------------------
-
-
-def _unit_statuses(data: ReportData, item: Item) -> dict[str | None, list[Unit]]:
-    groups: dict[str | None, list[Unit]] = {}
-    statuses = _column(data.statuses, item.code)
-    for unit in data.plan.units:
-        code = _status_code(statuses.get(unit.code))
-        groups.setdefault(code, []).append(unit)
-    return groups
-
-
-def _status_line(data: ReportData, item: Item) -> str:
-    w = words()["items"]
-    plan = data.plan
-    groups = _unit_statuses(data, item)
-    parts = []
-    for code in [*STATUS_ORDER, None]:
-        units = groups.get(code, [])
-        if not units:
-            continue
-        label = plan.status_by_code[code].label if code else w["no_status"]
-        part = w["status_part"].format(label=label, count=fmt_count(len(units)))
-        named = code not in ("done", "not_due") and (code != "in_progress" or len(units) <= MAX_NAMED_IN_PROGRESS)
-        if named:
-            part = w["status_units"].format(part=part, units=unit_list(units, "locative"))
-        parts.append(part)
-    return f"{w['units_lead']} {'; '.join(parts)}."
-
-
-def _figures_text(
-    plan: Plan, figures: list[Figure], values: Mapping[str, object], *, formatted: bool = False
-) -> str:
-    """«көмек көрсетілген балалар саны – 5 104, оның ішінде … – 3 164; …»: "of which" joins its parent.
-
-    With `formatted`, the values are already text (e.g. signed changes) and are shown as given.
-    """
-    w = words()["items"]
-    pieces: list[str] = []
-    parent: str | None = None  # the figure an "of which" may join (the one just written)
-    for fig in figures:
-        value = values.get(fig.code)
-        if formatted:
-            text = w["figure"].format(label=lower_first(fig.label), value=value)
-        elif fig.unit == "yesno":
-            if is_missing(value):
+    def change(self) -> str:
+        """The change since the previous reporting date, in words chosen by its sign."""
+        data, lang, w = self.data, self.lang, self.w["change"]
+        previous = data.previous_date
+        if previous is None or previous not in data.history:
+            return ""
+        before = data.totals_at(previous)
+        clauses = []
+        for code in w["figures"]:
+            fig = self.plan.figure_by_code[code]
+            new = 0.0 if lang.missing(self.totals.get(code)) else float(self.totals.get(code))
+            old = 0.0 if lang.missing(before.get(code)) else float(before.get(code))
+            diff = new - old
+            label = lang.lower_first(self.label(fig))
+            if diff == 0:
+                clauses.append(str(w["none"]).format(label=label))
                 continue
-            shown = plan.yes_no.yes.label if float(value) >= 0.5 else plan.yes_no.no.label  # type: ignore[arg-type]
-            text = w["figure"].format(label=lower_first(fig.label), value=shown)
-        else:
-            pattern = w["amount_figure"] if fig.unit == "tenge" else w["figure"]
-            text = pattern.format(label=lower_first(fig.label), value=fmt_value(fig, value))  # type: ignore[arg-type]
-        if fig.of is not None and fig.of == parent and pieces:
-            pieces[-1] += ", " + text
-        else:
-            pieces.append(text)
-            parent = fig.code if fig.of is None else None
-    return "; ".join(pieces)
+            if fig.unit == "tenge":
+                by = str(w["by_amount"]).format(value=lang.amount(abs(diff)))
+            else:
+                by = str(w["by_count"]).format(value=lang.count(abs(diff)), ending=lang.number_ending(abs(diff)))
+            pct = str(w["percent"]).format(value=lang.percent(abs(diff) / old * 100.0)) if old else ""
+            clauses.append(str(w["up" if diff > 0 else "down"]).format(label=label, by=by, percent=pct))
+        lead = str(w["lead"]).format(date=lang.day(previous, "full"))
+        return f"{lead} {str(w['join']).join(clauses)}."
 
+    def reporting(self) -> str:
+        """Who sent this date's report late, who did not send it, who never reported."""
+        data, lang, w = self.data, self.lang, self.w["report"]
+        now = data.timeliness_at(data.date)
+        units = {u.code for u in self.plan.units}
+        late = [t for t in now if t.unit in units and t.state == "late"]
+        sentences = []
+        by_days: dict[int, list[str]] = {}
+        for t in late:
+            by_days.setdefault(t.days_late, []).append(t.unit)
+        if by_days:
+            parts = [str(w["late_part"]).format(units=lang.units(self.in_order(us), "subject"),
+                                                days=lang.counted(days, "day"))
+                     for days, us in sorted(by_days.items())]
+            sentences.append(str(w["late_units"]).format(parts="; ".join(parts)))
+        stale = self.in_order(self.stale)
+        if stale:
+            sentences.append(str(w["stale_unit" if len(stale) == 1 else "stale_units"]).format(
+                units=lang.units(stale, "subject")))
+        never = self.in_order([u for u, d in data.source_dates.items() if d is None])
+        if never:
+            sentences.append(str(w["never_reported"]).format(units=lang.units(never, "subject")))
+        return " ".join(sentences)
 
-def _item_figures(item: Item) -> list[Figure]:
-    numeric = [f for f in item.figures if f.unit in ("count", "tenge")]
-    keys = [f for f in numeric if f.key]
-    return keys or numeric
+    # --- sections by plan item --------------------------------------------------------------------------
+    def unit_groups(self, item: Item) -> dict[str | None, list[Unit]]:
+        groups: dict[str | None, list[Unit]] = {}
+        statuses = _column(self.data.statuses, item.code)
+        for unit in self.plan.units:
+            groups.setdefault(_status_code(statuses.get(unit.code)), []).append(unit)
+        return groups
 
-
-def _item_lines(data: ReportData, item: Item) -> list[str]:
-    plan, w = data.plan, words()["items"]
-    lines: list[str] = []
-    if not item.due_by(data.date):
-        return [w["not_due"].format(deadline=item.deadline)]
-    if "units" in item.reported_by:
-        lines.append(_status_line(data, item))
-        figures = _item_figures(item)
-        if figures:
-            oblast = data.totals  # a property that sums the frame on each access
-            totals = {f.code: oblast.get(f.code) for f in figures}
-            lines.append(f"{w['totals_lead']} {_figures_text(plan, figures, totals)}.")
-        reasons = []
-        statuses, comments = _column(data.statuses, item.code), _column(data.comments, item.code)
-        for unit in plan.units:
-            if _status_code(statuses.get(unit.code)) != "not_done":
+    def status_line(self, item: Item) -> str:
+        lang, w = self.lang, self.w["items"]
+        groups = self.unit_groups(item)
+        parts = []
+        total = len(self.plan.units)
+        for code in [*STATUS_ORDER, None]:
+            units = groups.get(code, [])
+            if not units:
                 continue
-            comment = _text(comments.get(unit.code))
+            label = self.status_label(code)
+            if len(units) == total:
+                parts.append(str(w["status_all"]).format(label=label))
+            elif code in ("done", "not_due") or (code == "in_progress" and len(units) > MAX_NAMED_IN_PROGRESS):
+                parts.append(str(w["status_count"]).format(label=label, count=lang.counted(len(units), "akimat")))
+            else:
+                parts.append(str(w["status_named"]).format(label=label, units=lang.units(units, "place")))
+        return str(w["status_sentence"]).format(parts=str(w["status_join"]).join(parts))
+
+    def overdue_line(self, item: Item) -> str:
+        if item.due is None or not item.overdue_at(self.data.date):
+            return ""
+        groups = self.unit_groups(item)
+        late = [u for code in ("in_progress", "not_done", None) for u in groups.get(code, [])]
+        if not late:
+            return ""
+        w = self.w["items"]
+        return str(w["overdue"]).format(date=self.lang.day(item.due, "full"),
+                                        units=self.lang.units(self.in_order([u.code for u in late]), "place"))
+
+    def yesno_line(self, fig: Figure, values: Mapping[str, object]) -> str:
+        """A yes/no figure of the units as a sentence: who has it, who has not yet."""
+        lang, w = self.lang, self.w["yesno"][fig.code]
+        yes = [u for u in self.plan.units if not lang.missing(values.get(u.code)) and float(values[u.code]) >= 0.5]
+        no = [u for u in self.plan.units if not lang.missing(values.get(u.code)) and float(values[u.code]) < 0.5]
+        silent = [u for u in self.plan.units if lang.missing(values.get(u.code))]
+        parts = []
+        if len(yes) == len(self.plan.units):
+            parts.append(str(w["all"]))
+        elif yes:
+            parts.append(str(w["some"]).format(count=lang.counted(len(yes), "akimat")))
+        if no:
+            parts.append(str(w["not_yet"]).format(units=lang.units(no, "place")))
+        if silent:
+            parts.append(str(self.w["items"]["yesno_silent"]).format(units=lang.units(silent, "owner")))
+        return lang.upper_first("; ".join(parts)) + "."
+
+    def department_yesno(self, fig: Figure, value: object) -> str:
+        w = self.w["yesno"][fig.code]
+        if self.lang.missing(value):
+            return ""
+        approved = self.lang.day(self.plan.campaign.approved_on, "on")
+        return str(w["yes" if float(value) >= 0.5 else "no"]).format(approved_on=approved)  # type: ignore[arg-type]
+
+    def contradiction(self, status: str | None, comment: str) -> str:
+        """The department's comment says the opposite of its status («орындалды» beside «орындалуда»)."""
+        words = self.w["items"]["contradicts"].get(status or "", [])
+        folded = comment.lower()
+        if any(word in folded for word in words):
+            return str(self.w["items"]["contradiction"]).format(status=self.status_label(status))
+        return ""
+
+    def item_lines(self, item: Item) -> list[str]:
+        plan, lang, w, data = self.plan, self.lang, self.w["items"], self.data
+        if not item.due_by(data.date):
+            assert item.due_from is not None
+            return [str(w["not_due"]).format(date=lang.day(item.due_from, "on"))]
+        lines: list[str] = []
+        if "units" in item.reported_by:
+            lines.append(self.status_line(item))
+            overdue = self.overdue_line(item)
+            if overdue:
+                lines.append(overdue)
+            numeric = [f for f in item.figures if f.unit in ("count", "tenge")]
+            if numeric:
+                totals = {f.code: self.totals.get(f.code) for f in numeric}
+                lines.append(f"{w['totals_lead']} {self.figures_text(numeric, totals)}.")
+            for fig in item.figures:
+                if fig.unit == "yesno":
+                    lines.append(self.yesno_line(fig, _column(data.values, fig.code)))
+            reasons = []
+            statuses, comments = _column(data.statuses, item.code), _column(data.comments, item.code)
+            for unit in plan.units:
+                if _status_code(statuses.get(unit.code)) != "not_done":
+                    continue
+                comment = _text(comments.get(unit.code))
+                if comment:
+                    reasons.append(str(w["comment"]).format(unit=lang.unit_name(unit),
+                                                            comment=lang.lower_first(comment).rstrip(".")))
+            if reasons:
+                lines.append(f"{w['comments_lead']} {'; '.join(reasons)}.")
+            if item.code == w["timeliness_item"]:
+                counts = _timeliness_counts(data, data.date)
+                lines.append(str(w["timeliness_line"]).format(**{k: lang.count(v) for k, v in counts.items()}))
+        if "department" in item.reported_by:
+            dep = data.department
+            status = _status_code(dep.statuses.get(item.code))
+            line = str(w["department"]).format(status=self.status_label(status))
+            sentences = [self.department_yesno(f, dep.figures.get(f.code)) for f in item.figures if f.unit == "yesno"]
+            line += "".join(" " + s for s in sentences if s)
+            dep_figs = [f for f in item.figures if f.unit in ("count", "tenge") and f.code in dep.figures]
+            if dep_figs:
+                line += " " + lang.upper_first(self.figures_text(dep_figs, dep.figures, notes=False)) + "."
+            comment = _text(dep.comments.get(item.code))
             if comment:
-                reasons.append(w["comment"].format(unit=unit.name, comment=lower_first(comment).rstrip(".")))
-        if reasons:
-            lines.append(f"{w['comments_lead']} {'; '.join(reasons)}.")
-        if item.code == w["timeliness_item"]:
-            counts = _timeliness_counts(data, data.date)
-            lines.append(w["timeliness_line"].format(**{k: fmt_count(v) for k, v in counts.items()}))
-    if "department" in item.reported_by:
-        dep = data.department
-        name = plan.department.name
-        status = _status_code(dep.statuses.get(item.code))
-        label = plan.status_by_code[status].label if status in plan.status_by_code else w["no_status"]
-        line = w["department"].format(name=name, status=label)
-        dep_figs = [f for f in item.figures if f.numeric and f.code in dep.figures]
-        if dep_figs:
-            line += " " + upper_first(_figures_text(plan, dep_figs, dep.figures)) + "."
-        comment = _text(dep.comments.get(item.code))
-        if comment:
-            line += " " + comment
-        lines.append(line)
-    return lines
+                line += " " + str(w["department_comment"]).format(comment=comment.rstrip("."))
+                flag = self.contradiction(status, comment)
+                if flag:
+                    line += " " + flag
+            lines.append(line)
+        return lines
 
+    def sections(self) -> list[dict[str, Any]]:
+        out = []
+        for section in self.plan.sections:
+            entries = [
+                {"code": item.code, "title": self.lang.pick(item, "title"), "lines": self.item_lines(item)}
+                for item in section.items
+            ]
+            out.append({"heading": f"{section.code}. {self.lang.pick(section, 'title')}", "entries": entries})
+        return out
 
-def _sections(data: ReportData) -> list[dict[str, Any]]:
-    sections = []
-    for section in data.plan.sections:
-        entries = [
-            {"code": item.code, "title": item.title, "lines": _item_lines(data, item)}
-            for item in section.items
+    # --- final report -----------------------------------------------------------------------------------
+    def final_part(self) -> dict[str, Any]:
+        plan, lang, w, data = self.plan, self.lang, self.w["final"], self.data
+        empty: dict[str, Any] = {"heading": w["heading"], "lines": [], "honour_heading": "", "honour_lines": []}
+        if not self.final:
+            return empty
+        by_status: dict[str, list[str]] = {}
+        for item in plan.items:
+            by_status.setdefault(overall_status(data, item), []).append(item.code)
+        parts = [
+            str(w["items_part"]).format(label=self.status_label(code), count=lang.count(len(by_status[code])),
+                                        codes=", ".join(by_status[code]))
+            for code in STATUS_ORDER
+            if by_status.get(code)
         ]
-        sections.append({"heading": f"{section.code}. {section.title}", "entries": entries})
-    return sections
+        lines = [f"{str(w['items_lead']).format(total=lang.counted(len(plan.items), 'item'))} {'; '.join(parts)}."]
+        honour_item = plan.item_of_figure.get("sponsors_to_honour")
+        honour_lines: list[str] = []
+        if "sponsors_to_honour" in data.texts.columns:
+            honour = _column(data.texts, "sponsors_to_honour")
+            for unit in plan.units:
+                names = _text(honour.get(unit.code))
+                if names:
+                    honour_lines.append(str(w["honour_line"]).format(unit=lang.unit_name(unit), names=names.rstrip(".")))
+        if not honour_lines:
+            honour_lines.append(str(w["honour_none"]))
+        heading = str(w["honour_heading"]).format(code=honour_item.code) if honour_item else ""
+        return {"heading": w["heading"], "lines": lines, "honour_heading": heading, "honour_lines": honour_lines}
 
+    # --- tables -----------------------------------------------------------------------------------------
+    def district(self) -> dict[str, Any]:
+        plan, lang, w, data = self.plan, self.lang, self.w["district_table"], self.data
+        figures = key_figures(plan)
+        short = w.get("short_labels") or {}
+        headers = []
+        for f in figures:
+            label = short.get(f.code, self.label(f))
+            headers.append(str(w["amount_header"]).format(label=label) if f.unit == "tenge" else label)
+        rows = []
+        columns = [_column(data.values, f.code) for f in figures]
+        states = [_column(data.coverage[data.date], f.code) for f in figures]
+        mark = str(w["stale_mark"])
+        carried_cells: dict[str, list[Figure]] = {}
+        for n, unit in enumerate(plan.units, start=1):
+            stale = unit.code in self.stale
+            cells = []
+            for f, col, state in zip(figures, columns, states):
+                text = self.value_cell(f, col.get(unit.code))
+                if state.get(unit.code) == CARRIED and not stale:
+                    text += mark
+                    carried_cells.setdefault(unit.code, []).append(f)
+                cells.append(text)
+            rows.append({"no": str(n), "name": lang.unit_name(unit) + (mark if stale else ""), "cells": cells})
+        total = {"name": w["total"], "cells": [self.value_cell(f, self.totals.get(f.code)) for f in figures]}
+        notes = []
+        by_source: dict[dt.date, list[Unit]] = {}
+        for unit in plan.units:
+            if unit.code in self.stale:
+                by_source.setdefault(data.source_dates[unit.code], []).append(unit)  # type: ignore[arg-type]
+        for source, units in sorted(by_source.items()):
+            notes.append(str(w["stale_note"]).format(units=lang.units(units, "subject"),
+                                                     date=lang.day(source, "as_of", year=False)))
+        for unit_code, figs in carried_cells.items():
+            notes.append(str(w["carried_note"]).format(
+                unit=lang.unit_name(plan.unit_by_code[unit_code]),
+                labels=", ".join(lang.lower_first(short.get(f.code, self.label(f))) for f in figs)))
+        never = [u for u in plan.units if data.source_dates.get(u.code) is None]
+        if never:
+            notes.append(str(w["never_note"]).format(units=lang.units(never, "subject")))
+        return {
+            "heading": str(w["heading"]).format(date=lang.day(data.date, "as_of")),
+            "number_header": w["number"],
+            "unit_header": w["unit"],
+            "headers": headers,
+            "rows": rows,
+            "total": total,
+            "notes": notes,
+        }
 
-# --- final report ------------------------------------------------------------------------------------
+    def value_cell(self, fig: Figure, value: object) -> str:
+        return self.lang.amount(value) if fig.unit == "tenge" else self.lang.count(value)  # type: ignore[arg-type]
+
+    def timeliness(self) -> dict[str, Any]:
+        plan, lang, w, data = self.plan, self.lang, self.w["timeliness"], self.data
+        now = {t.unit: t for t in data.timeliness_at(data.date)}
+        rows = []
+        totals = {"on_time": 0, "late": 0, "missing": 0}
+        # Counted in one pass: scanning every record for every unit was quadratic (5 s at 1,667 units).
+        so_far: dict[str, dict[str, int]] = {}
+        for record in data.timeliness:
+            if record.date <= data.date:
+                counts = so_far.setdefault(record.unit, {"on_time": 0, "late": 0, "missing": 0})
+                counts[record.state] += 1
+        small: dict[int, str] = {}
+        for n, unit in enumerate(plan.units, start=1):
+            t = now.get(unit.code)
+            if t is None or t.state == "missing":
+                state = w["missing"]
+            elif t.state == "late":
+                state = str(w["late"]).format(days=lang.counted(t.days_late, "day"))
+            else:
+                state = w["on_time"]
+            counts = so_far.get(unit.code, {"on_time": 0, "late": 0, "missing": 0})
+            for k, v in counts.items():
+                totals[k] += v
+            # Per-unit counts are a handful of small numbers; each is formatted once.
+            shown = {k: small.setdefault(v, lang.count(v)) for k, v in counts.items()}
+            rows.append({"no": str(n), "name": lang.unit_name(unit), "state": state, **shown})
+        now_counts = _timeliness_counts(data, data.date)
+        summary = "; ".join(
+            str(self.w["items"]["figure"]).format(label=w[f"{k}_total"], value=lang.count(now_counts[k]))
+            for k in ("on_time", "late", "missing")
+        )
+        return {
+            "heading": w["heading"],
+            "date_header": lang.day(data.date, "full"),
+            "rows": rows,
+            "total": {"name": w["total"], "state": summary, **{k: lang.count(v) for k, v in totals.items()}},
+        }
 
 
 def overall_status(data: ReportData, item: Item) -> str:
@@ -287,82 +501,6 @@ def overall_status(data: ReportData, item: Item) -> str:
     return "in_progress"
 
 
-def _final(data: ReportData) -> dict[str, Any]:
-    plan, w = data.plan, words()["final"]
-    empty: dict[str, Any] = {"heading": w["heading"], "lines": [], "honour_heading": "", "honour_lines": []}
-    if data.date != plan.final_date:
-        return empty
-    by_status: dict[str, list[str]] = {}
-    for item in plan.items:
-        by_status.setdefault(overall_status(data, item), []).append(item.code)
-    parts = [
-        w["items_part"].format(
-            label=plan.status_by_code[code].label,
-            count=fmt_count(len(by_status[code])),
-            codes=", ".join(by_status[code]),
-        )
-        for code in STATUS_ORDER
-        if by_status.get(code)
-    ]
-    lines = [f"{w['items_lead'].format(total=fmt_count(len(plan.items)))} {'; '.join(parts)}."]
-    honour_item = plan.item_of_figure.get("sponsors_to_honour")
-    honour_lines: list[str] = []
-    if "sponsors_to_honour" in data.texts.columns:
-        honour = _column(data.texts, "sponsors_to_honour")
-        for unit in plan.units:
-            names = _text(honour.get(unit.code))
-            if names:
-                honour_lines.append(w["honour_line"].format(unit=unit.name, names=names.rstrip(".")))
-    if not honour_lines:
-        honour_lines.append(w["honour_none"])
-    heading = w["honour_heading"].format(code=honour_item.code) if honour_item else ""
-    return {"heading": w["heading"], "lines": lines, "honour_heading": heading, "honour_lines": honour_lines}
-
-
-# --- tables -------------------------------------------------------------------------------------------
-
-
-def _district(data: ReportData) -> dict[str, Any]:
-    plan, w = data.plan, words()["district_table"]
-    figures = key_figures(plan)
-    short = w.get("short_labels") or {}
-    headers = []
-    for f in figures:
-        label = short.get(f.code, f.label)
-        headers.append(w["amount_header"].format(label=label) if f.unit == "tenge" else label)
-    stale = set(data.stale_units())
-    rows = []
-    values = data.values
-    columns = [_column(values, f.code) for f in figures]
-    for n, unit in enumerate(plan.units, start=1):
-        mark = w["stale_mark"] if unit.code in stale else ""
-        cells = [fmt_value(f, col.get(unit.code)) for f, col in zip(figures, columns)]  # type: ignore[arg-type]
-        rows.append({"no": str(n), "name": unit.name + mark, "cells": cells})
-    totals = data.totals
-    total = {"name": w["total"], "cells": [fmt_value(f, totals.get(f.code)) for f in figures]}
-    notes = []
-    by_source: dict[dt.date, list[Unit]] = {}
-    for unit in plan.units:
-        if unit.code in stale:
-            by_source.setdefault(data.source_dates[unit.code], []).append(unit)  # type: ignore[arg-type]
-    for source, units in sorted(by_source.items()):
-        notes.append(
-            w["stale_note"].format(units=unit_list(units, "nominative"), date=date_case(source, "attributive"))
-        )
-    never = [u for u in plan.units if data.source_dates.get(u.code) is None]
-    if never:
-        notes.append(w["never_note"].format(units=unit_list(never, "nominative")))
-    return {
-        "heading": w["heading"].format(date=date_case(data.date, "attributive")),
-        "number_header": w["number"],
-        "unit_header": w["unit"],
-        "headers": headers,
-        "rows": rows,
-        "total": total,
-        "notes": notes,
-    }
-
-
 def _timeliness_counts(data: ReportData, date: dt.date | None = None) -> dict[str, int]:
     """Counts over the reporting units only: the department's own submission is not among them."""
     units = {u.code for u in data.plan.units}
@@ -373,52 +511,18 @@ def _timeliness_counts(data: ReportData, date: dt.date | None = None) -> dict[st
     return counts
 
 
-def _timeliness(data: ReportData) -> dict[str, Any]:
-    plan, w = data.plan, words()["timeliness"]
-    now = {t.unit: t for t in data.timeliness_at(data.date)}
-    rows = []
-    totals = {"on_time": 0, "late": 0, "missing": 0}
-    # Counted in one pass: scanning every record for every unit was quadratic (5 s at 1,667 units).
-    so_far: dict[str, dict[str, int]] = {}
-    for item in data.timeliness:
-        if item.date <= data.date:
-            counts = so_far.setdefault(item.unit, {"on_time": 0, "late": 0, "missing": 0})
-            counts[item.state] += 1
-    for n, unit in enumerate(plan.units, start=1):
-        t = now.get(unit.code)
-        if t is None or t.state == "missing":
-            state = w["missing"]
-        elif t.state == "late":
-            state = w["late"].format(days=fmt_count(t.days_late))
-        else:
-            state = w["on_time"]
-        counts = so_far.get(unit.code, {"on_time": 0, "late": 0, "missing": 0})
-        for k, v in counts.items():
-            totals[k] += v
-        rows.append({"no": str(n), "name": unit.name, "state": state, **{k: _small_count(v) for k, v in counts.items()}})
-    now_counts = _timeliness_counts(data, data.date)
-    summary = "; ".join(
-        words()["items"]["figure"].format(label=w[f"{k}_total"], value=fmt_count(now_counts[k]))
-        for k in ("on_time", "late", "missing")
-    )
-    return {
-        "heading": w["heading"],
-        "date_header": fmt_date_short(data.date),
-        "rows": rows,
-        "total": {"name": w["total"], "state": summary, **{k: fmt_count(v) for k, v in totals.items()}},
-    }
-
-
-# --- everything ---------------------------------------------------------------------------------------
-
-
-def build_context(data: ReportData, *, chart_paths: Mapping[str, Path] | None = None) -> dict[str, Any]:
-    """Everything the template shows, as plain strings and lists (charts as file paths)."""
-    context: dict[str, Any] = _header(data)
-    context["summary"] = _summary(data)
-    context["sections"] = _sections(data)
-    context["final"] = _final(data)
-    context["district"] = _district(data)
-    context["timeliness"] = _timeliness(data)
+def build_context(
+    data: ReportData, *, chart_paths: Mapping[str, Path] | None = None, language: str | Language = KAZAKH
+) -> dict[str, Any]:
+    """Everything the template shows, as plain strings and lists (charts as file paths), in `language`
+    ("kk" or "ru")."""
+    lang = LANGUAGES[language] if isinstance(language, str) else language
+    b = _Builder(data, lang)
+    context: dict[str, Any] = b.header()
+    context["summary"] = b.summary()
+    context["sections"] = b.sections()
+    context["final"] = b.final_part()
+    context["district"] = b.district()
+    context["timeliness"] = b.timeliness()
     context["charts"] = [{"name": name, "path": str(path)} for name, path in (chart_paths or {}).items()]
     return context

@@ -24,9 +24,12 @@ from docxtpl import DocxTemplate, InlineImage
 from pipeline.atomic import atomic_write
 from pipeline.aggregate.model import ReportData
 from pipeline.render.context import build_context
-from pipeline.render.kazakh import words
+from pipeline.render.language import LANGUAGES
 
-DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent.parent / "templates" / "report.docx"
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
+DEFAULT_TEMPLATE = TEMPLATES_DIR / "report.docx"
+#: language → its template file (staff edit each in Word); made by templates/make_template.py.
+TEMPLATES: dict[str, Path] = {"kk": DEFAULT_TEMPLATE, "ru": TEMPLATES_DIR / "report-ru.docx"}
 CHART_WIDTH = Mm(165)
 # Template syntax left in the output means a broken tag (e.g. `{ { x }}` or a tag split by an edit).
 _LEFTOVER = re.compile(r"\{\{|\{%|\}\}|%\}")
@@ -90,10 +93,10 @@ def normalise_zip(data: bytes, moment: dt.datetime, *, replace: Mapping[str, byt
     return out.getvalue()
 
 
-def _set_properties(docx_bytes: bytes, date: dt.date) -> bytes:
+def _set_properties(docx_bytes: bytes, date: dt.date, language: str) -> bytes:
     doc = Document(io.BytesIO(docx_bytes))
     props = doc.core_properties
-    t = words()["template"]
+    t = LANGUAGES[language].words["template"]
     moment = report_moment(date)
     props.author = t["document_author"]
     props.last_modified_by = t["document_author"]
@@ -108,18 +111,21 @@ def _set_properties(docx_bytes: bytes, date: dt.date) -> bytes:
 def render_bytes(
     data: ReportData,
     *,
-    template: Path = DEFAULT_TEMPLATE,
+    template: Path | None = None,
     chart_paths: Mapping[str, Path] | None = None,
+    language: str = "kk",
 ) -> bytes:
+    """The report in `language` ("kk", or "ru" for the Russian copy) from that language's template."""
+    template = template or TEMPLATES[language]
     tpl = DocxTemplate(str(template))
-    context = _with_images(tpl, build_context(data, chart_paths=chart_paths))
+    context = _with_images(tpl, build_context(data, chart_paths=chart_paths, language=language))
     try:
         tpl.render(context, jinja_env=jinja_env(), autoescape=True)
     except jinja2.UndefinedError as exc:
         raise RenderError(f"{template}: the template needs a field the data does not supply: {exc}") from exc
     buf = io.BytesIO()
     tpl.save(buf)
-    result = _set_properties(buf.getvalue(), data.date)
+    result = _set_properties(buf.getvalue(), data.date, language)
     check_no_template_syntax(result)
     return normalise_zip(result, report_moment(data.date))
 

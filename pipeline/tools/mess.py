@@ -44,20 +44,25 @@ def add_mess(plan: Plan, samples: SampleSet, date: dt.date) -> Mess:
     first, second, third = present[0], present[1], present[2]
 
     # 1. A correction sent two days later, with the unit typed in Latin lookalike letters: it supersedes.
+    # The same unit's previous report had an extra zero in one figure; this one gives it right, so the
+    # oblast total falls (see `_overstate_previous`).
     unit_name = plan.unit_by_code[first.unit].name
     latin = unit_name.replace("а", "a").replace("о", "o").replace("е", "e")
     corrected = int(first.values["help_children"]) + 25  # type: ignore[call-overload]
     name = f"{Path(first.path.name).stem} (түзетілген).xlsx"
+    changes: dict[str, object] = {"help_children": corrected}
+    fell = _overstate_previous(plan, samples, first.unit, date, mess)
     fill_form(first.path, out / name, {
         layout.HEADER_CODES["unit"]: latin,
         layout.HEADER_CODES["filled_date"]: date + dt.timedelta(days=2),
-        "help_children": corrected,
+        **changes,
     })
     _touch(out / name, date + dt.timedelta(days=2))
-    mess.files.append(MessFile(name, "correction", frozenset({"unit-alias"}), "used"))
+    codes = {"unit-alias"} | ({"total-decreased"} if fell else set())
+    mess.files.append(MessFile(name, "correction", frozenset(codes), "used"))
     mess.superseded.add(first.path.name)
     mess.files.append(MessFile(first.path.name, "superseded", frozenset({"submission-superseded"}), "superseded"))
-    mess.overrides[(first.unit, date)] = {"help_children": corrected}
+    mess.overrides[(first.unit, date)] = changes
 
     # 2. Numbers typed by hand as text: one unambiguous (converted), one ambiguous (rejected, cell named).
     fill_form(second.path, second.path, {
@@ -85,6 +90,24 @@ def add_mess(plan: Plan, samples: SampleSet, date: dt.date) -> Mess:
     (out / "Ілеспе хат.pdf").write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n%%EOF\n")
     mess.files.append(MessFile("Ілеспе хат.pdf", "cover-letter", frozenset({"ignored-not-spreadsheet"}), "ignored"))
     return mess
+
+
+#: The figure a unit overstated on the previous date (an extra zero) and gave right on this one.
+OVERSTATED = "out_of_school_found"
+
+
+def _overstate_previous(plan: Plan, samples: SampleSet, unit: str, date: dt.date, mess: Mess) -> bool:
+    """Rewrite `unit`'s previous-date file with one figure ten times too large, so that the right value
+    on `date` makes the oblast total fall: the report must say «кеміді», not growth of a negative number."""
+    previous = plan.previous_date(date)
+    old = samples.get(unit, previous) if previous is not None else None
+    value = old.values.get(OVERSTATED) if old is not None else None
+    if old is None or previous is None or not isinstance(value, int) or value <= 0:
+        return False
+    fill_form(old.path, old.path, {OVERSTATED: value * 10})
+    _touch(old.path, old.filled_date)
+    mess.overrides[(unit, previous)] = {OVERSTATED: value * 10}
+    return True
 
 
 def _touch(path: Path, day: dt.date) -> None:

@@ -107,6 +107,8 @@ class SampleSet:
     files: list[SampleFile] = field(default_factory=list)
     missing: list[tuple[str, dt.date]] = field(default_factory=list)
     late: list[tuple[str, dt.date]] = field(default_factory=list)
+    #: (unit, figure) a unit leaves blank on every date.
+    never_filled: tuple[str, str] = ("", "")
 
     def get(self, unit: str, date: dt.date) -> SampleFile | None:
         for f in self.files:
@@ -303,8 +305,12 @@ def _figure_series(plan: Plan, reporter: str, seed: int) -> dict[str, list[objec
         fig = plan.figure_by_code[code]
         if fig.unit == "yesno":
             # Set up at the start, though now and then a unit reports it a date late.
-            late_start = rng.random() < 0.15
-            series[code] = [no if (late_start and i == 0) else yes for i in range(n)]
+            # The department's decisions (plan approved on 31 July, launch press conference) precede the
+            # first report; its form says so from the first date.
+            late_start = rng.random() < 0.25 and not is_department
+            # Usually one date late; now and then for weeks (an overdue item the report must flag).
+            late_dates = rng.choice([1, 1, 2, 4]) if late_start else 0
+            series[code] = [no if i < late_dates else yes for i in range(n)]
         elif fig.unit == "count" and code in FIGURE_MODEL:
             series[code] = list(draw(code))
     for code in sorted(OPTIONAL & set(series)):
@@ -338,8 +344,9 @@ def _done_index(item: Item, plan: Plan, rng: random.Random) -> int:
     """The first reporting date (index) on which the unit reports the item as done."""
     n = len(plan.dates)
     profiles = {FIGURE_MODEL[f.code][2] for f in item.figures if f.code in FIGURE_MODEL}
-    if item.figures and all(f.unit == "yesno" for f in item.figures):
-        return 0  # a decision taken before the campaign (a plan approved, a commission set up)
+    if any(f.unit == "yesno" for f in item.figures):
+        # A decision (a plan approved, a commission set up): done as soon as its yes/no says yes.
+        return 0
     if "once" in profiles:
         return 0
     if "september" in profiles:
@@ -356,6 +363,10 @@ def _comments(plan: Plan, reporter: str, seed: int) -> dict[str, list[object]]:
     rng = _rng(seed, reporter, "comments")
     texts: dict[str, list[str]] = sample_text()["comments"]
     out: dict[str, list[object]] = {}
+    if reporter == plan.department.code:
+        # The department writes what its statuses say (a «done» item is never «орындалуда» in its comment).
+        fixed: dict[str, str] = sample_text()["department_comments"]
+        return {item.comment_code: [fixed.get(item.code)] * len(plan.dates) for item in plan.items_for("department")}
     september = dt.date(plan.campaign.year, *CAMPAIGN_DAY_MONTH_SEPTEMBER)
     for item in plan.items_for(plan.reporter_of(reporter)):
         # Knowledge Day items speak of what happened on 1 September; before it only a general remark fits.
@@ -380,10 +391,15 @@ def _honour(plan: Plan, reporter: str, seed: int) -> dict[str, list[object]]:
     return {"sponsors_to_honour": series}
 
 
+#: The figure one unit leaves blank on every date (the plan reports it as a gap, naming the unit).
+NEVER_FILLED = "container_items"
+
+
 @dataclass(frozen=True)
 class _Schedule:
     missing: frozenset[tuple[str, dt.date]]
     late: dict[tuple[str, dt.date], int]  # days after the reporting date
+    never_filled: tuple[str, str] = ("", "")  # (unit, figure) left blank throughout
 
 
 def _schedule(plan: Plan, seed: int) -> _Schedule:
@@ -398,7 +414,8 @@ def _schedule(plan: Plan, seed: int) -> _Schedule:
     for unit, count in zip(late_units, (2, 1)):
         for d in rng.sample(list(plan.dates), count):
             late[(unit, d)] = rng.randint(1, 3)
-    return _Schedule(missing=missing, late=late)
+    blank_unit = rng.choice([c for c in districts if c != absent_unit])
+    return _Schedule(missing=missing, late=late, never_filled=(blank_unit, NEVER_FILLED))
 
 
 def _header(plan: Plan, reporter: str, seed: int, date: dt.date, late_days: int | None) -> tuple[dict[str, object], dt.date, str]:
@@ -449,6 +466,9 @@ def _series(plan: Plan, reporter: str, seed: int) -> dict[str, list[object]]:
     """Every body code of the reporter's form → its value on each plan date (None = blank)."""
     columns: dict[str, list[object]] = {}
     columns.update(_figure_series(plan, reporter, seed))
+    unit, code = _schedule(plan, seed).never_filled
+    if reporter == unit and code in columns:
+        columns[code] = [None] * len(plan.dates)
     columns.update(_statuses(plan, reporter, seed, columns))
     columns.update(_comments(plan, reporter, seed))
     columns.update(_honour(plan, reporter, seed))
@@ -485,7 +505,7 @@ def generate_samples(
         if d not in plan.dates:
             raise ValueError(f"{d} is not a reporting date of the plan")
     schedule = _schedule(plan, seed)
-    result = SampleSet(seed=seed, outdir=outdir, dates=chosen)
+    result = SampleSet(seed=seed, outdir=outdir, dates=chosen, never_filled=schedule.never_filled)
     used_names: set[str] = set()
     for reporter in [u.code for u in plan.units] + [plan.department.code]:
         built = build_form(plan, reporter)

@@ -1,0 +1,185 @@
+"""One report language: its wording file, number and date formats, plural forms and names from the plan.
+
+The context builder asks a `Language` for every word it puts into the report, so the Kazakh and the
+Russian copies come from the same code with the language as a parameter. What differs lives in data:
+`pipeline/data/kazakh.yaml` / `russian.yaml` (wording, month case forms, the rule for the Kazakh dative
+ending of a number), the plan file (`name` / `name_ru`, `label` / `label_ru`, …) and Babel (number
+formats, CLDR plural categories, Russian month names).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache, cached_property
+from typing import Any, Literal
+
+from babel import Locale
+from babel.numbers import NumberPattern, parse_pattern
+
+from pipeline.plan.model import Unit
+from pipeline.texts import load_data
+
+NBSP = "\u00a0"
+LanguageCode = Literal["kk", "ru"]
+#: language → wording file in pipeline/data/ and the attribute suffix of its names in the plan file.
+FILES: dict[str, tuple[str, str]] = {"kk": ("kazakh.yaml", ""), "ru": ("russian.yaml", "_ru")}
+#: What a date does in a sentence; each wording file maps a role to a month form («тамыздағы», «августа»).
+DateRole = Literal["as_of", "until", "since", "on", "full"]
+#: What a list of units does in a sentence: the subject, the place («… ауданында»), the owner («… ауданының»).
+UnitRole = Literal["subject", "place", "owner"]
+_INITIAL_SPACE = re.compile(r"(?<!\w)(\w\.)[ \t]+(?=\w)")
+
+
+@cache
+def _pattern(pattern: str) -> NumberPattern:
+    return parse_pattern(pattern)
+
+
+@dataclass(frozen=True)
+class Language:
+    code: LanguageCode
+
+    @cached_property
+    def words(self) -> dict[str, Any]:
+        return load_data(FILES[self.code][0])
+
+    @cached_property
+    def locale(self) -> Locale:
+        return Locale.parse(self.code)
+
+    # --- names from the plan -----------------------------------------------------------------------------
+    def pick(self, obj: object, field: str) -> Any:
+        """`obj.<field>` in this language: `name_ru` for Russian, falling back to the Kazakh `name`."""
+        suffix = FILES[self.code][1]
+        value = getattr(obj, field + suffix, None) if suffix else None
+        return value if value else getattr(obj, field)
+
+    def unit_name(self, unit: Unit) -> str:
+        return str(self.pick(unit, "name"))
+
+    # --- numbers ----------------------------------------------------------------------------------------
+    @staticmethod
+    def missing(value: object) -> bool:
+        return value is None or (isinstance(value, float) and math.isnan(value))
+
+    def _decimal(self, value: float, pattern: str) -> str:
+        return _pattern(pattern).apply(value, self.locale)
+
+    def count(self, value: float | int | None) -> str:
+        if self.missing(value):
+            return str(self.words["numbers"]["no_value"])
+        return self._decimal(round(float(value)), "#,##0")  # type: ignore[arg-type]
+
+    def amount(self, tenge: float | int | None) -> str:
+        """Tenge shown in thousands with one decimal: 40 338 512 → «40 338,5»."""
+        if self.missing(tenge):
+            return str(self.words["numbers"]["no_value"])
+        return self._decimal(float(tenge) / 1000.0, "#,##0.0")  # type: ignore[arg-type]
+
+    def percent(self, percent: float) -> str:
+        return self.words["numbers"]["percent"].format(value=self._decimal(percent, "#,##0.0"))
+
+    def counted(self, n: float | int | None, noun: str) -> str:
+        """«5 104 балаға», «1 ребёнку» / «2 детям»: the noun's form chosen by Babel's CLDR plural rule."""
+        forms: dict[str, str] = self.words["plurals"][noun]
+        number = 0 if self.missing(n) else round(float(n))  # type: ignore[arg-type]
+        form = forms.get(self.locale.plural_form(number), forms["other"])
+        return f"{self.count(n)}{NBSP}{form}"
+
+    def number_ending(self, n: float) -> str:
+        """The Kazakh dative ending of a whole number as it is spoken: 2 091 → «ге» (бір), 40 → «қа» (қырық).
+
+        The ending follows the last spoken word: the last non-zero digit's word, or «жүз», «мың», «миллион»
+        for round numbers. The table lives in the wording file; a language without it has no ending.
+        """
+        rule = self.words.get("number_endings")
+        if not rule:
+            return ""
+        value = abs(int(round(n)))
+        if value == 0:
+            return str(rule["zero"])
+        if value % 10:
+            return str(rule["ones"][value % 10])
+        if value % 100:
+            return str(rule["tens"][(value % 100) // 10])
+        if value % 1000:
+            return str(rule["hundred"])
+        if value % 1_000_000:
+            return str(rule["thousand"])
+        return str(rule["million"])
+
+    # --- dates ------------------------------------------------------------------------------------------
+    def month(self, date: dt.date, role: DateRole) -> str:
+        months = self.words.get("months")
+        case = self.words["dates"]["roles"][role]
+        if months:
+            return str(months[date.month][case])
+        # Babel's "format" month names are the genitive in Russian («августа»): what a date needs.
+        return str(self.locale.months["format"]["wide"][date.month])
+
+    def day(self, date: dt.date, role: DateRole, *, year: bool = True) -> str:
+        """«2017 жылғы 17 тамыздағы» / «17 августа 2017 года»; no-break spaces keep a date on one line."""
+        day_month = f"{date.day}{NBSP}{self.month(date, role)}"
+        if not year:
+            return day_month
+        return str(self.words["dates"]["with_year"]).format(day_month=day_month, year=date.year)
+
+    def short_date(self, date: dt.date) -> str:
+        return date.strftime("%d.%m.%Y")
+
+    # --- words ------------------------------------------------------------------------------------------
+    def lower_first(self, text: str) -> str:
+        """«Көмек …» → «көмек …»; acronyms, quotations and the proper nouns the wording file lists keep
+        their capital («Білім күніне …»)."""
+        if not text[:1].isalpha() or text[1:2].isupper():
+            return text
+        if any(text.startswith(p) for p in self.words.get("proper_nouns", [])):
+            return text
+        return text[:1].lower() + text[1:]
+
+    @staticmethod
+    def upper_first(text: str) -> str:
+        return text[:1].upper() + text[1:]
+
+    @staticmethod
+    def nbsp_initials(name: str) -> str:
+        return _INITIAL_SPACE.sub(lambda m: m.group(1) + NBSP, name)
+
+    def join(self, parts: Sequence[str]) -> str:
+        conj = self.words["lists"]["and"]
+        if len(parts) <= 1:
+            return "".join(parts)
+        return ", ".join(parts[:-1]) + f" {conj} " + parts[-1]
+
+    def units(self, units: Sequence[Unit], role: UnitRole) -> str:
+        """A list of units in the form its role needs. Kazakh: «Ақжайық, Казталов және Сырым аудандарында»
+        (districts share one plural noun, a city keeps its own case form from the plan). A language whose
+        wording has no `plural` nouns lists the names as they are («Акжаикский район и г. Уральск»)."""
+        lists = self.words["lists"]
+        case = lists["roles"][role]
+        plural = lists.get("plural")
+        if not plural:
+            return self.join([self.unit_name(u) for u in units])
+
+        def form(unit: Unit) -> str:
+            return unit.name if case == "nominative" else str(getattr(unit.cases, case))
+
+        groups = [form(u) for u in units if u.kind == "city"]
+        districts = [u for u in units if u.kind == "district"]
+        if len(districts) == 1:
+            groups.append(form(districts[0]))
+        elif districts:
+            groups.append(self.join([u.short for u in districts]) + " " + plural["district"][case])
+        if len(groups) <= 1:
+            return "".join(groups)
+        # A multi-district group already carries «және»; a second one between groups would read twice.
+        return ", ".join(groups) if len(districts) > 1 else self.join(groups)
+
+
+KAZAKH = Language("kk")
+RUSSIAN = Language("ru")
+LANGUAGES: dict[str, Language] = {"kk": KAZAKH, "ru": RUSSIAN}
