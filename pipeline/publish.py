@@ -166,6 +166,16 @@ def recover(outbox: Path) -> None:
         fsync_dir(runs)
 
 
+def tidy(outbox: Path) -> None:
+    """What every run does first under the lock: finish a switch a killed run left half-done, turn report
+    links of the earlier layout into folders, and drop what killed or failed runs half-wrote."""
+    recover(outbox)
+    for entry in sorted(outbox.iterdir()):
+        if entry.is_symlink() and not entry.name.startswith("."):
+            _migrate_link(outbox, entry.name)
+    sweep(outbox)
+
+
 def sweep(outbox: Path) -> None:
     """Remove run folders killed or failed runs left half-written (called under the lock, after `recover`)."""
     runs = outbox / RUNS

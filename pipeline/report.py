@@ -27,7 +27,7 @@ from pipeline.ingest.model import RawForm
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan, plan_fingerprint
 from pipeline.messages import messages
 from pipeline.publish import (
-    Published, discard_run_dir, new_run_dir, outbox_lock, publish, published_manifest, recover, sweep,
+    Published, discard_run_dir, new_run_dir, outbox_lock, publish, published_manifest, tidy,
 )
 from pipeline.validate import Problem, Submission, Validation
 from pipeline.aggregate.across import check_across
@@ -197,8 +197,7 @@ def run_report(
 
     # The chart process is forked before the lock is taken, so it never holds the lock's descriptor.
     with ChartProcess() as charts, _outbox_faults(outbox), outbox_lock(outbox, on_wait=on_wait):
-        recover(outbox)  # finish a switch a killed run left half-done, then drop what killed runs wrote
-        sweep(outbox)
+        tidy(outbox)
         # Forms are validated as they are read (the "ingest" stage); "validate" is what is left: the
         # ignored files and any form not seen on the way.
         validation = Validation(plan)
