@@ -6,6 +6,7 @@ turns both into output and an exit code.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import errno
@@ -230,8 +231,15 @@ def run_report(
                                         charts=charts, concerned=concerned)
             with clock.stage("publish"):
                 published = publish(outbox, date.isoformat(), run_dir)
-        except BaseException:
+        except Exception:
+            # The chart process may still be drawing into the run folder: let it finish (or fail) first, so
+            # that it neither recreates the folder after it is removed nor dies on a closed pipe.
+            with contextlib.suppress(Exception):
+                charts.result()
             discard_run_dir(run_dir)  # a failed run leaves nothing behind; the published report is untouched
+            raise
+        except BaseException:
+            discard_run_dir(run_dir)  # interrupted: what the chart process still writes is swept next run
             raise
     return ReportResult(date, published.folder, files, data, outputs, concerned, published)
 
