@@ -33,16 +33,16 @@ demo: $(VENV)/.installed ## sample submissions into build/demo-inbox, then the r
 	rm -rf $(DEMO_INBOX)
 	$(PY) -m pipeline samples --out $(DEMO_INBOX) --seed $(DEMO_SEED) --messy $(DATE)
 	@for d in $(DATES); do $(PY) -m pipeline report --date $$d --inbox $(DEMO_INBOX) --outbox $(OUTBOX) || [ $$? -eq 1 ]; done
-	@echo "Demo report for $(DATE): $(OUTBOX)/$(DATE)/"
+	@echo "Демо: $(OUTBOX)/$(DATE)/"
 
 # The CLI's 1 means "written, but some file has errors (see issues.csv)": for a person running make that is
 # success, and make would turn it into «Error 1» (exit 2); every other code is a real failure. Variables
 # given on make's command line reach the recipe's environment, so "$${X}" keeps spaces in names intact.
 report: $(VENV)/.installed ## the report for DATE from INBOX into OUTBOX/DATE/ (add FORCE=1 for --force)
-	@$(PY) -m pipeline report --date "$${DATE:-$(DATE)}" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}" $(if $(FORCE),--force) || [ $$? -eq 1 ]
+	@$(PY) -m pipeline report --date "$${DATE:-$(DATE)}" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}" $(if $(FORCE),--force) || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }
 
 pdf: $(VENV)/.installed ## the report for DATE, plus a PDF copy (needs LibreOffice)
-	@$(PY) -m pipeline report --date "$${DATE:-$(DATE)}" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}" --pdf $(if $(FORCE),--force) || [ $$? -eq 1 ]
+	@$(PY) -m pipeline report --date "$${DATE:-$(DATE)}" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}" --pdf $(if $(FORCE),--force) || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }
 
 history: $(VENV)/.installed ## the kept versions of the report for DATE
 	@$(PY) -m pipeline history --date "$${DATE:-$(DATE)}" --outbox "$${OUTBOX:-$(OUTBOX)}"
@@ -57,7 +57,7 @@ check: $(VENV)/.installed ## validate FILE="inbox/Теректі 17.08.xlsx" or 
 	@if [ -n "$${FILE}" ]; then set -- "$${FILE}"; elif [ -n "$${DIR}" ]; then set -- "$${DIR}"; \
 	else set -- $(FILES); fi; \
 	if [ $$# -eq 0 ]; then echo 'make check FILE="inbox/Теректі 17.08.xlsx"  |  make check DIR=inbox' >&2; exit 2; fi; \
-	$(PY) -m pipeline check "$$@" || [ $$? -eq 1 ]
+	$(PY) -m pipeline check "$$@" || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }
 
 test: $(VENV)/.installed ## run the test suite
 	$(PY) -m pytest -q

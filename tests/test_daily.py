@@ -300,3 +300,43 @@ def test_message_catalogue_has_the_same_keys_in_both_languages():
                  "inbox-inside-outbox", "outbox-not-folder", "outbox-read-only", "outbox-permission-denied",
                  "outbox-disk-full", "outbox-write-failed"):
         assert code in kk["run"], code
+
+
+def _readme_walk() -> list[str]:
+    """The `make` lines of the README's "Daily use" walk, comments dropped, in order."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Daily use", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line.split("  #", 1)[0].strip() for line in block.splitlines() if line.startswith("make ")]
+
+
+def test_readme_daily_use_walk_works_as_written(plan, tmp_path):
+    """The walk on a fresh clone, the empty-inbox mistake included: each line as the README writes it, with
+    the repository's inbox/, outbox/ and build/demo-inbox/ swapped for this test's folders."""
+    import shlex
+
+    walk = _readme_walk()
+    assert walk[0] == "make demo" and len(walk) == 6, walk
+    demo_inbox, inbox, outbox = tmp_path / "demo-inbox", _empty_inbox(tmp_path), tmp_path / "outbox"
+    # `make demo` (six dates, ~40 s) stands in as what it does for 17 August: the messy sample inbox and
+    # the report published once.
+    samples = generate_samples(plan, demo_inbox, seed=2014)
+    add_mess(plan, samples, AUG17)
+    run_report(DATE, inbox=demo_inbox, outbox=outbox)
+    version1 = _tree(outbox / DATE)
+    outcomes = []
+    for line in walk[1:]:
+        args = shlex.split(line.replace("build/demo-inbox", str(demo_inbox)))[1:]
+        if args[0] in ("report", "pdf") and not any(a.startswith("INBOX=") for a in args):
+            args.append(f"INBOX={inbox}")  # the repository's inbox/ as on a fresh clone: only .gitkeep
+        if args[0] != "check":
+            args.append(f"OUTBOX={outbox}")
+        before = _tree(outbox / DATE)
+        result = _make(*args)
+        outcomes.append(result.returncode)
+        assert "Traceback" not in result.stdout + result.stderr, line
+        if result.returncode != 0:
+            assert "[report-nothing-to-report]" in result.stderr and _tree(outbox / DATE) == before, line
+    assert outcomes == [2, 0, 0, 0, 0]  # only the mistake fails (make reports the CLI's 3 as its own 2)
+    assert _tree(outbox / DATE) == version1  # restored
+    assert [v.number for v in versions(outbox, DATE)] == [1, 2, 3]
