@@ -135,7 +135,13 @@ def publish(outbox: Path, date_text: str, run_dir: Path) -> Published:
         old_to.parent.mkdir(parents=True, exist_ok=True)
         os.rename(final, old_to)
         fsync_dir(old_to.parent)
-    os.rename(run_dir, final)
+    try:
+        os.rename(run_dir, final)
+    except OSError:
+        if old_to is not None:
+            os.rename(old_to, final)  # put the published report back before reporting the fault
+        journal.unlink(missing_ok=True)
+        raise
     fsync_dir(outbox)
     journal.unlink()
     fsync_dir(journal.parent)
@@ -159,8 +165,12 @@ def recover(outbox: Path) -> None:
             journal.unlink(missing_ok=True)  # torn journal: written before any rename happened
             continue
         final = outbox / date_text
+        old = outbox / HISTORY / date_text / str(state.get("old"))
         if not final.exists() and run_dir.is_dir():
             os.rename(run_dir, final)  # the new folder was complete before the journal was written
+            fsync_dir(outbox)
+        elif not final.exists() and state.get("old") and old.is_dir():
+            os.rename(old, final)  # the new folder is gone (its run failed): the replaced report goes back
             fsync_dir(outbox)
         journal.unlink(missing_ok=True)
         fsync_dir(runs)

@@ -318,7 +318,8 @@ def write_outputs(
     _write_csv(
         folder / "issues.csv", [p.as_row() for f in own for p in f.problems], ISSUE_COLUMNS
     )
-    this_date = [f for f in own if file_date(plan, f) == data.date]
+    # A file replaced by a correction is not sent back: the district has already sent a newer one.
+    this_date = [f for f in own if file_date(plan, f) == data.date and f.status != "superseded"]
     feedback = write_feedback(plan, this_date, folder / "feedback", inbox)
     atomic_write(report_path, render_bytes(data, chart_paths=charts.result()))
     if pdf:

@@ -340,3 +340,97 @@ def test_readme_daily_use_walk_works_as_written(plan, tmp_path):
     assert outcomes == [2, 0, 0, 0, 0]  # only the mistake fails (make reports the CLI's 3 as its own 2)
     assert _tree(outbox / DATE) == version1  # restored
     assert [v.number for v in versions(outbox, DATE)] == [1, 2, 3]
+
+
+# --- the switch itself ---------------------------------------------------------------------------------
+
+
+class _Killed(BaseException):
+    """Stands for SIGKILL at one instruction: nothing after it runs, no handler cleans up."""
+
+
+def _new_run(outbox: Path, marker: bytes) -> Path:
+    from pipeline.publish import new_run_dir
+
+    run = new_run_dir(outbox, DATE)
+    (run / "manifest.json").write_bytes(b'{"outputs": []}')
+    (run / "marker.txt").write_bytes(marker)
+    return run
+
+
+def test_a_switch_killed_between_its_two_renames_is_finished_by_the_next_run(outbox, monkeypatch):
+    import pipeline.publish as publish_module
+    from pipeline.publish import publish, recover
+
+    before = _tree(outbox / DATE)
+    run = _new_run(outbox, b"new")
+    real_rename = os.rename
+    calls: list[tuple[str, str]] = []
+
+    def rename(src: object, dst: object) -> None:
+        calls.append((str(src), str(dst)))
+        if Path(str(src)) == run:
+            raise _Killed  # after the published report moved to .history/, before the new one moved in
+        real_rename(src, dst)
+
+    monkeypatch.setattr(publish_module.os, "rename", rename)
+    with pytest.raises(_Killed):
+        publish(outbox, DATE, run)
+    monkeypatch.setattr(publish_module.os, "rename", real_rename)
+    assert not (outbox / DATE).exists() and (outbox / ".runs" / f"{DATE}.switch").is_file()
+    with outbox_lock(outbox):
+        recover(outbox)
+    assert (outbox / DATE / "marker.txt").read_bytes() == b"new"
+    assert _tree(outbox / ".history" / DATE / "1") == before
+    assert not (outbox / ".runs" / f"{DATE}.switch").exists()
+
+
+def test_a_failed_second_rename_puts_the_published_report_back(outbox, monkeypatch):
+    import errno
+
+    import pipeline.publish as publish_module
+    from pipeline.publish import publish
+
+    before = _tree(outbox / DATE)
+    run = _new_run(outbox, b"new")
+    real_rename = os.rename
+
+    def rename(src: object, dst: object) -> None:
+        if Path(str(src)) == run:
+            raise OSError(errno.EIO, "I/O error", str(src))
+        real_rename(src, dst)
+
+    monkeypatch.setattr(publish_module.os, "rename", rename)
+    with pytest.raises(OSError):
+        publish(outbox, DATE, run)
+    assert _tree(outbox / DATE) == before
+    assert not list((outbox / ".history" / DATE).iterdir())
+    assert not (outbox / ".runs" / f"{DATE}.switch").exists()
+
+
+def test_every_file_is_flushed_before_the_folder_is_switched(inbox, outbox, monkeypatch):
+    import pipeline.publish as publish_module
+
+    flushed: set[str] = set()
+    real_fsync, real_rename = os.fsync, os.rename
+    switched: dict[str, set[str]] = {}
+
+    def fsync(fd: int) -> None:
+        flushed.add(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    def rename(src: object, dst: object) -> None:
+        if Path(str(dst)) == outbox / DATE:
+            switched[str(src)] = set(flushed)
+        real_rename(src, dst)
+
+    if not Path("/proc/self/fd").is_dir():
+        pytest.skip("needs /proc to name the flushed files")
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(publish_module.os, "rename", rename)
+    run_report(DATE, inbox=inbox, outbox=outbox)
+    (run, seen), = switched.items()
+    files = {str(Path(run) / rel) for rel in _tree(outbox / DATE)}
+    folders = {str(Path(run) / rel) for rel in ("", "charts", "feedback")}
+    assert files <= seen, sorted(files - seen)
+    assert {f.rstrip("/") for f in folders} <= seen, sorted(folders - seen)
