@@ -48,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"{text['usage']['error_prefix']}: {exc}", file=sys.stderr)
         return EXIT["usage"]
+    except OSError as exc:  # a folder given to forms/samples/codes that cannot be written: no traceback
+        where = exc.filename or ""
+        print(text["usage"]["os_error"].format(detail=exc.strerror or exc, path=where), file=sys.stderr)
+        return EXIT["outbox_fault"]
 
 
 def _lang_from(argv: list[str]) -> str | None:
@@ -188,19 +192,23 @@ def _print_publication(published: Any, outbox: Path, date_text: str) -> None:
         print(text["carried"].format(name=name))
 
 
+def _busy(outbox: Path) -> None:
+    print(messages()["usage"]["busy"].format(path=outbox), file=sys.stderr)
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from pipeline.plan import load_plan
     from pipeline.publish import KEEP, outbox_lock, recover, versions
-    from pipeline.report import parse_report_date
+    from pipeline.report import outbox_faults, parse_report_date
 
     text = messages()["history"]
     date = parse_report_date(load_plan(args.plan), args.date).isoformat()
     if not args.outbox.is_dir():
         print(text["none"].format(date=date))
         return EXIT["ok"]
-    with outbox_lock(args.outbox):
+    with outbox_faults(args.outbox), outbox_lock(args.outbox, on_wait=lambda: _busy(args.outbox)):
         recover(args.outbox)
         kept = versions(args.outbox, date)
     if not kept:
@@ -223,12 +231,12 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from pipeline.plan import load_plan
     from pipeline.publish import NoSuchVersion, outbox_lock, restore, versions
-    from pipeline.report import parse_report_date
+    from pipeline.report import outbox_faults, parse_report_date
 
     text = messages()
     date = parse_report_date(load_plan(args.plan), args.date).isoformat()
     try:
-        with outbox_lock(args.outbox):
+        with outbox_faults(args.outbox), outbox_lock(args.outbox, on_wait=lambda: _busy(args.outbox)):
             published = restore(args.outbox, date, args.version)
     except NoSuchVersion:
         kept = ", ".join(str(v.number) for v in versions(args.outbox, date)) or "–"

@@ -197,7 +197,7 @@ def run_report(
     from pipeline.render.chart_process import ChartProcess
 
     # The chart process is forked before the lock is taken, so it never holds the lock's descriptor.
-    with ChartProcess() as charts, _outbox_faults(outbox), outbox_lock(outbox, on_wait=on_wait):
+    with ChartProcess() as charts, outbox_faults(outbox), outbox_lock(outbox, on_wait=on_wait):
         tidy(outbox)
         # Forms are validated as they are read (the "ingest" stage); "validate" is what is left: the
         # ignored files and any form not seen on the way.
@@ -269,7 +269,7 @@ _FAULTS = {
 
 
 @contextmanager
-def _outbox_faults(outbox: Path) -> Iterator[None]:
+def outbox_faults(outbox: Path) -> Iterator[None]:
     """A file-system fault while the outbox is locked or written becomes one clear message (exit 5).
 
     Reading the inbox never raises OSError here (unreadable files are problems of those files), so an

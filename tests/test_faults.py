@@ -175,3 +175,17 @@ def test_each_fault_while_writing_names_its_cause_and_removes_the_run_folder(inb
     assert _tree(outbox / DATE) == before
     assert not list((outbox / ".runs").iterdir())
     assert not (outbox / ".history").exists()
+
+
+def test_history_restore_and_forms_on_a_file_answer_without_a_traceback(tmp_path):
+    blocker = tmp_path / "outbox"
+    blocker.write_text("a file\n", encoding="utf-8")
+    cli = [sys.executable, "-m", "pipeline"]
+    for args, code in (
+        (["restore", "--date", DATE, "--version", "1", "--outbox", str(blocker / "inner")], EXIT["outbox_fault"]),
+        (["forms", "--out", str(blocker / "forms")], EXIT["outbox_fault"]),
+    ):
+        result = subprocess.run([*cli, *args], capture_output=True, text=True, cwd=REPO, timeout=120)
+        assert result.returncode == code, (args, result.stderr)
+        assert "Traceback" not in result.stderr and "Қате" in result.stderr
+    assert blocker.read_text(encoding="utf-8") == "a file\n"
