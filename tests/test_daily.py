@@ -252,13 +252,28 @@ def test_make_check_takes_a_kazakh_file_name_with_spaces(plan, inbox, tmp_path):
     assert any(line[3] == "file-not-spreadsheet" for line in lines)
 
 
-def test_make_clean_never_touches_inbox():
+def test_make_clean_never_touches_inbox(tmp_path):
+    """`make clean` run for real on a copy of the Makefile in a scratch checkout."""
     if shutil.which("make") is None:
         pytest.skip("make is not available")
-    dry = subprocess.run(["make", "-n", "-C", str(REPO), "clean"], capture_output=True, text=True, timeout=60)
-    assert dry.returncode == 0
-    commands = " ".join(dry.stdout.split())
-    assert "rm -rf" in commands and "inbox" not in commands
+    shutil.copy(REPO / "Makefile", tmp_path / "Makefile")
+    inbox = tmp_path / "inbox"
+    (inbox / "2017-08-17").mkdir(parents=True)
+    for name in (".gitkeep", "Теректі 17.08.xlsx", "2017-08-17/Сырым.xlsx", "~$lock.xlsx"):
+        (inbox / name).write_bytes(name.encode())
+    before = _tree(inbox)
+    outbox = tmp_path / "outbox"
+    for name in (".gitkeep", "2017-08-17/akparat.docx", ".history/2017-08-17/1/x", ".runs/a/b", "forms/f.xlsx",
+                 ".cache/ingest.sqlite"):
+        (outbox / name).parent.mkdir(parents=True, exist_ok=True)
+        (outbox / name).write_bytes(b"x")
+    (tmp_path / "build" / "demo-inbox").mkdir(parents=True)
+    (tmp_path / ".venv").mkdir()
+    result = subprocess.run(["make", "-C", str(tmp_path), "clean"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert _tree(inbox) == before and (inbox / ".gitkeep").exists()
+    assert sorted(p.name for p in outbox.iterdir()) == [".gitkeep"]
+    assert not (tmp_path / "build").exists() and not (tmp_path / ".venv").exists()
 
 
 # --- one language on the console -----------------------------------------------------------------------
