@@ -315,8 +315,10 @@ def _migrate_link(outbox: Path, date_text: str) -> None:
     if not final.is_symlink():
         return
     target = Path(os.path.realpath(final))
+    if target.parent != (outbox / RUNS).resolve():
+        return  # a link a person made (pointing elsewhere) is theirs: left alone, never followed into
     final.unlink()
-    if target.is_dir() and target.parent == (outbox / RUNS).resolve():
+    if target.is_dir():
         os.rename(target, final)
         fsync_dir(outbox)
 
