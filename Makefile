@@ -12,11 +12,14 @@ DEMO_SEED := 2014
 DATES := 2017-08-08 2017-08-17 2017-08-26 2017-09-07 2017-09-18 2017-09-28
 
 .DEFAULT_GOAL := help
-.PHONY: help env demo report pdf forms check samples test codes bench clean
+.PHONY: help env demo report pdf history restore forms check samples test codes bench clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 	@echo "  variables: DATE=YYYY-MM-DD (default $(DATE)), INBOX=dir (default inbox), OUTBOX=dir (default outbox)"
+	@echo "  check:     FILE=\"inbox/Теректі 17.08.xlsx\" (one file, spaces allowed) or DIR=inbox (every file in it)"
+	@echo "  report/pdf/check exit 0 when the report was written or the files checked; scripts wanting the"
+	@echo "  CLI's own codes (1 = some file has errors) call python -m pipeline directly (see README)"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,19 +33,31 @@ demo: $(VENV)/.installed ## sample submissions into build/demo-inbox, then the r
 	rm -rf $(DEMO_INBOX)
 	$(PY) -m pipeline samples --out $(DEMO_INBOX) --seed $(DEMO_SEED) --messy $(DATE)
 	@for d in $(DATES); do $(PY) -m pipeline report --date $$d --inbox $(DEMO_INBOX) --outbox $(OUTBOX) || [ $$? -eq 1 ]; done
-	@echo "Demo report for $(DATE): $(OUTBOX)/$(DATE)/"
+	@echo "Демо: $(OUTBOX)/$(DATE)/"
 
-report: $(VENV)/.installed ## the report for DATE from INBOX into OUTBOX/DATE/
-	$(PY) -m pipeline report --date $(DATE) --inbox $(INBOX) --outbox $(OUTBOX)
+# The CLI's 1 means "written, but some file has errors (see issues.csv)": for a person running make that is
+# success, and make would turn it into «Error 1» (exit 2); every other code is a real failure. Variables
+# given on make's command line reach the recipe's environment, so "$${X}" keeps spaces in names intact.
+report: $(VENV)/.installed ## the report for DATE from INBOX into OUTBOX/DATE/ (add FORCE=1 for --force)
+	@$(PY) -m pipeline report --date "$${DATE:-$(DATE)}" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}" $(if $(FORCE),--force) || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }
 
 pdf: $(VENV)/.installed ## the report for DATE, plus a PDF copy (needs LibreOffice)
-	$(PY) -m pipeline report --date $(DATE) --inbox $(INBOX) --outbox $(OUTBOX) --pdf
+	@$(PY) -m pipeline report --date "$${DATE:-$(DATE)}" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}" --pdf $(if $(FORCE),--force) || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }
+
+history: $(VENV)/.installed ## the kept versions of the report for DATE
+	@$(PY) -m pipeline history --date "$${DATE:-$(DATE)}" --outbox "$${OUTBOX:-$(OUTBOX)}"
+
+restore: $(VENV)/.installed ## make version V of the report for DATE current again (V=3)
+	@$(PY) -m pipeline restore --date "$${DATE:-$(DATE)}" --version "$(V)" --outbox "$${OUTBOX:-$(OUTBOX)}"
 
 forms: $(VENV)/.installed ## blank district forms into OUTBOX/forms/
 	$(PY) -m pipeline forms --out $(OUTBOX)/forms
 
-check: $(VENV)/.installed ## validate FILES="a.xlsx b.xls" without writing a report
-	$(PY) -m pipeline check $(FILES)
+check: $(VENV)/.installed ## validate FILE="inbox/Теректі 17.08.xlsx" or DIR=inbox without writing a report
+	@if [ -n "$${FILE}" ]; then set -- "$${FILE}"; elif [ -n "$${DIR}" ]; then set -- "$${DIR}"; \
+	else set -- $(FILES); fi; \
+	if [ $$# -eq 0 ]; then echo 'make check FILE="inbox/Теректі 17.08.xlsx"  |  make check DIR=inbox' >&2; exit 2; fi; \
+	$(PY) -m pipeline check "$$@" || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }
 
 test: $(VENV)/.installed ## run the test suite
 	$(PY) -m pytest -q
@@ -53,5 +68,5 @@ codes: $(VENV)/.installed ## regenerate docs/problem-codes.md from the catalogue
 bench: $(VENV)/.installed ## benchmark: 13, 1,000 and 10,000 submissions against a bare calamine read
 	$(PY) -m pipeline bench --files 13 --files 1000 --files 10000
 
-clean: ## remove the virtualenv, build/ and generated outputs (never inbox/)
-	rm -rf $(VENV) build outbox/.runs outbox/20* outbox/forms
+clean: ## remove the virtualenv, build/ and generated outputs, kept versions included (never inbox/)
+	rm -rf $(VENV) build outbox/.runs outbox/.history outbox/.cache outbox/.lock outbox/20* outbox/forms

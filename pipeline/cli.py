@@ -1,7 +1,10 @@
-"""Thin command line over the library: one function per command, exit codes 0 / 1 / 2.
+"""Thin command line over the library: one function per command, exit codes from `pipeline.errors.EXIT`.
 
-0 — all files good (warnings allowed); 1 — some file has errors (a report is still written);
-2 — usage or plan error. A user's mistake never shows a traceback.
+0 — written, the date's files good (warnings allowed); 1 — written, some file of the date has errors;
+2 — usage or plan error; 3 — nothing to report for the date (nothing written); 4 — refused: fewer
+submissions than the published report (use --force); 5 — the outbox cannot be written. A user's mistake
+never shows a traceback. Every word on the console, argparse's own included, comes from
+pipeline/data/messages.yaml in Kazakh, or Russian with `--lang ru` / MZ_LANG=ru.
 """
 
 from __future__ import annotations
@@ -14,107 +17,147 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import UsageError
+from pipeline.errors import EXIT, RunStopped, UsageError
+from pipeline.messages import LANGS, messages, set_lang
 from pipeline.plan import DEFAULT_PLAN, PlanError
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "command", None):
-        parser.print_help()
-        return 2
+    argv = list(sys.argv[1:] if argv is None else argv)
+    set_lang(_lang_from(argv))
+    with _argparse_words():
+        parser = _parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "command", None):
+            parser.print_help()
+            return EXIT["usage"]
+    text = messages()
     try:
         return int(args.run(args))
     except PlanError as exc:
-        print(f"plan error: {exc}", file=sys.stderr)
-        return 2
+        print(text["usage"]["plan_error"].format(detail=exc), file=sys.stderr)
+        return EXIT["usage"]
     except KeyboardInterrupt:
         return 130
+    except RunStopped as exc:
+        message = str(text["run"][exc.code]).format(**{k: str(v) for k, v in exc.params.items()})
+        print(f"{text['usage']['error_prefix']} [{exc.code}]: {message}", file=sys.stderr)
+        return exc.exit_code
     except UsageError as exc:
-        print(f"Қате / error: {exc}", file=sys.stderr)
-        return 2
+        print(f"{text['usage']['error_prefix']}: {exc}", file=sys.stderr)
+        return EXIT["usage"]
+    except OSError as exc:  # a folder given to forms/samples/codes that cannot be written: no traceback
+        where = exc.filename or ""
+        print(text["usage"]["os_error"].format(detail=exc.strerror or exc, path=where), file=sys.stderr)
+        return EXIT["outbox_fault"]
+
+
+def _lang_from(argv: list[str]) -> str | None:
+    """`--lang` is read before the parser is built: the help texts themselves depend on it."""
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+@contextlib.contextmanager
+def _argparse_words() -> Iterator[None]:
+    """argparse looks its own words ("usage: ", "options", "error: " …) up through its module-level
+    gettext `_` at call time; while the parser is built and used, that lookup goes to our catalogue."""
+    words: dict[str, str] = messages()["argparse"]
+    saved = argparse._  # type: ignore[attr-defined]
+    argparse._ = lambda message: words.get(message, message)  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        argparse._ = saved  # type: ignore[attr-defined]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline",
-        description="«Мектепке жол» campaign reports: district forms, validation, the consolidated Kazakh report.",
-    )
-    parser.add_argument("--plan", type=Path, default=DEFAULT_PLAN, help="campaign plan file (YAML)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    h = messages()["cli"]
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=h["description"])
+    parser.add_argument("--plan", type=Path, default=DEFAULT_PLAN, metavar=h["mv_file"], help=h["plan"])
+    parser.add_argument("--lang", choices=LANGS, help=h["lang"])
+    sub = parser.add_subparsers(dest="command", metavar=h["commands"])
 
-    report = sub.add_parser("report", help="read the inbox and write the report for a reporting date")
-    report.add_argument("--date", required=True, help="reporting date, YYYY-MM-DD (e.g. 2017-08-17)")
-    report.add_argument("--inbox", type=Path, default=REPO / "inbox", help="folder of district workbooks")
-    report.add_argument("--outbox", type=Path, default=REPO / "outbox", help="where outbox/<DATE>/ is written")
-    report.add_argument("--workers", type=int, default=2, help="reader processes (default 2)")
-    report.add_argument("--pdf", action="store_true", help="also write a PDF copy (needs LibreOffice)")
-    report.add_argument("--no-cache", dest="cache", action="store_false",
-                        help="read every file again (the cache of read files is OUTBOX/.cache/, safe to delete)")
-    report.add_argument("--progress", dest="progress", action="store_true", default=None,
-                        help="show a progress bar while reading (default: only on a terminal, over 50 files)")
-    report.add_argument("--no-progress", dest="progress", action="store_false", help="never show a progress bar")
+    report = sub.add_parser("report", help=h["report"], description=h["report"])
+    report.add_argument("--date", required=True, metavar=h["mv_date"], help=h["date"])
+    report.add_argument("--inbox", type=Path, default=REPO / "inbox", metavar=h["mv_dir"], help=h["inbox"])
+    report.add_argument("--outbox", type=Path, default=REPO / "outbox", metavar=h["mv_dir"], help=h["outbox"])
+    report.add_argument("--workers", type=int, default=2, metavar="N", help=h["workers"])
+    report.add_argument("--pdf", action="store_true", help=h["pdf"])
+    report.add_argument("--no-cache", dest="cache", action="store_false", help=h["no_cache"])
+    report.add_argument("--progress", dest="progress", action="store_true", default=None, help=h["progress"])
+    report.add_argument("--no-progress", dest="progress", action="store_false", help=h["no_progress"])
+    report.add_argument("--force", action="store_true", help=h["force"])
     # For the benchmark: the wall time of each stage as JSON.
     report.add_argument("--timings", type=Path, help=argparse.SUPPRESS)
     report.set_defaults(run=cmd_report)
 
-    forms = sub.add_parser("forms", help="write the blank form for every reporting unit")
-    forms.add_argument("--out", type=Path, default=REPO / "outbox" / "forms", help="folder for the forms")
+    history = sub.add_parser("history", help=h["history"], description=h["history"])
+    history.add_argument("--date", required=True, metavar=h["mv_date"], help=h["history_date"])
+    history.add_argument("--outbox", type=Path, default=REPO / "outbox", metavar=h["mv_dir"], help=h["history_outbox"])
+    history.set_defaults(run=cmd_history)
+
+    restore = sub.add_parser("restore", help=h["restore"], description=h["restore"])
+    restore.add_argument("--date", required=True, metavar=h["mv_date"], help=h["history_date"])
+    restore.add_argument("--version", type=int, required=True, metavar="N", help=h["restore_version"])
+    restore.add_argument("--outbox", type=Path, default=REPO / "outbox", metavar=h["mv_dir"], help=h["history_outbox"])
+    restore.set_defaults(run=cmd_restore)
+
+    forms = sub.add_parser("forms", help=h["forms"], description=h["forms"])
+    forms.add_argument("--out", type=Path, default=REPO / "outbox" / "forms", metavar=h["mv_dir"], help=h["forms_out"])
     forms.set_defaults(run=cmd_forms)
 
-    check = sub.add_parser("check", help="validate workbooks without writing a report")
-    check.add_argument("files", nargs="+", type=Path)
-    check.add_argument("--workers", type=int, default=2)
+    check = sub.add_parser("check", help=h["check"], description=h["check"])
+    check.add_argument("files", nargs="+", type=Path, metavar=h["mv_file"], help=h["check_files"])
+    check.add_argument("--workers", type=int, default=2, metavar="N", help=h["workers"])
     check.set_defaults(run=cmd_check)
 
-    samples = sub.add_parser("samples", help="fill sample submissions for all units and dates")
-    samples.add_argument("--out", type=Path, required=True, help="folder to fill (e.g. a demo inbox)")
-    samples.add_argument("--seed", type=int, default=2017)
-    samples.add_argument(
-        "--messy", metavar="DATE", help="also add corrections, typos, broken and stray files for this date"
-    )
+    samples = sub.add_parser("samples", help=h["samples"], description=h["samples"])
+    samples.add_argument("--out", type=Path, required=True, metavar=h["mv_dir"], help=h["samples_out"])
+    samples.add_argument("--seed", type=int, default=2017, metavar="N", help=h["seed"])
+    samples.add_argument("--messy", metavar=h["mv_date"], help=h["messy"])
     samples.set_defaults(run=cmd_samples)
 
-    codes = sub.add_parser("codes", help="print the problem-code reference (Markdown)")
-    codes.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    codes = sub.add_parser("codes", help=h["codes"], description=h["codes"])
+    codes.add_argument("--out", type=Path, metavar=h["mv_file"], help=h["codes_out"])
     codes.set_defaults(run=cmd_codes)
 
-    bench = sub.add_parser("bench", help="time the pipeline on N synthetic submissions against bare calamine")
-    bench.add_argument("--files", type=int, action="append", metavar="N",
-                       help="number of submissions (repeatable; default 13, 1000 and 10000)")
-    bench.add_argument("--repeat", type=int, default=3, help="runs per N; medians are reported (default 3)")
-    bench.add_argument("--workers", type=int, default=2)
-    bench.add_argument("--work", type=Path, help="keep the generated files here (default: a temporary folder)")
-    bench.add_argument("--no-startup", dest="startup", action="store_false",
-                       help="skip timing `report` on the demo inbox against the import baseline")
+    bench = sub.add_parser("bench", help=h["bench"], description=h["bench"])
+    bench.add_argument("--files", type=int, action="append", metavar="N", help=h["bench_files"])
+    bench.add_argument("--repeat", type=int, default=3, metavar="N", help=h["bench_repeat"])
+    bench.add_argument("--workers", type=int, default=2, metavar="N", help=h["workers"])
+    bench.add_argument("--work", type=Path, metavar=h["mv_dir"], help=h["bench_work"])
+    bench.add_argument("--no-startup", dest="startup", action="store_false", help=h["bench_no_startup"])
     bench.set_defaults(run=cmd_bench)
     return parser
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from pipeline.report import messages, run_report
+    from pipeline.report import StageClock, run_report
 
     text = messages()
 
     def waiting() -> None:
         print(text["usage"]["busy"].format(path=args.outbox), file=sys.stderr)
 
-    from pipeline.report import StageClock
-
     clock = StageClock()
     with _progress_bar(args.progress) as progress:
         result = run_report(
             args.date, inbox=args.inbox, outbox=args.outbox, plan_path=args.plan, workers=args.workers,
-            pdf=args.pdf, on_wait=waiting, cache=args.cache, progress=progress, clock=clock,
+            pdf=args.pdf, on_wait=waiting, cache=args.cache, progress=progress, clock=clock, force=args.force,
         )
     if args.timings:
         args.timings.write_text(json.dumps(clock.seconds), encoding="utf-8")
-    files = result.files
+    files = result.own_files
     problems = result.problems
     print(text["report"]["written"].format(path=result.folder))
+    _print_publication(result.published, args.outbox, result.date.isoformat())
     print(
         text["report"]["files"].format(
             total=len(files),
@@ -123,6 +166,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             ignored=sum(f.status == "ignored" for f in files),
         )
     )
+    if result.later_files:
+        print(text["report"]["later_files"].format(date=result.date.isoformat(), count=result.later_files))
     print(
         text["report"]["problems"].format(
             errors=sum(p.severity == "error" for p in problems),
@@ -131,6 +176,77 @@ def cmd_report(args: argparse.Namespace) -> int:
         )
     )
     return result.exit_code
+
+
+def _print_publication(published: Any, outbox: Path, date_text: str) -> None:
+    """Say where the replaced version went and what a person had saved in the folder (never silent)."""
+    if published is None:
+        return
+    text = messages()["report"]
+    if published.previous is not None:
+        kept = outbox / ".history" / date_text / str(published.previous)
+        print(text["previous_kept"].format(path=kept, date=date_text))
+        for name in published.edited:
+            print(text["edited"].format(name=name, path=kept))
+    for name in published.carried:
+        print(text["carried"].format(name=name))
+
+
+def _busy(outbox: Path) -> None:
+    print(messages()["usage"]["busy"].format(path=outbox), file=sys.stderr)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from pipeline.plan import load_plan
+    from pipeline.publish import KEEP, outbox_lock, recover, versions
+    from pipeline.report import outbox_faults, parse_report_date
+
+    text = messages()["history"]
+    date = parse_report_date(load_plan(args.plan), args.date).isoformat()
+    if not args.outbox.is_dir():
+        print(text["none"].format(date=date))
+        return EXIT["ok"]
+    with outbox_faults(args.outbox), outbox_lock(args.outbox, on_wait=lambda: _busy(args.outbox)):
+        recover(args.outbox)
+        kept = versions(args.outbox, date)
+    if not kept:
+        print(text["none"].format(date=date))
+        return EXIT["ok"]
+    print(text["header"].format(date=date, keep=KEEP))
+    for v in kept:
+        manifest = v.manifest or {}
+        counts = manifest.get("counts") if isinstance(manifest.get("counts"), dict) else {}
+        try:
+            when = dt.datetime.fromtimestamp((v.path / "manifest.json").stat().st_mtime).strftime("%d.%m.%Y %H:%M")
+        except OSError:
+            when = text["unknown"]
+        label = f"{v.number} ({text['current']})" if v.current else str(v.number)
+        print(text["line"].format(version=label, when=when, files=counts.get("files", text["unknown"]),
+                                  used=counts.get("used", text["unknown"]), path=v.path))
+    return EXIT["ok"]
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pipeline.plan import load_plan
+    from pipeline.publish import NoSuchVersion, outbox_lock, restore, versions
+    from pipeline.report import outbox_faults, parse_report_date
+
+    text = messages()
+    date = parse_report_date(load_plan(args.plan), args.date).isoformat()
+    try:
+        with outbox_faults(args.outbox), outbox_lock(args.outbox, on_wait=lambda: _busy(args.outbox)):
+            published = restore(args.outbox, date, args.version)
+    except NoSuchVersion:
+        kept = ", ".join(str(v.number) for v in versions(args.outbox, date)) or "–"
+        raise UsageError(text["usage"]["version_missing"].format(date=date, version=args.version, versions=kept))
+    if published.previous is None:
+        print(text["history"]["already"].format(version=args.version, path=published.folder))
+        return EXIT["ok"]
+    print(text["history"]["restored"].format(date=date, version=args.version, path=published.folder))
+    _print_publication(published, args.outbox, date)
+    return EXIT["ok"]
 
 
 PROGRESS_MIN_FILES = 50
@@ -170,10 +286,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from pipeline.report import check_files, messages
+    from pipeline.report import check_files
 
     verdict_words = messages()["verdicts"]
-    files = check_files(args.files, plan_path=args.plan, workers=args.workers)
+    files = check_files(_expand(args.files), plan_path=args.plan, workers=args.workers)
     for f in files:
         codes = ",".join(sorted({p.code for p in f.problems if p.severity != "info"})) or "-"
         print(f"{f.verdict}\t{verdict_words[f.verdict]}\t{f.raw.name}\t{codes}")
@@ -182,6 +298,17 @@ def cmd_check(args: argparse.Namespace) -> int:
                 where = "!".join(x for x in (p.sheet, p.cell) if x)
                 print(f"  {p.severity}\t{p.code}\t{where or '-'}\t{p.message}")
     return 1 if any(f.verdict == "errors" for f in files) else 0
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    """A folder given to `check` stands for the files directly in it (hidden ones left out), by name."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")))
+        else:
+            out.append(path)
+    return out
 
 
 def cmd_forms(args: argparse.Namespace) -> int:
@@ -202,11 +329,12 @@ def cmd_samples(args: argparse.Namespace) -> int:
 
     plan = load_plan(args.plan)
     date = parse_report_date(plan, args.messy) if args.messy else None
+    text = messages()["samples"]
     samples = generate_samples(plan, args.out, seed=args.seed)
-    print(f"{len(samples.files)} sample submissions written to {args.out}")
+    print(text["written"].format(count=len(samples.files), path=args.out))
     if date is not None:
         mess = add_mess(plan, samples, date)
-        print(f"{len(mess.files)} messy files (corrections, typos, broken, stray) for {date} added")
+        print(text["messy"].format(count=len(mess.files), date=date.isoformat()))
     return 0
 
 

@@ -6,28 +6,31 @@ turns both into output and an exit code.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
+import errno
 import hashlib
 import io
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
-from pipeline.errors import UsageError
+from pipeline.errors import EXIT, OutboxFault, RunStopped, UsageError
 from pipeline.aggregate import ReportData, Selection, aggregate, figures_table, select
 from pipeline.aggregate.build import FIGURE_COLUMNS
 from pipeline.ingest import read_files, read_inbox
 from pipeline.ingest.model import RawForm
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan, plan_fingerprint
-from pipeline.publish import new_run_dir, outbox_lock, publish
+from pipeline.messages import messages
+from pipeline.publish import (
+    Published, discard_run_dir, new_run_dir, outbox_lock, publish, published_manifest, tidy,
+)
 from pipeline.validate import Problem, Submission, Validation
 from pipeline.aggregate.across import check_across
 from pipeline.privacy import mask
@@ -38,13 +41,7 @@ from pipeline.verdicts import FileVerdict
 if TYPE_CHECKING:
     from pipeline.render.chart_process import ChartProcess
 
-MESSAGES_PATH = Path(__file__).resolve().parent / "data" / "messages.yaml"
 ISSUE_COLUMNS = ["file", "sheet", "cell", "code", "severity", "message"]
-
-
-@cache
-def messages() -> dict[str, dict[str, str]]:
-    return yaml.safe_load(MESSAGES_PATH.read_text(encoding="utf-8"))
 
 
 def parse_report_date(plan: Plan, text: str) -> dt.date:
@@ -62,17 +59,52 @@ def parse_report_date(plan: Plan, text: str) -> dt.date:
 class ReportResult:
     date: dt.date
     folder: Path | None
+    #: every inbox file (all of them are in the manifest)
     files: list[FileVerdict]
     data: ReportData | None = None
     outputs: dict[str, str] = field(default_factory=dict)  # output name → sha256
+    #: the files this report concerns (see `concerns`): issues.csv, the exit code and the console
+    concerned: list[FileVerdict] | None = None
+    published: Published | None = None
+
+    @property
+    def own_files(self) -> list[FileVerdict]:
+        return self.files if self.concerned is None else self.concerned
 
     @property
     def problems(self) -> list[Problem]:
-        return [p for f in self.files for p in f.problems]
+        return [p for f in self.own_files for p in f.problems]
 
     @property
     def exit_code(self) -> int:
-        return 1 if any(f.counts_as_error for f in self.files) else 0
+        return EXIT["file_errors"] if any(f.counts_as_error for f in self.own_files) else EXIT["ok"]
+
+    @property
+    def later_files(self) -> int:
+        return sum(f.status == "after-date" for f in self.files)
+
+
+def file_date(plan: Plan, verdict: FileVerdict) -> dt.date:
+    """The reporting date a file belongs to: the date its form reports (mapped to a reporting date), or
+    for a file whose date cannot be read, the first reporting date on or after the day it arrived."""
+    sub = verdict.submission
+    day = sub.report_date if sub is not None and sub.report_date is not None else None
+    if day is None:
+        day = dt.date.fromtimestamp(verdict.raw.mtime) if verdict.raw.mtime else plan.dates[-1]
+    return next((d for d in plan.dates if d >= day), plan.dates[-1])
+
+
+def concerns(plan: Plan, selection: Selection, files: list[FileVerdict]) -> list[FileVerdict]:
+    """The files a report at `selection.date` is about: the files of that date (used or not) and the
+    earlier files whose figures it carries forward for a unit that missed the date. Later dates' files
+    and earlier files replaced by newer figures are listed in the manifest only."""
+    date = selection.date
+    carried = set()
+    for unit in selection.used:
+        latest = selection.latest(unit, date)
+        if latest is not None and latest.report_date is not None and latest.report_date < date:
+            carried.add(latest.name)
+    return [f for f in files if file_date(plan, f) == date or f.raw.name in carried]
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
@@ -149,19 +181,27 @@ def run_report(
     cache: bool = True,
     progress: Callable[[int, int], None] | None = None,
     clock: StageClock | None = None,
+    force: bool = False,
 ) -> ReportResult:
     """`cache`: reuse files read before (see `pipeline.ingest.cache`, kept in `<outbox>/.cache/`);
-    `progress(done, total)` is called as files are read."""
+    `progress(done, total)` is called as files are read; `force`: replace the published report even with
+    one built from fewer submissions.
+
+    Raises `RunStopped` (nothing written, the published report untouched) when the date has no usable
+    submission or would be replaced by a report from fewer submissions, and `OutboxFault` when the outbox
+    cannot be written."""
     clock = clock or StageClock()
     with clock.stage("plan"):
         plan = load_plan(plan_path)
         date = parse_report_date(plan, date_text)
     if not inbox.is_dir():
         raise UsageError(messages()["usage"]["inbox_missing"].format(path=inbox))
+    check_folders(inbox, outbox)
     from pipeline.render.chart_process import ChartProcess
 
     # The chart process is forked before the lock is taken, so it never holds the lock's descriptor.
-    with ChartProcess() as charts, outbox_lock(outbox, on_wait=on_wait):
+    with ChartProcess() as charts, outbox_faults(outbox), outbox_lock(outbox, on_wait=on_wait):
+        tidy(outbox)
         # Forms are validated as they are read (the "ingest" stage); "validate" is what is left: the
         # ignored files and any form not seen on the way.
         validation = Validation(plan)
@@ -183,20 +223,88 @@ def run_report(
             selection = select(plan, subs, date)
             extra = selection.problems + check_across(plan, selection)
             files = verdicts(subs, selection, extra)
+            concerned = concerns(plan, selection, files)
+            _better_founded(outbox, date, inbox, files, force)
         with clock.stage("aggregate"):
             data = aggregate(plan, selection)
-        with clock.stage("render"):
-            run_dir = new_run_dir(outbox, date.isoformat())
-            outputs = write_outputs(run_dir, plan, plan_path, data, files, inbox=inbox, pdf=pdf, charts=charts)
-        with clock.stage("publish"):
-            folder = publish(outbox, date.isoformat(), run_dir)
-    return ReportResult(date, folder, files, data, outputs)
+        run_dir = new_run_dir(outbox, date.isoformat())
+        try:
+            with clock.stage("render"):
+                outputs = write_outputs(run_dir, plan, plan_path, data, files, inbox=inbox, pdf=pdf,
+                                        charts=charts, concerned=concerned)
+            with clock.stage("publish"):
+                published = publish(outbox, date.isoformat(), run_dir)
+        except Exception:
+            # The chart process may still be drawing into the run folder: let it finish (or fail) first, so
+            # that it neither recreates the folder after it is removed nor dies on a closed pipe.
+            with contextlib.suppress(Exception):
+                charts.result()
+            discard_run_dir(run_dir)  # a failed run leaves nothing behind; the published report is untouched
+            raise
+        except BaseException:
+            discard_run_dir(run_dir)  # interrupted: what the chart process still writes is swept next run
+            raise
+    return ReportResult(date, published.folder, files, data, outputs, concerned, published)
+
+
+def check_folders(inbox: Path, outbox: Path) -> None:
+    """Refuse, before anything is written, an outbox that is the inbox, inside it, or around it."""
+    inside = Path(os.path.realpath(inbox))
+    out = Path(os.path.realpath(outbox))
+    if out == inside or inside in out.parents:
+        raise RunStopped("outbox-inside-inbox", EXIT["usage"], inbox=inbox, outbox=outbox)
+    if out in inside.parents:
+        raise RunStopped("inbox-inside-outbox", EXIT["usage"], inbox=inbox, outbox=outbox)
+    if outbox.exists() and not outbox.is_dir():
+        raise OutboxFault("outbox-not-folder", EXIT["outbox_fault"], path=outbox, detail="")
+
+
+#: errno → the code of the message the department gets about its outbox.
+_FAULTS = {
+    errno.EROFS: "outbox-read-only",
+    errno.EACCES: "outbox-permission-denied",
+    errno.EPERM: "outbox-permission-denied",
+    errno.ENOSPC: "outbox-disk-full",
+    errno.EDQUOT: "outbox-disk-full",
+    errno.ENOTDIR: "outbox-not-folder",
+    errno.EEXIST: "outbox-not-folder",
+}
+
+
+@contextmanager
+def outbox_faults(outbox: Path) -> Iterator[None]:
+    """A file-system fault while the outbox is locked or written becomes one clear message (exit 5).
+
+    Reading the inbox never raises OSError here (unreadable files are problems of those files), so an
+    OSError in a run is the outbox's."""
+    try:
+        yield
+    except OSError as exc:
+        code = _FAULTS.get(exc.errno or 0, "outbox-write-failed")
+        where = exc.filename if exc.filename else outbox
+        raise OutboxFault(code, EXIT["outbox_fault"], path=where, detail=exc.strerror or str(exc)) from exc
+
+
+def _better_founded(outbox: Path, date: dt.date, inbox: Path, files: list[FileVerdict], force: bool) -> None:
+    """A published report is replaced only by one built from at least as many used submissions, and never
+    by one without a single usable submission for its own date (an empty inbox, only other dates)."""
+    fresh = [f for f in files if f.status == "used" and f.submission and f.submission.report_date == date]
+    if not fresh:
+        raise RunStopped("report-nothing-to-report", EXIT["nothing_to_report"], date=date.isoformat(), inbox=inbox)
+    manifest = published_manifest(outbox, date.isoformat())
+    counts = manifest.get("counts") if manifest else None
+    old = counts.get("used") if isinstance(counts, dict) else None
+    new = sum(f.status == "used" for f in files)
+    if isinstance(old, int) and new < old and not force:
+        raise RunStopped("report-fewer-submissions", EXIT["refused"], new=new, old=old)
 
 
 def write_outputs(
     folder: Path, plan: Plan, plan_path: Path, data: ReportData, files: list[FileVerdict], *, inbox: Path,
-    pdf: bool, charts: ChartProcess,
+    pdf: bool, charts: ChartProcess, concerned: list[FileVerdict] | None = None,
 ) -> dict[str, str]:
+    """`files`: every inbox file (the manifest); `concerned`: the files this report is about (issues.csv;
+    feedback only for those of this very date — an earlier file's feedback went out with its own date)."""
     # Imported here: rendering pulls in docxtpl and (for charts) matplotlib, which `check` never needs.
     from pipeline.render import to_pdf, write_summary
     from pipeline.atomic import atomic_write
@@ -209,10 +317,13 @@ def write_outputs(
     charts.submit(data, folder / "charts")
     write_summary(data, folder / "summary.xlsx")
     _write_csv(folder / "figures.csv", _figures_rows(data), FIGURE_COLUMNS)
+    own = files if concerned is None else concerned
     _write_csv(
-        folder / "issues.csv", [_issue_row(p) for f in files for p in f.problems], ISSUE_COLUMNS
+        folder / "issues.csv", [_issue_row(p) for f in own for p in f.problems], ISSUE_COLUMNS
     )
-    feedback = write_feedback(plan, files, folder / "feedback", inbox)
+    # A file replaced by a correction is not sent back: the district has already sent a newer one.
+    this_date = [f for f in own if file_date(plan, f) == data.date and f.status != "superseded"]
+    feedback = write_feedback(plan, this_date, folder / "feedback", inbox)
     atomic_write(report_path, render_bytes(data, chart_paths=charts.result()))
     # The Russian copy: same data and context builder, its own template; the charts are drawn in Kazakh,
     # so it goes without them.
@@ -226,7 +337,7 @@ def write_outputs(
     }
     sent_back = {name: str(path.relative_to(folder)) for name, path in feedback.items()}
     manifest = _manifest(plan, plan_path, data, files, outputs, sent_back)
-    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    atomic_write(folder / "manifest.json", (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     return outputs
 
 
@@ -258,7 +369,9 @@ def _write_csv(path: Path, rows: list[dict[str, str]], columns: list[str]) -> No
     writer.writeheader()
     writer.writerows(rows)
     # utf-8-sig: Excel opens a CSV with Kazakh text correctly only with the byte-order mark.
-    path.write_text(buffer.getvalue(), encoding="utf-8-sig")
+    from pipeline.atomic import atomic_write
+
+    atomic_write(path, buffer.getvalue().encode("utf-8-sig"))
 
 
 def _sha256(path: Path) -> str:
@@ -282,6 +395,7 @@ def _manifest(
             "filled_date": sub.filled_date.isoformat() if sub and sub.filled_date else None,
             "verdict": f.verdict,
             "status": f.status,
+            "belongs_to": file_date(plan, f).isoformat(),
             "codes": sorted({p.code for p in f.problems}),
         }
         replaced_by = next((p.params for p in f.problems if p.code == "submission-superseded"), None)

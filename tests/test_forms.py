@@ -52,13 +52,13 @@ def forms(tmp_path_factory: pytest.TempPathFactory, plan: Plan) -> dict[str, Pat
 
 
 def test_one_form_per_unit_and_department(plan: Plan, forms: dict[str, Path]) -> None:
-    expected = {form_file_name(u.code) for u in plan.units} | {form_file_name(plan.department.code)}
+    expected = {form_file_name(plan, u.code) for u in plan.units} | {form_file_name(plan, plan.department.code)}
     assert set(forms) == expected
 
 
 @pytest.mark.parametrize("reporter", ["oral", "zhanibek", "department"])
 def test_every_row_code_once_openpyxl(plan: Plan, forms: dict[str, Path], reporter: str) -> None:
-    codes = value_codes_openpyxl(forms[form_file_name(reporter)])
+    codes = value_codes_openpyxl(forms[form_file_name(plan, reporter)])
     expected = expected_codes(plan, reporter)
     for code in expected:
         assert codes.count(code) == 1, code
@@ -72,7 +72,7 @@ def test_every_row_code_once_openpyxl(plan: Plan, forms: dict[str, Path], report
 
 @pytest.mark.parametrize("reporter", ["oral", "department"])
 def test_every_row_code_once_calamine(plan: Plan, forms: dict[str, Path], reporter: str) -> None:
-    rows = calamine_rows(forms[form_file_name(reporter)])
+    rows = calamine_rows(forms[form_file_name(plan, reporter)])
     column_a = [r[layout.CODE_COLUMN - 1] for r in rows if r]
     for code in expected_codes(plan, reporter):
         assert column_a.count(code) == 1, code
@@ -84,9 +84,9 @@ def test_every_row_code_once_calamine(plan: Plan, forms: dict[str, Path], report
 
 def test_unit_name_prefilled(plan: Plan, forms: dict[str, Path]) -> None:
     for unit in plan.units[:3]:
-        ws = load_workbook(forms[form_file_name(unit.code)])[layout.FORM_SHEET]
+        ws = load_workbook(forms[form_file_name(plan, unit.code)])[layout.FORM_SHEET]
         assert ws[load_cell(ws, layout.HEADER_CODES["unit"])].value == unit.name
-    ws = load_workbook(forms[form_file_name("department")])[layout.FORM_SHEET]
+    ws = load_workbook(forms[form_file_name(plan, "department")])[layout.FORM_SHEET]
     assert ws[load_cell(ws, layout.HEADER_CODES["unit"])].value == plan.department.name
 
 
@@ -98,7 +98,7 @@ def load_cell(ws: object, code: str) -> str:
 
 
 def test_department_form_holds_only_department_items(plan: Plan, forms: dict[str, Path]) -> None:
-    codes = set(value_codes_openpyxl(forms[form_file_name(plan.department.code)]))
+    codes = set(value_codes_openpyxl(forms[form_file_name(plan, plan.department.code)]))
     dept = plan.items_for("department")
     others = [i for i in plan.items if i not in dept]
     assert dept and others
@@ -110,13 +110,13 @@ def test_department_form_holds_only_department_items(plan: Plan, forms: dict[str
 
 
 def test_unit_form_holds_no_department_only_items(plan: Plan, forms: dict[str, Path]) -> None:
-    codes = set(value_codes_openpyxl(forms[form_file_name("oral")]))
+    codes = set(value_codes_openpyxl(forms[form_file_name(plan, "oral")]))
     for item in plan.items:
         assert (item.status_code in codes) == ("units" in item.reported_by)
 
 
 def test_defined_names_point_at_value_cells(plan: Plan, forms: dict[str, Path]) -> None:
-    wb = load_workbook(forms[form_file_name("akzhaiyk")])
+    wb = load_workbook(forms[form_file_name(plan, "akzhaiyk")])
     ws = wb[layout.FORM_SHEET]
     codes = expected_codes(plan, "akzhaiyk")
     assert len(wb.defined_names) >= len(codes)
@@ -131,7 +131,7 @@ def test_defined_names_point_at_value_cells(plan: Plan, forms: dict[str, Path]) 
 
 
 def test_only_value_cells_unlocked_and_sheet_protected(plan: Plan, forms: dict[str, Path]) -> None:
-    ws = load_workbook(forms[form_file_name("taskala")])[layout.FORM_SHEET]
+    ws = load_workbook(forms[form_file_name(plan, "taskala")])[layout.FORM_SHEET]
     assert ws.protection.sheet
     assert not ws.protection.password  # people may unprotect if they really must
     value_rows = {
@@ -146,7 +146,7 @@ def test_only_value_cells_unlocked_and_sheet_protected(plan: Plan, forms: dict[s
 
 
 def test_data_validations(plan: Plan, forms: dict[str, Path]) -> None:
-    ws = load_workbook(forms[form_file_name("oral")])[layout.FORM_SHEET]
+    ws = load_workbook(forms[form_file_name(plan, "oral")])[layout.FORM_SHEET]
     row_of = {ws.cell(row=r, column=1).value: r for r in range(1, ws.max_row + 1)}
 
     def validation(code: str) -> object:
@@ -155,7 +155,7 @@ def test_data_validations(plan: Plan, forms: dict[str, Path]) -> None:
         assert len(found) == 1, code
         return found[0]
 
-    lists = load_workbook(forms[form_file_name("oral")])[layout.LISTS_SHEET]
+    lists = load_workbook(forms[form_file_name(plan, "oral")])[layout.LISTS_SHEET]
     assert lists.sheet_state == "hidden"
 
     def list_values(dv: object) -> list[object]:
@@ -193,8 +193,8 @@ def test_report_date_prefilled(plan: Plan, tmp_path: Path) -> None:
     assert not (tmp_path / "g.xlsx").exists()
 
 
-def test_sheets_and_layout_contract(forms: dict[str, Path]) -> None:
-    wb = load_workbook(forms[form_file_name("oral")])
+def test_sheets_and_layout_contract(plan: Plan, forms: dict[str, Path]) -> None:
+    wb = load_workbook(forms[form_file_name(plan, "oral")])
     assert wb.sheetnames[0] == layout.FORM_SHEET
     assert {layout.INSTRUCTIONS_SHEET, layout.LISTS_SHEET} <= set(wb.sheetnames)
     ws = wb[layout.FORM_SHEET]
@@ -204,8 +204,8 @@ def test_sheets_and_layout_contract(forms: dict[str, Path]) -> None:
 
 
 def test_same_plan_same_bytes(plan: Plan, tmp_path: Path, forms: dict[str, Path]) -> None:
-    again = write_form(plan, "oral", tmp_path / form_file_name("oral"))
-    first = forms[form_file_name("oral")].read_bytes()
+    again = write_form(plan, "oral", tmp_path / form_file_name(plan, "oral"))
+    first = forms[form_file_name(plan, "oral")].read_bytes()
     assert hashlib.sha256(again.read_bytes()).digest() == hashlib.sha256(first).digest()
     with zipfile.ZipFile(again) as z:
         assert {i.date_time for i in z.infolist()} == {(2017, 8, 1, 9, 0, 0)}
@@ -247,7 +247,7 @@ def test_normalise_zip_keeps_order_and_content(tmp_path: Path) -> None:
 
 def test_built_form_rows_match_file(plan: Plan, forms: dict[str, Path]) -> None:
     built = build_form(plan, "oral")
-    ws = load_workbook(forms[form_file_name("oral")])[layout.FORM_SHEET]
+    ws = load_workbook(forms[form_file_name(plan, "oral")])[layout.FORM_SHEET]
     for code, row in built.rows.items():
         assert ws.cell(row=row.row, column=layout.CODE_COLUMN).value == code
 
@@ -270,7 +270,7 @@ def test_libreoffice_fixtures_read_by_code(ext: str) -> None:
 @pytest.mark.libreoffice
 @pytest.mark.skipif(not soffice_available(), reason="soffice not installed")
 def test_libreoffice_round_trip_keeps_codes_and_names(plan: Plan, forms: dict[str, Path], tmp_path: Path) -> None:
-    out = convert(forms[form_file_name("department")], tmp_path, "xlsx")
+    out = convert(forms[form_file_name(plan, "department")], tmp_path, "xlsx")
     assert out.parent == tmp_path and out.suffix == ".xlsx"
     wb = load_workbook(out)
     assert layout.defined_name(layout.HEADER_CODES["unit"]) in wb.defined_names
@@ -292,3 +292,16 @@ def test_libreoffice_fixtures_are_current(plan: Plan) -> None:
     expected = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
     values = sample_values(plan, "akzhaiyk", dt.date(2017, 8, 26), seed=2017)
     assert {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in values.items()} == expected
+
+
+def test_blank_forms_are_named_in_cyrillic_after_the_unit(plan: Plan, forms: dict[str, Path]) -> None:
+    """The district sees its name in Cyrillic everywhere: the blank form's file name too."""
+    names = set(forms)
+    for unit in plan.units:
+        name = form_file_name(plan, unit.code)
+        assert unit.name in name and name.endswith(".xlsx") and "/" not in name, name
+        assert name in names
+    assert form_file_name(plan, "terekti") == "Нысан - Теректі ауданы.xlsx"
+    assert form_file_name(plan, plan.department.code) in names
+    assert len(names) == len(plan.units) + 1  # no two units' names collapse into one file
+    assert not any(n.startswith("nysan-") for n in names)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.publish import Busy, outbox_lock, recover
 from pipeline.tools.mess import add_mess
 from pipeline.tools.samples import generate_samples
 
@@ -36,7 +37,6 @@ def _snapshot(folder: Path) -> dict[str, str]:
 
 
 def _lock_free_within(outbox: Path, seconds: float) -> bool:
-    from pipeline.publish import Busy, outbox_lock
 
     deadline = time.monotonic() + seconds
     while True:
@@ -59,11 +59,10 @@ def test_sigkill_at_any_moment_keeps_the_previous_report(plan, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     first = subprocess.run(_report(inbox, outbox), env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode in (0, 1), first.stderr
-    link = outbox / DATE
+    folder = outbox / DATE
     killed = kept = 0
     for moment in MOMENTS:
-        previous_target = os.readlink(link)
-        previous = _snapshot(link)
+        previous = _snapshot(folder)
         proc = subprocess.Popen(_report(inbox, outbox), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(moment)
         finished = proc.poll() is not None
@@ -73,24 +72,28 @@ def test_sigkill_at_any_moment_keeps_the_previous_report(plan, tmp_path):
         proc.wait(timeout=60)
         # Nothing the killed run started (readers, the chart process) may live on holding the outbox lock.
         assert _lock_free_within(outbox, seconds=10), f"outbox lock still held after the kill at {moment}s"
-        assert link.is_symlink()
-        if finished or os.readlink(link) != previous_target:
-            # The run published before the kill (the swap is one rename): the new report must be whole,
-            # every output its manifest lists present with that content.
-            manifest = json.loads((link / "manifest.json").read_text(encoding="utf-8"))
-            assert {o["file"]: o["sha256"] for o in manifest["outputs"]}.items() <= _snapshot(link).items()
+        # What the next run does first under the lock: finish a switch killed between its two renames.
+        with outbox_lock(outbox):
+            recover(outbox)
+        assert folder.is_dir() and not folder.is_symlink()
+        now = _snapshot(folder)
+        if now != previous:
+            # The run published before the kill: the new report must be whole, every output its manifest
+            # lists present with that content, and the replaced one kept byte for byte in .history/.
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            assert {o["file"]: o["sha256"] for o in manifest["outputs"]}.items() <= now.items()
+            last = max((outbox / ".history" / DATE).iterdir(), key=lambda p: int(p.name))
+            assert _snapshot(last) == previous
             continue
-        assert _snapshot(link) == previous, f"killed at {moment}s"
         kept += 1
-        # Nothing half-written beside it either: only the link, the run folders, the lock and the cache.
-        stray = {p.name for p in outbox.iterdir()} - {DATE, ".runs", ".lock", ".cache"}
-        assert all(name.startswith(f".{DATE}.link.") for name in stray), stray
+        # Nothing half-written beside it either: only the folder, house-keeping and the killed run's folder.
+        stray = {p.name for p in outbox.iterdir()} - {DATE, ".runs", ".lock", ".cache", ".history"}
+        assert not stray, stray
     assert killed >= 3 and kept >= 3  # the moments must really hit runs before they publish
     # The next run succeeds, sweeps what the killed runs left, and publishes a whole new report.
     last = subprocess.run(_report(inbox, outbox), env=env, capture_output=True, text=True, timeout=300)
     assert last.returncode in (0, 1), last.stderr
-    live = {os.path.realpath(p) for p in outbox.iterdir() if p.is_symlink()}
-    assert {os.path.realpath(p) for p in (outbox / ".runs").iterdir()} == live
-    assert {p.name for p in outbox.iterdir()} == {DATE, ".runs", ".lock", ".cache"}
-    manifest_outputs = (link / "manifest.json").read_text(encoding="utf-8")
+    assert not list((outbox / ".runs").iterdir())
+    assert {p.name for p in outbox.iterdir()} == {DATE, ".runs", ".lock", ".cache", ".history"}
+    manifest_outputs = (folder / "manifest.json").read_text(encoding="utf-8")
     assert "akparat-2017-08-17.docx" in manifest_outputs

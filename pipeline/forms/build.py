@@ -31,6 +31,7 @@ from pipeline.atomic import atomic_write
 from pipeline.forms import layout
 from pipeline.forms.zipfix import copy_normalised
 from pipeline.plan.model import Item, Plan
+from pipeline.safe_text import file_name_part
 from pipeline.texts import load_data
 
 
@@ -120,8 +121,11 @@ def fixed_timestamp(plan: Plan) -> dt.datetime:
     return dt.datetime.combine(plan.campaign.starts, dt.time(9, 0))
 
 
-def form_file_name(reporter_code: str) -> str:
-    return f"nysan-{reporter_code}.xlsx"
+def form_file_name(plan: Plan, reporter_code: str) -> str:
+    """The blank form's file name, in Cyrillic after the unit (as the district sees its name everywhere
+    else), e.g. «Нысан - Теректі ауданы.xlsx»; the pattern is in form_text.yaml."""
+    name = file_name_part(reporter_name(plan, reporter_code), limit=80)
+    return str(form_text()["file_name"]).format(reporter=name)
 
 
 def reporter_name(plan: Plan, reporter_code: str) -> str:
@@ -421,7 +425,7 @@ def write_form(plan: Plan, reporter_code: str, path: Path, report_date: dt.date 
 
 
 def write_all_forms(plan: Plan, outdir: Path) -> list[Path]:
-    """One form per unit and one for the department, named `nysan-<code>.xlsx`."""
+    """One form per unit and one for the department, named after it in Cyrillic (`form_file_name`)."""
     outdir = Path(outdir)
     codes = [u.code for u in plan.units] + [plan.department.code]
-    return [write_form(plan, code, outdir / form_file_name(code)) for code in codes]
+    return [write_form(plan, code, outdir / form_file_name(plan, code)) for code in codes]

@@ -89,6 +89,10 @@ def add_mess(plan: Plan, samples: SampleSet, date: dt.date) -> Mess:
     mess.files.append(MessFile(f"~${first.path.name}", "lock", frozenset({"ignored-lock-file"}), "ignored"))
     (out / "Ілеспе хат.pdf").write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n%%EOF\n")
     mess.files.append(MessFile("Ілеспе хат.pdf", "cover-letter", frozenset({"ignored-not-spreadsheet"}), "ignored"))
+    # They arrived with that date's mail: a file whose date cannot be read belongs to the report of the
+    # day it arrived (see pipeline.report.file_date), as it would in real use.
+    for stray in ("Ілеспе хат.xlsx", "Нысан_толық емес.xlsx", f"~${first.path.name}", "Ілеспе хат.pdf"):
+        _touch(out / stray, date)
     return mess
 
 
