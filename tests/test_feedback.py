@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import html
 import json
+import os
 import re
 import string
 import zipfile
@@ -98,6 +99,10 @@ def run(plan, tmp_path_factory):
     (inbox / "e").mkdir()
     (inbox / "e" / "broken.xlsx").write_bytes(b"PK\x03\x04" + b"\x00" * 40 + b"not a zip")
     (inbox / "e" / "broken.xls").write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + b"\x00" * 100)
+    # A file whose date cannot be read belongs to the reporting date after it arrived: arrive on 16 August.
+    arrived = dt.datetime(2017, 8, 16, 10, 0).timestamp()
+    for broken in ("broken.xlsx", "broken.xls"):
+        os.utime(inbox / "e" / broken, (arrived, arrived))
     converted: dict[str, str] = {}
     if soffice_available():
         work = tmp_path_factory.mktemp("lo")
