@@ -54,4 +54,4 @@ bench: $(VENV)/.installed ## benchmark: 13, 1,000 and 10,000 submissions against
 	$(PY) -m pipeline bench --files 13 --files 1000 --files 10000
 
 clean: ## remove the virtualenv, build/ and generated outputs (never inbox/)
-	rm -rf $(VENV) build outbox/.runs outbox/20* outbox/forms
+	rm -rf $(VENV) build outbox/.runs outbox/.cache outbox/.logs outbox/20* outbox/forms

@@ -38,6 +38,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def workers_count(text: str) -> int:
+    """--workers: 1 to MAX_WORKERS (each worker is a process with its own memory limit: 1000 would fork
+    1000 of them). Out of range is a usage error (exit 2), not silently capped."""
+    from pipeline.ingest.isolate import MAX_WORKERS
+    from pipeline.report import messages
+
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(messages()["usage"]["workers_range"].format(value=text, max=MAX_WORKERS))
+    return count
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pipeline",
@@ -50,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--date", required=True, help="reporting date, YYYY-MM-DD (e.g. 2017-08-17)")
     report.add_argument("--inbox", type=Path, default=REPO / "inbox", help="folder of district workbooks")
     report.add_argument("--outbox", type=Path, default=REPO / "outbox", help="where outbox/<DATE>/ is written")
-    report.add_argument("--workers", type=int, default=2, help="reader processes (default 2)")
+    report.add_argument("--workers", type=workers_count, default=2, help="reader processes, 1–16 (default 2)")
     report.add_argument("--pdf", action="store_true", help="also write a PDF copy (needs LibreOffice)")
     report.add_argument("--no-cache", dest="cache", action="store_false",
                         help="read every file again (the cache of read files is OUTBOX/.cache/, safe to delete)")
@@ -67,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate workbooks without writing a report")
     check.add_argument("files", nargs="+", type=Path)
-    check.add_argument("--workers", type=int, default=2)
+    check.add_argument("--workers", type=workers_count, default=2)
     check.set_defaults(run=cmd_check)
 
     samples = sub.add_parser("samples", help="fill sample submissions for all units and dates")
