@@ -241,7 +241,7 @@ def _extract(data: bytes, name: str, facts: FileFacts, spec: ReadSpec, verdict: 
         cells[code] = hits[0]
         if len({_same_key(c) for c in hits}) > 1:
             duplicates[code] = tuple(hits)
-    cells, duplicates, sheet_problems = _made_safe(name, cells, duplicates)
+    cells, duplicates, sheet_problems = made_safe(name, cells, duplicates)
     problems: tuple[Problem, ...] = sheet_problems
     if details.has_defined_names is False:
         problems += (Problem.make("form-defined-names-lost", name),)
@@ -255,7 +255,7 @@ def _extract(data: bytes, name: str, facts: FileFacts, spec: ReadSpec, verdict: 
 # --- the one place district text enters the pipeline --------------------------------------------------------
 
 
-def _made_safe(name: str, cells: dict[str, RawCell], duplicates: dict[str, tuple[RawCell, ...]]
+def made_safe(name: str, cells: dict[str, RawCell], duplicates: dict[str, tuple[RawCell, ...]]
                ) -> tuple[dict[str, RawCell], dict[str, tuple[RawCell, ...]], tuple[Problem, ...]]:
     """Every value and sheet name as every later stage (and the cache) will hold it: characters XML cannot
     carry become spaces, and personal data is masked (the cell remembers it was, for the warning)."""

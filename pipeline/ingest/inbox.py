@@ -61,8 +61,12 @@ def safe_name(raw: str) -> tuple[str, bool]:
     which no UTF-8 writer accepts): those bytes show as U+FFFD. Control characters become spaces, and
     the one masking pass runs on the name, as on every other text a district sends.
     """
-    text = os.fsencode(raw).decode("utf-8", "replace") if _has_surrogates(raw) else raw
-    return mask(xml_text(text))
+    if _has_surrogates(raw):
+        try:
+            raw = os.fsencode(raw).decode("utf-8", "replace")
+        except UnicodeEncodeError:  # a surrogate no file system put there: nothing to recover
+            raw = raw.encode("utf-8", "replace").decode("utf-8")
+    return mask(xml_text(raw))
 
 
 def name_of(path: Path, root: Path | None) -> tuple[str, bool]:
