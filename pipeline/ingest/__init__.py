@@ -129,7 +129,7 @@ def refuse_by_stat(path: str, name: str, spec: ReadSpec) -> RawForm | None:
 def read_inbox(plan: Plan, inbox: Path, *, workers: int = 2, cache: IngestCache | None = None,
                progress: Progress | None = None, on_form: OnForm | None = None) -> list[RawForm]:
     """`on_form` sees the files read, not the ignored ones (those come back without being read)."""
-    candidates, ignored = scan_inbox(inbox)
+    candidates, ignored = scan_inbox(inbox, plan.limits.max_file_bytes)
     forms = read_files(plan, candidates, root=inbox, workers=workers, cache=cache, progress=progress,
                        on_form=on_form)
     return sorted([*forms, *ignored], key=lambda f: f.name)

@@ -81,8 +81,11 @@ def _has_surrogates(text: str) -> bool:
     return False
 
 
-def scan_inbox(inbox: Path) -> tuple[list[Path], list[RawForm]]:
-    """(candidate files to read, ignored files as RawForms with their info problem), each sorted by name."""
+def scan_inbox(inbox: Path, max_bytes: int | None = None) -> tuple[list[Path], list[RawForm]]:
+    """(candidate files to read, ignored files as RawForms with their info problem), each sorted by name.
+
+    An ignored file over `max_bytes` is not hashed (sha256 ""): a 20 GB archive dropped in the inbox
+    costs a stat."""
     candidates: list[Path] = []
     ignored: list[RawForm] = []
     for dirpath, dirnames, filenames in os.walk(inbox, followlinks=False):
@@ -97,7 +100,7 @@ def scan_inbox(inbox: Path) -> tuple[list[Path], list[RawForm]]:
                 continue
             name, masked = name_of(path, inbox)
             try:
-                facts = file_facts(path)
+                facts = file_facts(path, max_bytes)
             except OSError:
                 facts = FileFacts("", 0, 0.0)
             ignored.append(RawForm(name, facts.sha256, facts.size, facts.mtime, None,

@@ -34,7 +34,7 @@ HOSTILE_NAME = os.fsdecode(NOT_UTF8 + f" {IIN} {NAME_LISTS[1]}.xlsx".encode())
 
 
 def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=REPO, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=REPO, capture_output=True, encoding="utf-8", errors="replace",
                           timeout=timeout)
 
 
@@ -123,6 +123,7 @@ def test_no_planted_personal_data_outside_the_feedback_copies(attacked):
 @pytest.mark.xfail(strict=False, reason="the feedback copy of an .xlsx keeps raw cells: masked on branch i8outputs")
 def test_no_planted_personal_data_in_the_feedback_copies(attacked):
     _, _, outbox, _, _, _ = attacked
+    assert list((outbox / AUG8.isoformat()).glob("feedback/*.xlsx")), "the hostile files get feedback copies"
     assert [f for f in leaks(outbox) if "feedback/" in f] == []
 
 

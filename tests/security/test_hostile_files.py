@@ -33,7 +33,7 @@ FAST = 60  # seconds: each of these must answer at once; the limit only keeps a 
 
 
 def _cli(*args: str, timeout: float = FAST) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=REPO, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=REPO, capture_output=True, encoding="utf-8", errors="replace",
                           timeout=timeout)
 
 
@@ -85,9 +85,12 @@ def test_a_link_to_a_huge_sparse_file_is_refused_by_size_unread(tmp_path, plan):
     inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
     inbox.mkdir()
     (inbox / "big.xlsx").symlink_to(sparse)
+    (inbox / "big.zip").symlink_to(sparse)  # ignored by its name, and not hashed either
     result = run_report(AUG8.isoformat(), inbox=inbox, outbox=outbox)
-    [verdict] = result.files
-    assert [p.code for p in verdict.problems] == ["file-too-large"] and verdict.raw.sha256 == ""
+    by_name = {v.raw.name: v for v in result.files}
+    assert [p.code for p in by_name["big.xlsx"].problems] == ["file-too-large"]
+    assert [p.code for p in by_name["big.zip"].problems] == ["ignored-not-spreadsheet"]
+    assert by_name["big.xlsx"].raw.sha256 == by_name["big.zip"].raw.sha256 == ""
 
 
 def test_workers_are_bounded():
