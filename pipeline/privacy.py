@@ -25,7 +25,12 @@ MASK = "***"
 
 # A digit, then eleven more, each optionally after one separator a person types inside a number.
 _SEP = "[ \u00a0\u2007\u2009\u202f\\-\u2010\u2011\u2012\u2013.]"
-_IIN_LIKE = re.compile(rf"(?<!\d)(?<!\d{_SEP})\d(?:{_SEP}?\d){{11}}(?!{_SEP}?\d)")
+# Written together, it is an ИИН whatever stands around it; written with separators, only when no digit
+# group continues it (so that «1 500 000 000 000» is a sum, not an ИИН).
+_IIN_LIKE = (
+    re.compile(r"(?<!\d)\d{12}(?!\d)"),
+    re.compile(rf"(?<!\d)(?<!\d{_SEP})\d(?:{_SEP}?\d){{11}}(?!{_SEP}?\d)"),
+)
 
 _UP = "A-ZА-ЯӘҒҚҢӨҰҮҺІЁ"
 _LO = "a-zа-яәғқңөұүһіё"
@@ -89,7 +94,7 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def find_personal_data(text: str) -> list[tuple[int, int]]:
     """Spans to mask: every ИИН-like number, and personal names when there are two or more (a list)."""
-    spans = [m.span() for m in _IIN_LIKE.finditer(text) if looks_like_iin(_digits(m.group()))]
+    spans = [m.span() for pattern in _IIN_LIKE for m in pattern.finditer(text) if looks_like_iin(_digits(m.group()))]
     people = _merge([m.span() for pattern in _PEOPLE for m in pattern.finditer(text) if _is_person(m.group())])
     if len(people) >= 2:
         spans.extend(people)
