@@ -92,8 +92,14 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+# Nothing to find without a digit or two capitals: most cells (statuses, one-sentence comments) stop here.
+_MAYBE = re.compile(rf"\d|[{_UP}][^{_UP}]*[{_UP}]", re.DOTALL)
+
+
 def find_personal_data(text: str) -> list[tuple[int, int]]:
     """Spans to mask: every ИИН-like number, and personal names when there are two or more (a list)."""
+    if _MAYBE.search(text) is None:
+        return []
     spans = [m.span() for pattern in _IIN_LIKE for m in pattern.finditer(text) if looks_like_iin(_digits(m.group()))]
     people = _merge([m.span() for pattern in _PEOPLE for m in pattern.finditer(text) if _is_person(m.group())])
     if len(people) >= 2:
