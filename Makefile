@@ -69,4 +69,4 @@ bench: $(VENV)/.installed ## benchmark: 13, 1,000 and 10,000 submissions against
 	$(PY) -m pipeline bench --files 13 --files 1000 --files 10000
 
 clean: ## remove the virtualenv, build/ and generated outputs, kept versions included (never inbox/)
-	rm -rf $(VENV) build outbox/.runs outbox/.history outbox/.cache outbox/.lock outbox/20* outbox/forms
+	rm -rf $(VENV) build outbox/.runs outbox/.history outbox/.cache outbox/.lock outbox/.logs outbox/20* outbox/forms

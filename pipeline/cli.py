@@ -77,6 +77,21 @@ def _argparse_words() -> Iterator[None]:
         argparse._ = saved  # type: ignore[attr-defined]
 
 
+def workers_count(text: str) -> int:
+    """--workers: 1 to MAX_WORKERS (each worker is a process with its own memory limit: 1000 would fork
+    1000 of them). Out of range is a usage error (exit 2), not silently capped."""
+    from pipeline.ingest.isolate import MAX_WORKERS
+    from pipeline.report import messages
+
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(messages()["usage"]["workers_range"].format(value=text, max=MAX_WORKERS))
+    return count
+
+
 def _parser() -> argparse.ArgumentParser:
     h = messages()["cli"]
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=h["description"])
@@ -88,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--date", required=True, metavar=h["mv_date"], help=h["date"])
     report.add_argument("--inbox", type=Path, default=REPO / "inbox", metavar=h["mv_dir"], help=h["inbox"])
     report.add_argument("--outbox", type=Path, default=REPO / "outbox", metavar=h["mv_dir"], help=h["outbox"])
-    report.add_argument("--workers", type=int, default=2, metavar="N", help=h["workers"])
+    report.add_argument("--workers", type=workers_count, default=2, metavar="N", help=h["workers"])
     report.add_argument("--pdf", action="store_true", help=h["pdf"])
     report.add_argument("--no-cache", dest="cache", action="store_false", help=h["no_cache"])
     report.add_argument("--progress", dest="progress", action="store_true", default=None, help=h["progress"])
@@ -115,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help=h["check"], description=h["check"])
     check.add_argument("files", nargs="+", type=Path, metavar=h["mv_file"], help=h["check_files"])
-    check.add_argument("--workers", type=int, default=2, metavar="N", help=h["workers"])
+    check.add_argument("--workers", type=workers_count, default=2, metavar="N", help=h["workers"])
     check.set_defaults(run=cmd_check)
 
     samples = sub.add_parser("samples", help=h["samples"], description=h["samples"])

@@ -1,27 +1,64 @@
 """Personal data of minors must not travel: ИИН-like numbers and lists of personal names are masked.
 
-The children at risk behind items I.3–I.4 are named in the districts' own databases, not in this form;
-when a comment carries them anyway, the pipeline masks them in every output and warns the district.
+The one masking pass: ingest applies it to every text value, sheet name and file name before anything is
+stored (the cache included), and `Problem.make` applies it to every value quoted in a message, so no later
+stage ever holds the raw text. `mask(text) -> (masked text, changed)` is the whole interface.
+
+What counts:
+* an ИИН: 12 digits whose first six are a date (YYMMDD) and whose 7th is 0–6, written together or with
+  spaces, no-break spaces, dashes or dots between digits, in ASCII or full-width (any Unicode) digits;
+* a list of personal names (two or more), in the orders officials write them: «Иванов Иван», «Иванов И.И.»,
+  «И.И. Иванов», «Иван Иванов», in capitals, and in Latin transliteration («Ivanov I.», «Aidos Nurlanuly»).
+  One name alone (the executor, an official named in a comment) is not masked: it is not a list of
+  children, and masking it would hide who to call. Phrases with a place or organisation word
+  (data/privacy.yaml) are not names: «Зеленов ауданы», «ЖШС "Ақниет"».
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
+from functools import cache
 
 MASK = "***"
 
-_TWELVE_DIGITS = re.compile(r"(?<!\d)\d{12}(?!\d)")
-# Surname endings common in Kazakh and Russian names; a surname followed by a capitalised given name or
-# initials is a personal name.
-_SURNAME = r"[А-ЯӘҒҚҢӨҰҮҺІЁ][а-яәғқңөұүһіё]+(?:ов|ова|ев|ева|ин|ина|ұлы|улы|қызы|кызы|ский|ская|бекова|баева)"
-_PERSON = re.compile(
-    rf"\b{_SURNAME}\s+(?:[А-ЯӘҒҚҢӨҰҮҺІЁ][а-яәғқңөұүһіё]+|[А-ЯӘҒҚҢӨҰҮҺІЁ]\.\s?(?:[А-ЯӘҒҚҢӨҰҮҺІЁ]\.)?)"
+# A digit, then eleven more, each optionally after one separator a person types inside a number.
+_SEP = "[ \u00a0\u2007\u2009\u202f\\-\u2010\u2011\u2012\u2013.]"
+# Written together, it is an ИИН whatever stands around it; written with separators, only when no digit
+# group continues it (so that «1 500 000 000 000» is a sum, not an ИИН).
+_IIN_LIKE = (
+    re.compile(r"(?<!\d)\d{12}(?!\d)"),
+    re.compile(rf"(?<!\d)(?<!\d{_SEP})\d(?:{_SEP}?\d){{11}}(?!{_SEP}?\d)"),
 )
+
+_UP = "A-ZА-ЯӘҒҚҢӨҰҮҺІЁ"
+_LO = "a-zа-яәғқңөұүһіё"
+_LETTER = f"[{_UP}{_LO}]"
+# A name word: Title case or CAPITALS, optionally hyphenated (Мұхамед-Әли).
+_WORD = rf"[{_UP}]{_LETTER}+(?:-[{_UP}]{_LETTER}+)?"
+_ENDINGS = (
+    "ов|ова|ев|ева|ёв|ёва|ин|ина|ын|ына|ұлы|улы|қызы|кызы|ский|ская|цкий|цкая|енко|бекова|баева|"
+    "ov|ova|ev|eva|in|ina|yn|yna|uly|kyzy|qyzy|skiy|skii|sky|skaya|enko"
+)
+_SURNAME = rf"[{_UP}]{_LETTER}*?(?i:{_ENDINGS})(?!{_LETTER})"
+_PATRONYMIC = rf"[{_UP}]{_LETTER}*?(?i:ович|евич|овна|евна|ична|инична|ovich|evich|ovna|evna)(?!{_LETTER})"
+_INITIALS = rf"[{_UP}]\.[ \u00a0]?(?:[{_UP}]\.)?"
+_PEOPLE = (
+    # surname first: «Иванов Иван (Иванович)», «ИВАНОВ ИВАН», «Иванов И.И.»
+    re.compile(rf"(?<!{_LETTER}){_SURNAME}\s+(?:{_INITIALS}|{_WORD}(?:\s+{_PATRONYMIC})?)"),
+    # initials first, the official style: «И.И. Иванов», «И. Иванов»
+    re.compile(rf"(?<!{_LETTER}){_INITIALS}\s?{_SURNAME}"),
+    # given name first: «Айдар Сәрсенов», «Aidos Nurlanuly»
+    re.compile(rf"(?<!{_LETTER}){_WORD}\s+{_SURNAME}"),
+)
+_WORDS = re.compile(rf"{_LETTER}+")
 
 
 def looks_like_iin(digits: str) -> bool:
     """An ИИН starts with the birth date YYMMDD and its 7th digit encodes century and sex (1–6)."""
+    if len(digits) != 12 or not digits.isdigit():
+        return False
     try:
         dt.date(2000 + int(digits[0:2]), int(digits[2:4]), int(digits[4:6]))
     except ValueError:
@@ -29,25 +66,68 @@ def looks_like_iin(digits: str) -> bool:
     return digits[6] in "0123456"
 
 
+def _digits(text: str) -> str:
+    return "".join(str(unicodedata.digit(ch)) for ch in text if ch.isdigit())
+
+
+@cache
+def _not_a_person() -> frozenset[str]:
+    from pipeline.texts import load_data  # ground floor too; loaded once
+
+    return frozenset(w.casefold() for w in load_data("privacy.yaml")["not_a_person"])
+
+
+def _is_person(phrase: str) -> bool:
+    stop = _not_a_person()
+    return not any(w.casefold() in stop for w in _WORDS.findall(phrase))
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+# Nothing to find without a digit or two capitals: most cells (statuses, one-sentence comments) stop here.
+_MAYBE = re.compile(rf"\d|[{_UP}][^{_UP}]*[{_UP}]", re.DOTALL)
+
+
 def find_personal_data(text: str) -> list[tuple[int, int]]:
     """Spans to mask: every ИИН-like number, and personal names when there are two or more (a list)."""
-    spans = [m.span() for m in _TWELVE_DIGITS.finditer(text) if looks_like_iin(m.group())]
-    people = [m.span() for m in _PERSON.finditer(text)]
+    if _MAYBE.search(text) is None:
+        return []
+    spans = [m.span() for pattern in _IIN_LIKE for m in pattern.finditer(text) if looks_like_iin(_digits(m.group()))]
+    people = _merge([m.span() for pattern in _PEOPLE for m in pattern.finditer(text) if _is_person(m.group())])
     if len(people) >= 2:
         spans.extend(people)
-    return sorted(spans)
+    return _merge(spans)
 
 
 def mask(text: str) -> tuple[str, bool]:
+    # NFC first: a name typed with combining marks (decomposed й, ё) is the same name.
+    text = unicodedata.normalize("NFC", text)
     spans = find_personal_data(text)
     if not spans:
         return text, False
     out, last = [], 0
     for start, end in spans:
-        if start < last:
-            continue
         out.append(text[last:start])
         out.append(MASK)
         last = end
     out.append(text[last:])
     return "".join(out), True
+
+
+def mask_number(value: int | float) -> bool:
+    """A number cell that is an ИИН typed as a number (Excel drops nothing from 12 digits)."""
+    if isinstance(value, bool):
+        return False
+    try:
+        whole = int(value)
+    except (OverflowError, ValueError):
+        return False
+    return whole == value and looks_like_iin(str(whole).zfill(12)) and whole >= 10**10

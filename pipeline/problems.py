@@ -104,5 +104,10 @@ class _Missing(dict):
 
 
 def _text(value: object) -> str:
-    return value if isinstance(value, str) else str(value)
+    """A value quoted in a message, as every output may hold it: the one masking pass runs on it (a
+    value may come from any cell, or be a number that is an ИИН), and XML-illegal characters go."""
+    from pipeline.privacy import mask
+    from pipeline.safe_text import xml_text
+
+    return mask(xml_text(value if isinstance(value, str) else str(value)))[0]
 

@@ -45,6 +45,11 @@ def _order(sub: Submission) -> tuple[dt.date, float, str]:
     return (sub.arrival(), sub.raw.mtime, sub.name)
 
 
+def _official_name(plan: Plan, code: str) -> str:
+    unit = plan.unit_by_code.get(code)
+    return unit.name if unit is not None else plan.department.name
+
+
 def select(plan: Plan, subs: list[Submission], date: dt.date) -> Selection:
     selection = Selection(date=date)
     groups: dict[tuple[str, dt.date], list[Submission]] = defaultdict(list)
@@ -67,6 +72,12 @@ def select(plan: Plan, subs: list[Submission], date: dt.date) -> Selection:
         for loser in group[:-1]:
             selection.superseded[loser.name] = winner.name
             selection.problems.append(Problem.make("submission-superseded", loser.name, by=winner.name))
+        # A unit recognised from another spelling (another unit's Russian name, say) that replaces a file
+        # naming the unit officially may be another district's file: the replacement is not silent.
+        if winner.unit_alias and any(not loser.unit_alias for loser in group[:-1]):
+            selection.problems.append(Problem.make(
+                "submission-unit-doubtful", winner.name, unit=_official_name(plan, unit), value=winner.unit_alias,
+            ))
         selection.used.setdefault(unit, {})[report_date] = winner
         first_arrival[(unit, report_date)] = group[0]
 

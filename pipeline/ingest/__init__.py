@@ -8,17 +8,20 @@ Both never raise because of a file's content: every file gets a RawForm, with pr
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.ingest.alloc import gc_paused
-from pipeline.ingest.extract import ReadSpec, file_facts
-from pipeline.ingest.inbox import display_name, scan_inbox
-from pipeline.ingest.isolate import PoolSettings, read_isolated
+from pipeline.ingest.extract import FileFacts, ReadSpec, file_facts, too_large
+from pipeline.ingest.inbox import name_of, scan_inbox
+from pipeline.ingest.isolate import MAX_WORKERS, PoolSettings, read_isolated
 from pipeline.ingest.model import RawCell, RawForm
 from pipeline.ingest.sniff import sniff
 from pipeline.plan.model import Plan
+from pipeline.problems import Problem
 
 if TYPE_CHECKING:
     from pipeline.ingest.cache import IngestCache
@@ -47,25 +50,48 @@ def read_files(plan: Plan, paths: Iterable[Path], *, root: Path | None = None, w
 def _read_files(plan: Plan, paths: list[Path], root: Path | None, workers: int, cache: IngestCache | None,
                 progress: Progress | None, on_form: OnForm | None) -> list[RawForm]:
     settings = PoolSettings(
-        workers=max(1, workers),
+        workers=max(1, min(workers, MAX_WORKERS)),
         seconds=plan.limits.reader_seconds,
         memory_mb=plan.limits.reader_memory_mb,
     )
-    items = [(str(p), display_name(p, root)) for p in paths]
+    spec = ReadSpec.from_plan(plan)
+    named = [name_of(p, root) for p in paths]
+    items = [(str(p), name) for p, (name, _) in zip(paths, named)]
     results: list[RawForm | None] = [None] * len(items)
+
+    def stamp(index: int, form: RawForm) -> RawForm:
+        # Frozen, but not yet seen by anyone: the source path and whether the name was masked are facts
+        # of this inbox, not of the file's bytes, so they are never cached and are put on here.
+        object.__setattr__(form, "source", items[index][0])
+        object.__setattr__(form, "name_masked", named[index][1])
+        return form
+
+    def answer(index: int, form: RawForm) -> None:
+        results[index] = stamp(index, form)
+        if on_form is not None:
+            on_form(form)
+
+    # Refused by a stat alone, before anything opens or hashes them: a FIFO or device (an open would block
+    # or never end) and a file over the size limit (a link to a 20 GB sparse file).
+    for index, (path, name) in enumerate(items):
+        early = refuse_by_stat(path, name, spec)
+        if early is not None:
+            answer(index, early)
     # An empty cache cannot hit: skip hashing every file in the parent (a cold run pays nothing for it).
     if cache is not None and cache.enabled and len(cache):
         keys = []
-        for path, name in items:
+        for index, (path, name) in enumerate(items):
+            if results[index] is not None:
+                keys.append(("", name, 0.0))
+                continue
             try:
-                facts = file_facts(Path(path))
+                facts = file_facts(Path(path), spec.max_file_bytes)
                 keys.append((facts.sha256, name, facts.mtime))
             except OSError:
                 keys.append(("", name, 0.0))  # the worker will say what is wrong with it
         for index, form in cache.get_many(keys).items():
-            results[index] = form
-            if on_form is not None:
-                on_form(form)
+            if results[index] is None:
+                answer(index, form)
     todo = [i for i, r in enumerate(results) if r is None]
     done = len(items) - len(todo)
     if progress is not None:
@@ -77,19 +103,33 @@ def _read_files(plan: Plan, paths: list[Path], root: Path | None, workers: int, 
         if progress is not None:
             progress(done, len(items))
 
-    fresh = read_isolated([items[i] for i in todo], ReadSpec.from_plan(plan), settings, answered,
-                          None if on_form is None else lambda _, form: on_form(form))
+    fresh = read_isolated([items[i] for i in todo], spec, settings, answered,
+                          lambda i, form: answer(todo[i], form))
     for i, form in zip(todo, fresh):
-        results[i] = form
+        if results[i] is not form:
+            results[i] = stamp(i, form)
     if cache is not None:
         cache.put_many(fresh)
     return [r for r in results if r is not None]
 
 
+def refuse_by_stat(path: str, name: str, spec: ReadSpec) -> RawForm | None:
+    """The answer for a file that must not be opened or read, from `os.stat` alone; None to read it."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None  # the worker says what is wrong with it (file-unreadable)
+    if not stat.S_ISREG(st.st_mode):
+        return RawForm(name, "", 0, st.st_mtime, None, problems=(Problem.make("file-not-regular", name),))
+    if st.st_size > spec.max_file_bytes:
+        return too_large(name, FileFacts("", st.st_size, st.st_mtime), spec)
+    return None
+
+
 def read_inbox(plan: Plan, inbox: Path, *, workers: int = 2, cache: IngestCache | None = None,
                progress: Progress | None = None, on_form: OnForm | None = None) -> list[RawForm]:
     """`on_form` sees the files read, not the ignored ones (those come back without being read)."""
-    candidates, ignored = scan_inbox(inbox)
+    candidates, ignored = scan_inbox(inbox, plan.limits.max_file_bytes)
     forms = read_files(plan, candidates, root=inbox, workers=workers, cache=cache, progress=progress,
                        on_form=on_form)
     return sorted([*forms, *ignored], key=lambda f: f.name)

@@ -31,7 +31,8 @@ from typing import Any
 from pipeline.ingest.model import RawForm
 
 #: Bump when what the reader extracts from a file changes (extract.py, sniff.py): old rows are then unused.
-READER_VERSION = "1"
+#: "2": values, sheet names and quoted values are masked and XML-safe at ingest (rows of "1" hold raw text).
+READER_VERSION = "2"
 CACHE_DIR = ".cache"
 CACHE_FILE = "ingest.sqlite"
 SCHEMA = "1"
@@ -102,12 +103,12 @@ class IngestCache:
         out: dict[int, RawForm] = {}
         for index, (sha, name, mtime) in enumerate(keys):
             text = found.get(sha)
-            if text is None:
+            if not isinstance(text, (str, bytes)):
                 continue
             try:
                 out[index] = _thaw(json.loads(text), sha, name, mtime)
-            except (ValueError, KeyError, TypeError, AttributeError):
-                continue  # a row that no longer decodes is a miss, and is overwritten below
+            except Exception:  # noqa: BLE001 - any row that does not decode (wrong shape, unknown code,
+                continue  # nesting deep enough for RecursionError) is a miss, and is overwritten below
         self.hits += len(out)
         return out
 

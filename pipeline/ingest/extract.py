@@ -10,6 +10,7 @@ import hashlib
 import io
 import os
 import re
+import stat
 import struct
 import tempfile
 import zipfile
@@ -21,7 +22,9 @@ from pipeline.forms.layout import VALUE_HEADERS, VALUE_COLUMN, CODE_COLUMN, all_
 from pipeline.ingest.model import CellValue, RawCell, RawForm
 from pipeline.ingest.sniff import READABLE, Verdict, _short, read_member, sniff
 from pipeline.plan.model import Plan
+from pipeline.privacy import MASK, mask, mask_number
 from pipeline.problems import Problem
+from pipeline.safe_text import xml_text
 
 HASH_CHUNK = 1 << 20
 _VALUE_OFFSET = VALUE_COLUMN - CODE_COLUMN
@@ -47,38 +50,71 @@ class FileFacts:
     mtime: float
 
 
-def file_facts(path: Path) -> FileFacts:
-    """Hash by streaming, so that even a file over the size limit gets a stable identity."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+def file_facts(path: Path, max_bytes: int | None = None) -> FileFacts:
+    """Hash by streaming, so that even a large file gets a stable identity.
+
+    Only regular files are opened (a FIFO would block the open, a device never end), and without
+    blocking; a file over `max_bytes` is not read at all (sha256 ""), so a link to a 20 GB sparse file
+    costs a stat, not minutes of hashing outside the reader's time limit.
+    """
+    fd = _open_regular(path)
+    with os.fdopen(fd, "rb") as fh:
         st = os.fstat(fh.fileno())
+        if max_bytes is not None and st.st_size > max_bytes:
+            return FileFacts("", st.st_size, st.st_mtime)
+        digest = hashlib.sha256()
         while chunk := fh.read(HASH_CHUNK):
             digest.update(chunk)
     return FileFacts(digest.hexdigest(), st.st_size, st.st_mtime)
 
 
+class NotRegularFile(OSError):
+    """A FIFO, device, socket or directory where a file was expected."""
+
+
+def _open_regular(path: Path | str) -> int:
+    # O_NONBLOCK: opening a FIFO with no writer would otherwise wait for ever; harmless for regular files.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(f"not a regular file: {stat.filemode(st.st_mode)}")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def read_path(path: str, name: str, spec: ReadSpec) -> RawForm:
     """Never raises for a bad file; an `OSError` on the path itself becomes file-unreadable."""
     try:
-        with open(path, "rb") as fh:
+        with os.fdopen(_open_regular(path), "rb") as fh:
             st = os.fstat(fh.fileno())
             if st.st_size > spec.max_file_bytes:
-                fh.close()
-                facts = file_facts(Path(path))
-                return _failed(name, facts, None, Problem.make(
-                    "file-too-large", name,
-                    size=_mb(st.st_size), limit=_mb(spec.max_file_bytes),
-                ))
+                return too_large(name, FileFacts("", st.st_size, st.st_mtime), spec)
             data = fh.read(spec.max_file_bytes + 1)
+    except NotRegularFile:
+        return _failed(name, FileFacts("", 0, 0.0), None, Problem.make("file-not-regular", name))
     except OSError as exc:
         return _failed(name, FileFacts("", 0, 0.0), None, Problem.make("file-unreadable", name, detail=_short(exc)))
     facts = FileFacts(hashlib.sha256(data).hexdigest(), len(data), st.st_mtime)
+    if len(data) > spec.max_file_bytes:  # grew while being read
+        return too_large(name, FileFacts("", len(data), st.st_mtime), spec)
     try:
         return read_bytes(data, name, facts, spec, path=path)
     except MemoryError:
-        return _failed(name, facts, None, Problem.make("file-reader-crashed", name))
+        return _failed(name, facts, None, Problem.make("file-reader-crashed", name, detail="MemoryError"))
     except Exception as exc:  # noqa: BLE001 - one odd file must not stop the batch
         return _failed(name, facts, None, Problem.make("file-corrupt", name, detail=_short(exc)))
+
+
+def too_large(name: str, facts: FileFacts, spec: ReadSpec) -> RawForm:
+    """Refused by its size alone: never read, never hashed (sha256 "")."""
+    return _failed(name, facts, None, Problem.make(
+        "file-too-large", name, size=_mb(facts.size), limit=_mb(spec.max_file_bytes),
+    ))
 
 
 def read_bytes(data: bytes, name: str, facts: FileFacts, spec: ReadSpec, path: str | None = None) -> RawForm:
@@ -133,12 +169,21 @@ def _open_workbook(data: bytes, fmt: str, path: str | None) -> Any:
     import python_calamine as pc
 
     want = _SAME_PARSER[_SUFFIX[fmt]]
-    if path is not None and _SAME_PARSER.get(Path(path).suffix.lower()) == want:
+    # A path that is not valid UTF-8 (a name from a Windows zip) cannot cross into calamine: copy it too.
+    if path is not None and _SAME_PARSER.get(Path(path).suffix.lower()) == want and _utf8(path):
         return pc.CalamineWorkbook.from_path(path)
     with tempfile.TemporaryDirectory(prefix="mz-ingest-") as tmp:
         copy = Path(tmp) / f"file{_SUFFIX[fmt]}"
         copy.write_bytes(data)
         return pc.CalamineWorkbook.from_path(str(copy))
+
+
+def _utf8(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _extract(data: bytes, name: str, facts: FileFacts, spec: ReadSpec, verdict: Verdict,
@@ -147,6 +192,13 @@ def _extract(data: bytes, name: str, facts: FileFacts, spec: ReadSpec, verdict: 
 
     fmt = verdict.format
     assert fmt in READABLE
+    if fmt in ("xlsx", "xlsm") and verdict.archive is not None:
+        declared = declared_cells(verdict.archive, data)
+        if declared > spec.max_cells:
+            # calamine allocates a sheet's declared rectangle before reading a cell: refuse it unopened.
+            return _failed(name, facts, fmt, Problem.make(
+                "file-too-many-cells", name, cells=declared, limit=spec.max_cells,
+            ))
     try:
         wb = _open_workbook(data, fmt, path)
     except Exception as exc:  # noqa: BLE001 - calamine's exception classes plus the odd ValueError
@@ -189,14 +241,82 @@ def _extract(data: bytes, name: str, facts: FileFacts, spec: ReadSpec, verdict: 
         cells[code] = hits[0]
         if len({_same_key(c) for c in hits}) > 1:
             duplicates[code] = tuple(hits)
-    problems: tuple[Problem, ...] = ()
+    cells, duplicates, sheet_problems = made_safe(name, cells, duplicates)
+    problems: tuple[Problem, ...] = sheet_problems
     if details.has_defined_names is False:
-        problems = (Problem.make("form-defined-names-lost", name),)
+        problems += (Problem.make("form-defined-names-lost", name),)
     return RawForm(
         name, facts.sha256, facts.size, facts.mtime, fmt,
         cells=cells, duplicates=duplicates,
         has_defined_names=bool(details.has_defined_names), problems=problems,
     )
+
+
+# --- the one place district text enters the pipeline --------------------------------------------------------
+
+
+def made_safe(name: str, cells: dict[str, RawCell], duplicates: dict[str, tuple[RawCell, ...]]
+               ) -> tuple[dict[str, RawCell], dict[str, tuple[RawCell, ...]], tuple[Problem, ...]]:
+    """Every value and sheet name as every later stage (and the cache) will hold it: characters XML cannot
+    carry become spaces, and personal data is masked (the cell remembers it was, for the warning)."""
+    sheets: dict[str, str] = {}
+    problems: list[Problem] = []
+
+    def sheet_of(raw: str) -> str:
+        if raw not in sheets:
+            safe, masked = mask(xml_text(raw))
+            sheets[raw] = safe
+            if masked:
+                problems.append(Problem.make("personal-data-in-name", name, safe))
+        return sheets[raw]
+
+    def clean(cell: RawCell) -> RawCell:
+        value, masked = cell.value, False
+        if isinstance(value, str):
+            value, masked = mask(xml_text(value))
+        elif isinstance(value, (int, float)) and mask_number(value):
+            value, masked = MASK, True
+        sheet = sheet_of(cell.sheet)
+        if not masked and value is cell.value and sheet == cell.sheet:
+            return cell
+        return RawCell(sheet, cell.cell, value, cell.formula_without_value,
+                       None if cell.error is None else xml_text(cell.error), masked)
+
+    safe_cells = {code: clean(c) for code, c in cells.items()}
+    safe_dups = {code: tuple(clean(c) for c in cs) for code, cs in duplicates.items()}
+    return safe_cells, safe_dups, tuple(problems)
+
+
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?\bref\s*=\s*[\"']([A-Za-z]*)(\d*)(?::([A-Za-z]*)(\d*))?[\"']")
+
+
+def declared_cells(archive: zipfile.ZipFile, data: bytes) -> int:
+    """Cells the worksheets declare (`<dimension ref="A1:XFD1048576"/>`), counted as calamine allocates
+    them: the rectangle from A1 to the declared end. Read from the head of each sheet part only."""
+    total = 0
+    for info in archive.infolist():
+        lname = info.filename.lower()
+        if not (lname.startswith("xl/worksheets/") and lname.endswith(".xml")):
+            continue
+        try:
+            head = read_member(archive, info.filename, data, 4096)
+        except Exception:  # noqa: BLE001 - a broken part is calamine's to report precisely
+            continue
+        m = _DIMENSION.search(head)
+        if m is None:
+            continue
+        col_text, row_text = (m.group(3), m.group(4)) if m.group(3) is not None else (m.group(1), m.group(2))
+        rows = int(row_text) if row_text else 1_048_576
+        cols = _column_number(col_text.decode("ascii")) if col_text else 16_384
+        total += rows * cols
+    return total
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for ch in letters.upper()[:4]:
+        number = number * 26 + ord(ch) - 64
+    return max(number, 1)
 
 
 def _may_be_formula_or_error(cell: RawCell) -> bool:

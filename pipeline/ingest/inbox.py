@@ -15,7 +15,9 @@ from pathlib import Path
 
 from pipeline.ingest.extract import FileFacts, file_facts
 from pipeline.ingest.model import RawForm
+from pipeline.privacy import mask
 from pipeline.problems import Problem
+from pipeline.safe_text import xml_text
 
 #: Extensions that are clearly not a district's spreadsheet. Anything else — spreadsheet extensions,
 #: no extension, odd ones — is read and judged by content, so that a district gets a precise answer.
@@ -39,6 +41,11 @@ def _ignore_code(name: str) -> str | None:
 
 
 def display_name(path: Path, root: Path | None) -> str:
+    """The name people see for a file: relative to `root`, made safe (see `safe_name`)."""
+    return safe_name(_relative(path, root))[0]
+
+
+def _relative(path: Path, root: Path | None) -> str:
     if root is not None:
         try:
             return path.relative_to(root).as_posix()
@@ -47,8 +54,38 @@ def display_name(path: Path, root: Path | None) -> str:
     return path.as_posix() if root is None else path.name
 
 
-def scan_inbox(inbox: Path) -> tuple[list[Path], list[RawForm]]:
-    """(candidate files to read, ignored files as RawForms with their info problem), each sorted by name."""
+def safe_name(raw: str) -> tuple[str, bool]:
+    """(name every output can hold, whether personal data was masked out of it).
+
+    A name from a zip made on Windows may not be valid UTF-8 (Python keeps such bytes as surrogates,
+    which no UTF-8 writer accepts): those bytes show as U+FFFD. Control characters become spaces, and
+    the one masking pass runs on the name, as on every other text a district sends.
+    """
+    if _has_surrogates(raw):
+        try:
+            raw = os.fsencode(raw).decode("utf-8", "replace")
+        except UnicodeEncodeError:  # a surrogate no file system put there: nothing to recover
+            raw = raw.encode("utf-8", "replace").decode("utf-8")
+    return mask(xml_text(raw))
+
+
+def name_of(path: Path, root: Path | None) -> tuple[str, bool]:
+    return safe_name(_relative(path, root))
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def scan_inbox(inbox: Path, max_bytes: int | None = None) -> tuple[list[Path], list[RawForm]]:
+    """(candidate files to read, ignored files as RawForms with their info problem), each sorted by name.
+
+    An ignored file over `max_bytes` is not hashed (sha256 ""): a 20 GB archive dropped in the inbox
+    costs a stat."""
     candidates: list[Path] = []
     ignored: list[RawForm] = []
     for dirpath, dirnames, filenames in os.walk(inbox, followlinks=False):
@@ -61,13 +98,13 @@ def scan_inbox(inbox: Path) -> tuple[list[Path], list[RawForm]]:
             if code is None:
                 candidates.append(path)
                 continue
-            name = display_name(path, inbox)
+            name, masked = name_of(path, inbox)
             try:
-                facts = file_facts(path)
+                facts = file_facts(path, max_bytes)
             except OSError:
                 facts = FileFacts("", 0, 0.0)
             ignored.append(RawForm(name, facts.sha256, facts.size, facts.mtime, None,
-                                   problems=(Problem.make(code, name),)))
+                                   problems=(Problem.make(code, name),), source=str(path), name_masked=masked))
     candidates.sort(key=lambda p: display_name(p, inbox))
     ignored.sort(key=lambda f: f.name)
     return candidates, ignored

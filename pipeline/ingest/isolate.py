@@ -21,8 +21,10 @@ import faulthandler
 import multiprocessing
 import multiprocessing.connection as mpc
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -44,6 +46,9 @@ Task = tuple[int, str, str]  # (index in the caller's list, path, display name)
 OnForm = Callable[[int, RawForm], None]
 
 MAX_BATCH = 16
+#: More reader processes than this only thrash a small machine (and each may take reader_memory_mb):
+#: requests above it are capped here and refused by the CLI.
+MAX_WORKERS = 16
 
 
 @dataclass
@@ -60,7 +65,7 @@ def _start_method() -> str:
 
 
 def _worker_main(conn: mpc.Connection, inherited: list[mpc.Connection], spec: ReadSpec,
-                 memory_mb: int, reader: Reader) -> None:
+                 memory_mb: int, reader: Reader, log_path: str = "") -> None:
     # A forked child holds copies of the parent's ends of every pipe; keeping them open would stop
     # the workers from seeing EOF when the parent goes away.
     for other in inherited:
@@ -69,6 +74,10 @@ def _worker_main(conn: mpc.Connection, inherited: list[mpc.Connection], spec: Re
         except OSError:
             pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # The native reader prints its panic text and backtrace to fd 2: that belongs in a log the parent
+    # summarises in one line, never on the user's console.
+    if log_path:
+        _stderr_to(log_path)
     # A crash here is expected and answered by the parent; an inherited faulthandler (pytest enables
     # one) would only dump the parent's stack onto the shared stderr.
     faulthandler.disable()
@@ -90,14 +99,60 @@ def _worker_main(conn: mpc.Connection, inherited: list[mpc.Connection], spec: Re
         if batch is None:
             return
         for idx, path, name in batch:
+            _mark_log(idx)
             try:
                 form = reader(path, name, spec)
-            except BaseException:  # noqa: BLE001 - the reader promised not to raise; answer anyway
-                form = _final_answer(path, name, "file-reader-crashed")
+            except BaseException as exc:  # noqa: BLE001 - a native panic (pyo3 PanicException) lands here
+                form = _final_answer(path, name, "file-reader-crashed", detail=_one_line(exc))
             try:
                 conn.send((idx, form))
             except (OSError, ValueError):
                 return
+
+
+_MARK = "\x1e"  # starts the log lines written before each file: the parent reads from the last one
+
+
+def _stderr_to(log_path: str) -> None:
+    try:
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    except OSError:
+        fd = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def _mark_log(idx: int) -> None:
+    try:
+        os.write(2, f"{_MARK}{idx}\n".encode())
+    except OSError:
+        pass
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:117] + "…" if len(text) > 120 else text
+
+
+def crash_reason(log_text: str, exitcode: int | None) -> str:
+    """One line for a user from what a dead worker left in its log: the panic message, else the signal."""
+    tail = log_text.rsplit(_MARK, 1)[-1]
+    lines = [line.strip() for line in tail.splitlines()[1:] if line.strip()]
+    for i, line in enumerate(lines):
+        if "panicked" in line:
+            # Rust ≥ 1.73 puts the message on the line after "panicked at file:line:col:".
+            message = line.split("panicked at", 1)[-1].strip()
+            if message.endswith(":") and i + 1 < len(lines):
+                message = lines[i + 1]
+            return _one_line(Exception(f"panic: {message}"))
+    if any("MemoryError" in line or "memory allocation" in line for line in lines):
+        return "memory limit"
+    if exitcode is not None and exitcode < 0:
+        try:
+            return signal.Signals(-exitcode).name
+        except ValueError:
+            return f"signal {-exitcode}"
+    return f"exit {exitcode}" if exitcode is not None else "?"
 
 
 def die_with_parent() -> None:
@@ -129,6 +184,8 @@ class _Worker:
     inflight: deque[Task] = field(default_factory=deque)
     started: float = 0.0  # when the worker began the head of `inflight`
     solo: bool = False  # reading a suspect alone: its failure is final
+    log: Path | None = None  # the worker's stderr (see _stderr_to)
+    exitcode: int | None = None  # set when killed/joined
 
 
 class ReaderPool:
@@ -137,6 +194,8 @@ class ReaderPool:
     def __init__(self, spec: ReadSpec, settings: PoolSettings) -> None:
         self.spec = spec
         self.settings = settings
+        self._log_dir: Path | None = None
+        self._spawned = 0
         self.ctx = multiprocessing.get_context(_start_method())
         self.workers: list[_Worker] = []
         self.on_form: OnForm | None = None
@@ -146,14 +205,18 @@ class ReaderPool:
         inherited: list[mpc.Connection] = []
         if self.ctx.get_start_method() == "fork":
             inherited = [parent_end, *(w.conn for w in self.workers)]
+        if self._log_dir is None:
+            self._log_dir = Path(tempfile.mkdtemp(prefix="mz-reader-logs-"))
+        self._spawned += 1
+        log = self._log_dir / f"worker-{self._spawned}.log"
         proc = self.ctx.Process(
             target=_worker_main,
-            args=(child_end, inherited, self.spec, self.settings.memory_mb, self.settings.reader),
+            args=(child_end, inherited, self.spec, self.settings.memory_mb, self.settings.reader, str(log)),
             daemon=True,
         )
         proc.start()
         child_end.close()
-        worker = _Worker(proc, parent_end)
+        worker = _Worker(proc, parent_end, log=log)
         self.workers.append(worker)
         return worker
 
@@ -167,11 +230,15 @@ class ReaderPool:
         if worker.proc.is_alive():
             worker.proc.kill()
         worker.proc.join(5)
+        worker.exitcode = worker.proc.exitcode
         worker.proc.close()
 
     def close(self) -> None:
         for worker in list(self.workers):
             self._kill(worker)
+        if self._log_dir is not None:
+            shutil.rmtree(self._log_dir, ignore_errors=True)
+            self._log_dir = None
 
     def run(self, items: Sequence[tuple[str, str]], on_done: Callable[[int], None] | None = None,
             on_form: OnForm | None = None) -> list[RawForm]:
@@ -274,6 +341,7 @@ class ReaderPool:
         worker.inflight.clear()
         solo = worker.solo
         self._kill(worker)
+        reason = crash_reason(_read_log(worker.log), worker.exitcode)
         pending.extendleft(reversed(unstarted))
         if not solo:
             suspects.append(suspect)
@@ -283,10 +351,24 @@ class ReaderPool:
         if code == "file-reader-timeout":
             s = self.settings.seconds
             params["seconds"] = int(s) if float(s).is_integer() else s
+        else:
+            params["detail"] = reason
         results[idx] = _final_answer(path, name, code, **params)
         if self.on_form is not None:
             self.on_form(idx, results[idx])
         return 1
+
+
+def _read_log(path: Path | None, limit: int = 16384) -> str:
+    if path is None:
+        return ""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - limit))
+            return fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 def read_isolated(items: Sequence[tuple[str, str]], spec: ReadSpec, settings: PoolSettings,

@@ -25,6 +25,7 @@ class RawCell:
     value: CellValue  # as the reader returned it; '' and None both mean empty
     formula_without_value: bool = False  # a formula whose result was never computed
     error: str | None = None  # '#DIV/0!' and the like, when the reader exposes it
+    masked: bool = False  # personal data was masked out of `value` at ingest (see pipeline.privacy)
 
     @property
     def empty(self) -> bool:
@@ -36,13 +37,15 @@ class RawCell:
             out["formula_without_value"] = True
         if self.error is not None:
             out["error"] = self.error
+        if self.masked:
+            out["masked"] = True
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RawCell:
         return cls(
             data["sheet"], data["cell"], value_from_json(data["value"]),
-            bool(data.get("formula_without_value", False)), data.get("error"),
+            bool(data.get("formula_without_value", False)), data.get("error"), bool(data.get("masked", False)),
         )
 
 
@@ -50,7 +53,7 @@ class RawCell:
 class RawForm:
     """One inbox file as read. `cells` is empty when the file could not be read; `problems` says why."""
 
-    name: str  # file name relative to the inbox, as shown to people
+    name: str  # file name relative to the inbox, as shown to people: valid UTF-8, personal data masked
     sha256: str
     size: int
     mtime: float  # seconds since the epoch (file modification time)
@@ -59,6 +62,10 @@ class RawForm:
     duplicates: dict[str, tuple[RawCell, ...]] = field(default_factory=dict)  # code found more than once
     has_defined_names: bool = False
     problems: tuple[Problem, ...] = ()
+    #: the file's path as the reader opened it (str, may hold surrogates): never shown, never cached. Empty
+    #: for forms built in memory. Writers that copy the original file (feedback) open this, not `name`.
+    source: str = field(default="", compare=False)
+    name_masked: bool = field(default=False, compare=False)  # `name` lost personal data when made
 
     @property
     def readable(self) -> bool:

@@ -199,6 +199,10 @@ def _zip_kind(zf: zipfile.ZipFile, names: set[str], data: bytes) -> Verdict:
     try:
         if "[content_types].xml" in lower:
             ct = read_member(zf, lower["[content_types].xml"], data, 1 << 20)
+            # Before the macro test: an .xlsb with macros also holds xl/vbaProject.bin, and its binary
+            # workbook is a format calamine is not asked to read, not a corrupt xlsm.
+            if (_CT_XLSB in ct or "xl/workbook.bin" in lower) and "xl/workbook.xml" not in lower:
+                return _no("file-unsupported-format", detail=D_XLSB)
             if any(t in ct for t in _CT_XLSM) or "xl/vbaproject.bin" in lower:
                 return Verdict(format="xlsm")
             if any(t in ct for t in _CT_XLSX):

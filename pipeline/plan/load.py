@@ -46,6 +46,10 @@ def load_plan(path: Path | str = DEFAULT_PLAN) -> Plan:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise PlanError(f"{path}: not valid YAML: {exc}") from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # YAML's own date type: `2017-02-30` matches its pattern and fails in datetime.date, outside
+        # YAMLError; an absurd nesting depth fails in the parser's recursion.
+        raise PlanError(f"{path}: a value cannot be read ({type(exc).__name__}: {exc})") from None
     if not isinstance(data, dict):
         raise PlanError(f"{path}: the plan must be a mapping of keys")
     try:

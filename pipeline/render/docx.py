@@ -119,6 +119,9 @@ def render_bytes(
     template = template or TEMPLATES[language]
     tpl = DocxTemplate(str(template))
     context = _with_images(tpl, build_context(data, chart_paths=chart_paths, language=language))
+    # District text that looks like template syntax (`{{ x }}` in a comment) is data: it is set aside
+    # behind placeholders while the guard looks for the TEMPLATE's leftovers, then put back literally.
+    context, literal = _set_aside(context)
     try:
         tpl.render(context, jinja_env=jinja_env(), autoescape=True)
     except jinja2.UndefinedError as exc:
@@ -127,7 +130,54 @@ def render_bytes(
     tpl.save(buf)
     result = _set_properties(buf.getvalue(), data.date, language)
     check_no_template_syntax(result)
-    return normalise_zip(result, report_moment(data.date))
+    replace = _put_back(result, literal)
+    return normalise_zip(result, report_moment(data.date), replace=replace)
+
+
+_SYNTAX_CHARS = re.compile(r"[{}%]")
+
+
+def _set_aside(context: Any) -> tuple[Any, dict[str, str]]:
+    """A copy of `context` where every string holding `{`, `}` or `%` is a unique placeholder (letters and
+    digits only, so no escaping changes it); the placeholder → original text map comes with it."""
+    nonce = os.urandom(6).hex()
+    literal: dict[str, str] = {}
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            if not _SYNTAX_CHARS.search(value):
+                return value
+            key = f"MZLITERAL{nonce}N{len(literal)}Z"
+            literal[key] = value
+            return key
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(walk(v) for v in value)
+        return value
+
+    return walk(context), literal
+
+
+def _put_back(docx_bytes: bytes, literal: Mapping[str, str]) -> dict[str, bytes]:
+    """The XML parts with each placeholder replaced by its original text, XML-escaped."""
+    if not literal:
+        return {}
+    from xml.sax.saxutils import escape
+
+    pattern = re.compile("|".join(re.escape(k) for k in literal))
+    replace: dict[str, bytes] = {}
+    with zipfile.ZipFile(io.BytesIO(docx_bytes)) as zf:
+        for name in zf.namelist():
+            if not name.endswith(".xml"):
+                continue
+            xml = zf.read(name).decode("utf-8")
+            if "MZLITERAL" not in xml:
+                continue
+            replace[name] = pattern.sub(lambda m: escape(literal[m.group()]), xml).encode("utf-8")
+    return replace
 
 
 def render_report(

@@ -74,7 +74,7 @@ def write_feedback(plan: Plan, files: Iterable[FileVerdict], outdir: Path, inbox
         if not needs_feedback(problems) or verdict.raw.format is None or not verdict.raw.cells:
             continue  # nothing to fix in the workbook, or nothing readable to send back; issues.csv has it
         path = outdir / feedback_name(verdict)
-        if verdict.raw.format in ("xlsx", "xlsm") and _write_copy(plan, inbox / verdict.raw.name, verdict, problems, path):
+        if verdict.raw.format in ("xlsx", "xlsm") and _write_copy(plan, _source(verdict, inbox), verdict, problems, path):
             written[verdict.raw.name] = path
             continue
         built = _rebuilt(plan, verdict)
@@ -90,6 +90,11 @@ def needs_feedback(problems: Iterable[Problem]) -> bool:
     return any(p.severity in ("error", "warning") and p.code not in NOT_IN_WORKBOOK for p in problems)
 
 
+def _source(verdict: FileVerdict, inbox: Path) -> Path:
+    """The district's own file on disk: its listed name may have been masked or made valid UTF-8."""
+    return Path(verdict.raw.source) if verdict.raw.source else inbox / verdict.raw.name
+
+
 def feedback_name(verdict: FileVerdict) -> str:
     """`<unit>-<date>-<stem>-<tag>.xlsx`: the tag (from the inbox-relative path) keeps two districts'
     `Нысан.xlsx` in different subfolders apart; the stem is masked and made a safe file name part."""
@@ -97,8 +102,10 @@ def feedback_name(verdict: FileVerdict) -> str:
     unit = sub.unit if sub and sub.unit else "unknown"
     date = sub.report_date.isoformat() if sub and sub.report_date else "nodate"
     stem = file_name_part(mask(PurePosixPath(verdict.raw.name).stem)[0], STEM_CHARS)
-    # surrogateescape: a name that is not valid UTF-8 (zip archives from Windows) still hashes.
-    tag = hashlib.sha256(verdict.raw.name.encode("utf-8", "surrogateescape")).hexdigest()[:TAG_CHARS]
+    # The listed name may be masked (two names differing only in an ИИН list alike), so the file's own
+    # sha256 joins it; surrogateescape: a name that is not valid UTF-8 still hashes.
+    key = f"{verdict.raw.name}\n{verdict.raw.sha256}".encode("utf-8", "surrogateescape")
+    tag = hashlib.sha256(key).hexdigest()[:TAG_CHARS]
     return f"{unit}-{date}-{stem}-{tag}.xlsx"
 
 

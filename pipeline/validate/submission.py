@@ -16,6 +16,7 @@ from pipeline.problems import Problem
 from pipeline.validate.dates import parse_date
 from pipeline.validate.numbers import parse_number
 from pipeline.privacy import mask
+from pipeline.safe_text import xml_text
 from pipeline.validate.units import UnitResolver, fold
 
 
@@ -34,6 +35,8 @@ class Submission:
     comments: dict[str, str] = field(default_factory=dict)  # item code → comment, personal data masked
     texts: dict[str, str] = field(default_factory=dict)  # text figure code → text, masked
     problems: list[Problem] = field(default_factory=list)
+    #: the unit as typed, when it was recognised from another spelling than the official name (else "")
+    unit_alias: str = ""
 
     @property
     def name(self) -> str:
@@ -57,6 +60,10 @@ class Submission:
 ORAL_TZ = dt.timezone(dt.timedelta(hours=5))
 
 
+def today_in_oral() -> dt.date:
+    return dt.datetime.now(tz=ORAL_TZ).date()
+
+
 class FormValidator:
     """Validates read forms of one plan. Build once per run: it caches lookups derived from the plan."""
 
@@ -74,8 +81,14 @@ class FormValidator:
 
     def validate(self, raw: RawForm) -> Submission:
         sub = Submission(raw=raw, problems=list(raw.problems))
+        if raw.name_masked:
+            sub.problems.append(Problem.make("personal-data-in-name", raw.name))
         if not raw.readable or not raw.cells:
             return sub
+        # Masked at ingest (pipeline.privacy): say where, once a cell, so the district can clean its form.
+        for cell in [*raw.cells.values(), *(c for cs in raw.duplicates.values() for c in cs)]:
+            if cell.masked:
+                self._warn_masked(sub, cell)
         self._check_form_id(sub)
         self._read_header(sub)
         for code, cells in raw.duplicates.items():
@@ -121,6 +134,7 @@ class FormValidator:
             else:
                 sub.unit = match.code
                 if not match.exact:
+                    sub.unit_alias = typed.strip()
                     sub.problems.append(
                         Problem.make(
                             "unit-alias", name, unit_cell.sheet, unit_cell.cell, value=typed.strip(),
@@ -151,12 +165,18 @@ class FormValidator:
             where = filled_cell or _nowhere(sub)
             value = "" if filled_cell is None or filled_cell.empty else filled_cell.value
             sub.problems.append(Problem.make("filled-date-invalid", name, where.sheet, where.cell, value=value))
+        elif filled > today_in_oral():
+            # A form cannot be filled after today: a typo (2071 for 2017) must not put this file after every
+            # later correction. Not trusted: the file's time orders it instead (Submission.arrival).
+            assert filled_cell is not None
+            sub.problems.append(Problem.make("filled-date-future", name, filled_cell.sheet, filled_cell.cell,
+                                             value=filled.strftime("%d.%m.%Y")))
         else:
             sub.filled_date = filled
         for field_name in ("executor", "phone"):
             cell = sub.cell_of(HEADER_CODES[field_name])
             if cell is not None and not cell.empty:
-                setattr(sub, field_name, mask(str(cell.value).strip())[0])
+                setattr(sub, field_name, self._text(sub, cell))
 
     @staticmethod
     def _filled_header(sub: Submission, field_name: str, missing_code: str) -> RawCell | None:
@@ -280,10 +300,17 @@ class FormValidator:
         return None
 
     def _text(self, sub: Submission, cell: RawCell) -> str:
-        text, masked = mask(str(cell.value).strip())
+        # Ingest masked it already; masking again costs little and covers forms built in memory.
+        text, masked = mask(xml_text(str(cell.value).strip()))
         if masked:
-            sub.problems.append(Problem.make("personal-data-masked", sub.name, cell.sheet, cell.cell))
+            self._warn_masked(sub, cell)
         return text
+
+    @staticmethod
+    def _warn_masked(sub: Submission, cell: RawCell) -> None:
+        problem = Problem.make("personal-data-masked", sub.name, cell.sheet, cell.cell)
+        if problem not in sub.problems:
+            sub.problems.append(problem)
 
 
 def _nowhere(sub: Submission) -> RawCell:

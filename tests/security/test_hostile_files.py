@@ -1,0 +1,200 @@
+"""Security suite: files and file systems that hang, exhaust or crash a reader (issue 9, classes 8 and 9).
+
+Each attack goes through the real command (`python -m pipeline check/report` as a subprocess) or the real
+worker pool, and must end at once with a catalogue code, exit 1 or 2, and no traceback or native panic text
+on the console.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pipeline.forms.build import write_form
+from pipeline.ingest.extract import ReadSpec
+from pipeline.ingest.isolate import MAX_WORKERS, PoolSettings, crash_reason, read_isolated
+from pipeline.ingest.model import RawForm
+from pipeline.plan import DEFAULT_PLAN, Plan
+from pipeline.report import run_report
+from pipeline.tools.samples import fill_form, sample_values
+
+REPO = Path(__file__).resolve().parents[2]
+AUG8 = dt.date(2017, 8, 8)
+FAST = 60  # seconds: each of these must answer at once; the limit only keeps a regression from hanging CI
+
+
+def _cli(*args: str, timeout: float = FAST) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=REPO, capture_output=True, encoding="utf-8", errors="replace",
+                          timeout=timeout)
+
+
+def _no_traceback(out: subprocess.CompletedProcess[str]) -> None:
+    text = out.stdout + out.stderr
+    assert "Traceback" not in text and "panicked" not in text and "RUST_BACKTRACE" not in text, text
+
+
+def _codes_of(check_stdout: str) -> dict[str, str]:
+    """file name → codes, from the first line `check` prints for each file."""
+    out = {}
+    for line in check_stdout.splitlines():
+        if not line.startswith(" "):
+            parts = line.split("\t")
+            out[Path(parts[2]).name] = parts[3]
+    return out
+
+
+@pytest.fixture(scope="module")
+def good_form(plan, tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("good")
+    blank = write_form(plan, "kaztalov", tmp / "blank.xlsx")
+    fill_form(blank, tmp / "good.xlsx", sample_values(plan, "kaztalov", AUG8))
+    return tmp / "good.xlsx"
+
+
+def test_check_on_a_fifo_a_device_and_a_folder_answers_at_once(tmp_path):
+    fifo = tmp_path / "pipe.xlsx"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder.xlsx"
+    folder.mkdir()
+    out = _cli("check", str(fifo), str(folder), "/dev/zero")
+    _no_traceback(out)
+    assert out.returncode == 1
+    assert _codes_of(out.stdout) == {"pipe.xlsx": "file-not-regular", "folder.xlsx": "file-not-regular",
+                                     "zero": "file-not-regular"}
+
+
+def test_a_link_to_a_huge_sparse_file_is_refused_by_size_unread(tmp_path, plan):
+    sparse = tmp_path / "huge.bin"
+    with open(sparse, "wb") as fh:
+        fh.truncate(20 * 1024**3)  # 20 GB, no blocks: reading or hashing it would take minutes
+    link = tmp_path / "Казталов.xlsx"
+    link.symlink_to(sparse)
+    out = _cli("check", str(link))
+    _no_traceback(out)
+    assert _codes_of(out.stdout) == {"Казталов.xlsx": "file-too-large"}
+    # In a report too: the inbox scan and the cache never hash it either.
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    inbox.mkdir()
+    (inbox / "big.xlsx").symlink_to(sparse)
+    (inbox / "big.zip").symlink_to(sparse)  # ignored by its name, and not hashed either
+    result = run_report(AUG8.isoformat(), inbox=inbox, outbox=outbox)
+    by_name = {v.raw.name: v for v in result.files}
+    assert [p.code for p in by_name["big.xlsx"].problems] == ["file-too-large"]
+    assert [p.code for p in by_name["big.zip"].problems] == ["ignored-not-spreadsheet"]
+    assert by_name["big.xlsx"].raw.sha256 == by_name["big.zip"].raw.sha256 == ""
+
+
+def test_workers_are_bounded():
+    for bad in ("1000", "0", "-3", "many"):
+        out = _cli("check", "--workers", bad, str(DEFAULT_PLAN))
+        _no_traceback(out)
+        assert out.returncode == 2, bad
+        assert str(MAX_WORKERS) in out.stderr
+    out = _cli("report", "--date", "2017-08-08", "--workers", "1000")
+    assert out.returncode == 2
+
+
+@pytest.mark.parametrize("bad_date", ["2017-02-30", "2017-13-01"])
+def test_an_impossible_date_in_the_plan_is_a_plan_error(tmp_path, bad_date):
+    text = DEFAULT_PLAN.read_text(encoding="utf-8").replace("{date: 2017-08-08,", f"{{date: {bad_date},", 1)
+    assert bad_date in text
+    plan_path = tmp_path / "plan.yaml"
+    plan_path.write_text(text, encoding="utf-8")
+    out = _cli("--plan", str(plan_path), "check", str(plan_path))
+    _no_traceback(out)
+    assert out.returncode == 2
+    assert "plan error" in out.stderr and str(plan_path) in out.stderr
+
+
+def test_structurally_bad_cache_rows_are_misses(tmp_path, good_form):
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    inbox.mkdir()
+    (inbox / "a.xlsx").write_bytes(good_form.read_bytes())
+    first = run_report(AUG8.isoformat(), inbox=inbox, outbox=outbox)
+    cache = outbox / ".cache" / "ingest.sqlite"
+    for bad in ('{"cells": 5}', "[" * 100_000 + "]" * 100_000, '{"cells": {"x": {"sheet": 1}}, "problems": 7}',
+                "not json", json.dumps({"format": "xlsx"})):
+        with sqlite3.connect(cache) as conn:
+            conn.execute("UPDATE forms SET data = ?", (bad,))
+        again = run_report(AUG8.isoformat(), inbox=inbox, outbox=outbox)
+        assert [v.raw.cells for v in again.files] == [v.raw.cells for v in first.files], bad
+        assert again.data is not None and again.data.values.equals(first.data.values)
+
+
+def _with_dimension(src: Path, out: Path, ref: str) -> Path:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename.startswith("xl/worksheets/sheet"):
+                data, n = re.subn(rb'<dimension ref="[^"]*"\s*/>', f'<dimension ref="{ref}"/>'.encode(), data)
+                assert n == 1
+            zout.writestr(info, data)
+    return out
+
+
+def test_a_huge_declared_dimension_is_refused_before_the_reader_allocates(tmp_path, good_form):
+    huge = _with_dimension(good_form, tmp_path / "huge-dimension.xlsx", "A1:XFD1048576")
+    fine = _with_dimension(good_form, tmp_path / "fine-dimension.xlsx", "A1:H60")
+    out = _cli("check", str(huge), str(fine))
+    _no_traceback(out)
+    codes = _codes_of(out.stdout)
+    assert codes["huge-dimension.xlsx"] == "file-too-many-cells"
+    assert "file-" not in codes["fine-dimension.xlsx"]
+
+
+def test_an_xlsb_with_macros_is_an_unsupported_format_not_corrupt(tmp_path):
+    path = tmp_path / "macro.xlsb"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
+                    'package/2006/content-types"><Override PartName="/xl/workbook.bin" ContentType="application/'
+                    'vnd.ms-excel.sheet.binary.macroEnabled.main"/><Override PartName="/xl/vbaProject.bin" '
+                    'ContentType="application/vnd.ms-office.vbaProject"/></Types>')
+        zf.writestr("xl/workbook.bin", b"\x83\x01\x00" * 10)
+        zf.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0" + b"\x00" * 60)
+    renamed = tmp_path / "macro.xlsm"
+    renamed.write_bytes(path.read_bytes())
+    out = _cli("check", str(path), str(renamed))
+    _no_traceback(out)
+    assert _codes_of(out.stdout) == {"macro.xlsb": "file-unsupported-format", "macro.xlsm": "file-unsupported-format"}
+
+
+# --- the native reader's panic belongs in a log, not on the console -------------------------------------
+
+PANIC = ("thread '<unnamed>' panicked at /cargo/registry/calamine-0.26/src/xlsb/mod.rs:412:9:\n"
+         "index out of bounds: the len is 3 but the index is 7\n"
+         "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n")
+
+
+def panicking_reader(path: str, name: str, spec: ReadSpec) -> RawForm:
+    """What calamine does on a file that panics it: the text on fd 2, then the process aborts."""
+    os.write(2, PANIC.encode())
+    os.abort()
+
+
+def test_a_native_panic_reaches_no_console_and_becomes_one_line(plan: Plan, tmp_path: Path, capfd) -> None:
+    path = tmp_path / "x.xlsx"
+    path.write_bytes(b"PK\x03\x04")
+    spec = ReadSpec.from_plan(plan)
+    [form] = read_isolated([(str(path), "x.xlsx")], spec,
+                           PoolSettings(workers=1, seconds=30, memory_mb=0, reader=panicking_reader))
+    captured = capfd.readouterr()
+    assert "panicked" not in captured.err + captured.out and "RUST_BACKTRACE" not in captured.err
+    [problem] = form.problems
+    assert problem.code == "file-reader-crashed"
+    detail = dict(problem.params)["detail"]
+    assert detail == "panic: index out of bounds: the len is 3 but the index is 7"
+    assert "\n" not in problem.message
+
+
+def test_crash_reason_falls_back_to_the_signal():
+    assert crash_reason("", -6) == "SIGABRT"
+    assert crash_reason("\x1e0\nMemoryError\n", 1) == "memory limit"
