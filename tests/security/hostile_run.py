@@ -52,8 +52,9 @@ def build_report(plan: Plan, folder: Path, text: str) -> tuple[Path, dict[str, s
             for code in text_codes(plan):
                 values[code] = text
                 given[code] = text
-            values["I.6.status"] = not_done  # its comment is then quoted in the report itself
-            values["I.7.status"] = text
+            # I.7 is due by 31 July: «not done» then has its comment quoted in the report itself.
+            values["I.7.status"] = not_done
+            values["I.6.status"] = text
             values["raids"] = text
             name = safe_name(f"{text}.xlsx")[0]
         else:

@@ -61,9 +61,10 @@ def attacked(plan, tmp_path_factory):
     # Every text cell of one district's correction carries personal data, template syntax, a control
     # character; its sheet and file names carry an ИИН; numbers, statuses and dates carry ИИН spellings.
     hostile = _form(plan, tmp, "kaztalov", inbox / HOSTILE_NAME, {
-        "I.6.status": not_done,
-        "I.6.comment": f"{TEMPLATE_TEXT} {VT} Тізім: {NAME_LISTS[0]}; ЖСН {IIN_SPELLINGS[1]}",
-        "I.7.comment": f"{NAME_LISTS[1]}, ЖСН {IIN_SPELLINGS[2]}",
+        # I.7 is due by 31 July: «not done» then has its comment quoted in the report itself.
+        "I.7.status": not_done,
+        "I.7.comment": f"{TEMPLATE_TEXT} {VT} Тізім: {NAME_LISTS[0]}; ЖСН {IIN_SPELLINGS[1]}",
+        "I.6.comment": f"{NAME_LISTS[1]}, ЖСН {IIN_SPELLINGS[2]}",
         "I.10.comment": f"{NAME_LISTS[2]} {IIN_SPELLINGS[3]}",
         "II.5.comment": f"{NAME_LISTS[3]} {IIN_SPELLINGS[4]}",
         "I.14.comment": f"{NAME_LISTS[4]} {IIN_SPELLINGS[5]}",
@@ -74,9 +75,12 @@ def attacked(plan, tmp_path_factory):
         "price_checks": int(IIN),  # typed as a number: Excel drops the leading zero
     }, sheet=f"ЖСН {IIN}")
     # Identity cells hold personal data: the values are quoted in messages.
-    _form(plan, tmp, "borli", inbox / "identity.xlsx", {
+    identity = _form(plan, tmp, "borli", inbox / "identity.xlsx", {
         "form.unit": f"{NAME_LISTS[3]}", "form.report_date": IIN_SPELLINGS[4], "form.id": IIN,
     })
+    # Its date cannot be read, so it belongs to the reporting date after it arrived: make that 8 August.
+    arrived = dt.datetime(2017, 8, 7, 10, 0).timestamp()
+    os.utime(identity, (arrived, arrived))
     # Class 7: a fill date typed as 2071, in a file saved BEFORE the unit's real one.
     syrym_real = next(p for p in inbox.iterdir() if "Сырым" in p.name)
     typo = _form(plan, tmp, "syrym", inbox / "syrym-typo.xlsx", {"form.filled_date": dt.date(2071, 8, 8),
