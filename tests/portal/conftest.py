@@ -1,0 +1,146 @@
+"""Fixtures for the portal tests: a fresh inbox/outbox, issued links, real sample workbooks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pipeline.forms import write_form
+from pipeline.plan import Plan, load_plan
+from pipeline.portal import PortalConfig, create_app, make_links
+from pipeline.tools.samples import fill_form, sample_values
+
+DATE = dt.date(2017, 8, 17)
+TODAY = dt.date(2017, 8, 16)  # the day before the deadline: 17.08 is the next reporting date
+CORPUS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "spreadsheets"
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+
+
+@dataclass
+class Site:
+    inbox: Path
+    outbox: Path
+    links: dict[str, str]  # role → path ("/p/<secret>")
+    config: PortalConfig
+
+
+def key_figure(plan: Plan, values: dict[str, object]) -> str:
+    """A whole-number figure the unit's form holds (a word there is a value-not-number error)."""
+    return next(f.code for f in plan.figures if f.unit == "count" and f.of is None and f.code in values)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Starlette's TestClient still runs on httpx (pinned); its nudge towards httpx2 is not our concern here.
+    config.addinivalue_line("filterwarnings", "ignore:Using `httpx` with `starlette.testclient`")
+
+
+@pytest.fixture(scope="session")
+def workbooks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Per unit: a good form for 17.08 (`<unit>`), and for akzhaiyk one with a word in a number cell
+    (`bad`) and its correction (`fixed`, a later fill date)."""
+    plan = load_plan()
+    folder = tmp_path_factory.mktemp("workbooks")
+    out: dict[str, Path] = {}
+    for code in [u.code for u in plan.units] + [plan.department.code]:
+        blank = write_form(plan, code, folder / f"blank-{code}.xlsx")
+        values = sample_values(plan, code, DATE)
+        values["form.filled_date"] = DATE - dt.timedelta(days=1)
+        out[code] = folder / f"{code}.xlsx"
+        fill_form(blank, out[code], values)
+        if code == "akzhaiyk":
+            bad = dict(values)
+            bad[key_figure(plan, values)] = "көп"
+            out["bad"] = folder / "Ақжайық 17.08.xlsx"
+            fill_form(blank, out["bad"], bad)
+            fixed = dict(values)
+            fixed["form.filled_date"] = DATE
+            out["fixed"] = folder / "Ақжайық 17.08 түзетілген.xlsx"
+            fill_form(blank, out["fixed"], fixed)
+    return out
+
+
+def make_site(tmp_path: Path, **overrides: object) -> Site:
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    inbox.mkdir()
+    plan = load_plan()
+    links = {role: url.removeprefix("http://portal") for role, url in make_links(outbox, plan, "http://portal")}
+    config = PortalConfig(inbox=inbox, outbox=outbox, today=lambda: TODAY, **overrides)  # type: ignore[arg-type]
+    return Site(inbox, outbox, links, config)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    return make_site(tmp_path)
+
+
+@pytest.fixture
+def client(site: Site) -> Iterator[object]:
+    from starlette.testclient import TestClient
+
+    with TestClient(create_app(site.config), base_url="http://127.0.0.1") as c:
+        yield c
+
+
+def csrf_of(client: object, link: str) -> str:
+    page = client.get(link)  # type: ignore[attr-defined]
+    assert page.status_code == 200
+    match = CSRF.search(page.text)
+    assert match, "the page has no CSRF field"
+    return match.group(1)
+
+
+def upload(client: object, link: str, path: Path, *, token: str | None = None, json: bool = True,
+           name: str | None = None) -> object:
+    token = token if token is not None else csrf_of(client, link)
+    headers = {"Accept": "application/json"} if json else {}
+    with path.open("rb") as fh:
+        return client.post(f"{link}/upload", data={"csrf": token},  # type: ignore[attr-defined]
+                           files={"file": (name or path.name, fh, "application/octet-stream")},
+                           headers=headers, follow_redirects=False)
+
+
+class LiveServer:
+    """The app under a real uvicorn on 127.0.0.1 and a free port, in a thread of this process."""
+
+    def __init__(self, config: PortalConfig) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(create_app(config), host="127.0.0.1", port=self.port,
+                                                    log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the portal did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+
+
+@pytest.fixture
+def live(site: Site) -> Iterator[LiveServer]:
+    with LiveServer(site.config) as server:
+        yield server
