@@ -116,10 +116,23 @@ class AuditLog:
         return [r for r in self.records() if r.get("event") == "upload" and (unit is None or r.get("unit") == unit)]
 
 
+def preload_readers() -> None:
+    """Import, in the server process, what the reader workers import lazily.
+
+    The workers are forked from a server with many threads; a fork taken while another thread holds the
+    import lock leaves the child unable to import (seen as ImportError for python_calamine under 13
+    concurrent uploads). Imported once here, the children inherit the modules and import nothing.
+    """
+    import defusedxml.ElementTree  # noqa: F401
+    import olefile  # noqa: F401
+    import python_calamine  # noqa: F401
+
+
 class Uploads:
     """Handles uploads for one inbox/outbox; safe to call from many threads at once."""
 
     def __init__(self, plan: Plan, plan_path: Path, inbox: Path, outbox: Path, *, check_slots: int = 2) -> None:
+        preload_readers()
         self.plan = plan
         self.plan_path = plan_path
         self.inbox = inbox
