@@ -217,6 +217,7 @@ class Portal:
         built = request.query_params.get("built", "")
         return self.page("department.html", request, secret, status=status, reports=reports,
                          refresh=self.config.refresh_seconds, built=built if built in reports else None,
+                         build_default=pages.next_date(self.plan, self.config.today()) or self.plan.final_date,
                          error=request.query_params.get("error") == "1")
 
     async def unit_page(self, request: Request) -> Response:

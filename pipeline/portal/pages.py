@@ -32,13 +32,25 @@ def wording(lang: str) -> dict[str, Any]:
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters["ddmmyyyy"] = lambda d: d.strftime("%d.%m.%Y") if d else "–"
+    env.filters["ddmmyyyy"] = ddmmyyyy
     env.filters["when"] = when
     return env
 
 
 def render(name: str, **context: Any) -> str:
     return environment().get_template(name).render(**context)
+
+
+def ddmmyyyy(value: dt.date | str | None) -> str:
+    """A date (or an ISO date string from the audit log) as «17.08.2017»."""
+    if not value:
+        return "–"
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value.strftime("%d.%m.%Y")
 
 
 def when(value: str | float | dt.datetime | None) -> str:

@@ -86,11 +86,14 @@ def shoot(driver: object, name: str) -> None:
     """Full-page screenshots at desktop and phone width."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     for label, width in (("desktop", 1280), ("phone", 390)):
-        driver.set_window_size(width, 900)  # type: ignore[attr-defined]
+        metrics = {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600}
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)  # type: ignore[attr-defined]
+        driver.execute_script("window.scrollTo(0, 0)")  # type: ignore[attr-defined]
         height = driver.execute_script("return document.documentElement.scrollHeight")  # type: ignore[attr-defined]
-        driver.set_window_size(width, min(max(int(height) + 40, 600), 6000))  # type: ignore[attr-defined]
+        metrics["height"] = min(max(int(height), 600), 6000)
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)  # type: ignore[attr-defined]
         driver.save_screenshot(str(SHOTS / f"{name}-{label}.png"))  # type: ignore[attr-defined]
-    driver.set_window_size(1280, 900)  # type: ignore[attr-defined]
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})  # type: ignore[attr-defined]
 
 
 def test_district_fixes_its_file_and_department_builds_the_report(
