@@ -92,6 +92,7 @@ def test_foreign_units_file_is_refused_with_a_code_and_not_stored(client, site: 
     assert body["stored"] is False and body["verdict"] == "refused"
     assert body["problems"][0]["code"] == "upload-other-unit" and body["problems"][0]["cell"]
     assert stored_files(site) == []
+    assert list((portal_dir(site.outbox) / "staging").iterdir()) == []  # the staged copy is gone too
     [record] = audit(site)
     assert record["stored"] is False and record["refused"] == "upload-other-unit"
 
@@ -104,7 +105,8 @@ def test_same_bytes_twice_are_recognised_not_stored_again(client, site: Site, wo
     assert len(stored_files(site)) == 1 and len(audit(site)) == 2
 
 
-@pytest.mark.parametrize("path", ["/p/{fake}", "/p/{fake}/form", "/p/short", "/p/{fake}/feedback/" + "0" * 32, "/nowhere"])
+@pytest.mark.parametrize("path", ["/p/{fake}", "/p/{fake}/form", "/p/short", "/p/{fake}/feedback/" + "0" * 32, "/nowhere",
+                                  "/p/", "/static/app.py", "/static/..%2f..%2fcli.py"])
 def test_wrong_or_missing_secret_is_a_plain_404(client, site: Site, path: str) -> None:
     fake = "A" * 43
     response = client.get(path.format(fake=fake))
@@ -272,6 +274,7 @@ def test_department_grid_build_and_download(client, site: Site, workbooks) -> No
     assert cells[("akzhaiyk", "2017-08-17")]["state"] == "on_time"
     page = client.get(dept)
     assert 'id="cell-akzhaiyk-2017-08-17" data-state="on_time"' in page.text
+    assert '<meta http-equiv="refresh"' in page.text  # the grid refreshes by itself
     no_token = client.post(f"{dept}/build", data={"date": "2017-08-17"}, follow_redirects=False)
     assert no_token.status_code == 403
     token = csrf_of(client, dept)
@@ -284,3 +287,21 @@ def test_department_grid_build_and_download(client, site: Site, workbooks) -> No
     assert docx.Document(io.BytesIO(report.content)).paragraphs
     unit_page = client.get(f"{dept}/unit/akzhaiyk")
     assert unit_page.status_code == 200 and "value-not-number" in unit_page.text
+
+
+def test_portal_wording_has_the_same_keys_in_both_languages() -> None:
+    from pipeline.texts import load_data
+
+    words = load_data("portal.yaml")
+
+    def keys(d: dict, prefix: str = "") -> set[str]:
+        return {f"{prefix}{k}" for k in d} | {x for k, v in d.items() if isinstance(v, dict) for x in keys(v, f"{k}.")}
+
+    assert keys(words["kk"]) == keys(words["ru"])
+
+
+def test_static_files_are_only_the_fixed_list(client) -> None:
+    css = client.get("/static/portal.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert css.headers["x-content-type-options"] == "nosniff"
+    assert client.get("/static/upload.js").status_code == 200
