@@ -163,6 +163,7 @@ class Portal:
         html = pages.render(
             name, t=pages.wording(lang), lang=lang, other_lang="ru" if lang == "kk" else "kk", base=base,
             q=f"?lang={lang}", csrf=self.key.csrf_token(secret), names=pages.unit_names(self.plan, lang),
+            short=pages.short_names(self.plan, lang),
             plan=self.plan, path=request.url.path, **context,
         )
         return HTMLResponse(html, status_code=status_code)

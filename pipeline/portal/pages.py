@@ -33,6 +33,7 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["ddmmyyyy"] = ddmmyyyy
+    env.filters["ddmm"] = lambda d: d.strftime("%d.%m")
     env.filters["when"] = when
     return env
 
@@ -74,6 +75,13 @@ def when(value: str | float | dt.datetime | None) -> str:
 def unit_names(plan: Plan, lang: str) -> dict[str, str]:
     names = {u.code: (u.name_ru if lang == "ru" else u.name) for u in plan.units}
     names[plan.department.code] = plan.department.name_ru if lang == "ru" else plan.department.name
+    return names
+
+
+def short_names(plan: Plan, lang: str) -> dict[str, str]:
+    """Names for the narrow grid column: «Ақжайық», «Орал», and the department's own short word."""
+    names = {u.code: u.short for u in plan.units}
+    names[plan.department.code] = wording(lang)["department_short"]
     return names
 
 
