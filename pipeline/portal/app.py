@@ -228,7 +228,9 @@ class Portal:
             raise _not_found()
         status = await run_in_threadpool(self.status)
         files = sorted(status.files_of(code), key=lambda f: (f.report_date or dt.date.min, f.mtime), reverse=True)
-        return self.page("unit.html", request, secret, unit=code, files=files, status=status)
+        originals = {str(r["stored_name"]): str(r.get("original_name") or "") for r in self.uploads.audit.uploads(code)
+                     if r.get("stored_name")}
+        return self.page("unit.html", request, secret, unit=code, files=files, status=status, originals=originals)
 
     async def upload(self, request: Request) -> Response:
         role, secret = self.role(request, "upload")
