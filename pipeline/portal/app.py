@@ -281,7 +281,7 @@ class Portal:
         if self.wants_json(request):
             return JSONResponse({"verdict": "refused", "stored": False, "problems": [], "error": message},
                                 status_code=code, headers={"Connection": "close"} if code == 413 else None)
-        return self.page("message.html", request, secret, status_code=code, message=message)
+        return self.page("message.html", request, secret, status_code=code, message=message, switch_home=True)
 
     async def blank_form(self, request: Request) -> Response:
         role, _ = self.role(request)
@@ -336,7 +336,8 @@ class Portal:
         token = form.get("csrf")
         lang = self.lang(request)
         if not self.key.csrf_ok(secret, token if isinstance(token, str) else None):
-            return self.page("message.html", request, secret, status_code=403, message=pages.wording(lang)["bad_form"])
+            return self.page("message.html", request, secret, status_code=403, message=pages.wording(lang)["bad_form"],
+                             switch_home=True)
         wanted = str(form.get("date", ""))
         date = next((d for d in self.plan.dates if d.isoformat() == wanted), None)
         if date is None:
@@ -350,7 +351,7 @@ class Portal:
         except (UsageError, OSError, RuntimeError) as exc:
             if self.wants_json(request):
                 return JSONResponse({"built": False, "error": str(exc)}, status_code=500)
-            return self.page("message.html", request, secret, status_code=500,
+            return self.page("message.html", request, secret, status_code=500, switch_home=True,
                              message=pages.wording(lang)["build_failed"].format(error=exc))
         if self.wants_json(request):
             return JSONResponse({"built": True, "date": date.isoformat(),

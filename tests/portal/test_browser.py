@@ -157,3 +157,13 @@ def test_district_fixes_its_file_and_department_builds_the_report(
     b.get(dept + "/unit/akzhaiyk")
     assert "value-not-number" in b.page_source
     shoot(b, "department-unit")
+
+    # 5. A form post with a spoiled CSRF token is refused with a message page, nothing stored.
+    stored = sorted(p.name for p in site.inbox.rglob("*") if p.is_file())
+    b.get(link)
+    b.execute_script("document.querySelector('input[name=csrf]').value = 'x'")
+    b.find_element(By.ID, "file").send_keys(str(workbooks["akzhaiyk"]))
+    b.find_element(By.CSS_SELECTOR, "#upload-form button[type=submit]").click()
+    wait_for(lambda: b.find_elements(By.CSS_SELECTOR, "p.message.error"))
+    shoot(b, "message")
+    assert sorted(p.name for p in site.inbox.rglob("*") if p.is_file()) == stored
