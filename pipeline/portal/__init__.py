@@ -27,6 +27,9 @@ def make_links(outbox: Path, plan: Plan, base_url: str, rotate: str | None = Non
 def serve(config: PortalConfig, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     import uvicorn
 
+    from pipeline.portal.uploads import few_malloc_arenas
+
+    few_malloc_arenas()  # before uvicorn starts any thread
     uvicorn.run(create_app(config), host=host, port=port, log_level="warning", server_header=False,
                 timeout_keep_alive=5)
 

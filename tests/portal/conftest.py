@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +20,7 @@ from pipeline.tools.samples import fill_form, sample_values
 
 DATE = dt.date(2017, 8, 17)
 TODAY = dt.date(2017, 8, 16)  # the day before the deadline: 17.08 is the next reporting date
+REPO = Path(__file__).resolve().parents[2]
 CORPUS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "spreadsheets"
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
@@ -35,6 +39,11 @@ def key_figure(plan: Plan, values: dict[str, object]) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The client threads of these tests live in the pytest process, which forks reader workers in other
+    # tests: keep their malloc arenas from eating the workers' address-space limit (see few_malloc_arenas).
+    from pipeline.portal.uploads import few_malloc_arenas
+
+    few_malloc_arenas()
     # Starlette's TestClient still runs on httpx (pinned); its nudge towards httpx2 is not our concern here.
     config.addinivalue_line("filterwarnings", "ignore:Using `httpx` with `starlette.testclient`")
 
@@ -104,21 +113,37 @@ def upload(client: object, link: str, path: Path, *, token: str | None = None, j
                            headers=headers, follow_redirects=False)
 
 
+SERVE = """
+import datetime as dt, json, sys
+from pathlib import Path
+import uvicorn
+from pipeline.portal import PortalConfig, create_app
+a = json.loads(sys.argv[1])
+today = dt.date.fromisoformat(a.pop("today"))
+config = PortalConfig(inbox=Path(a.pop("inbox")), outbox=Path(a.pop("outbox")), plan_path=Path(a.pop("plan_path")),
+                      today=lambda: today, **a)
+uvicorn.run(create_app(config), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+"""
+
+
 class LiveServer:
-    """The app under a real uvicorn on 127.0.0.1 and a free port, in a thread of this process."""
+    """The app under a real uvicorn on 127.0.0.1 and a free port, in a process of its own (as `serve` runs
+    it): the server's threads never share this process, which forks reader workers in other tests."""
 
     def __init__(self, config: PortalConfig) -> None:
         import socket
-        import threading
-
-        import uvicorn
 
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(create_app(config), host="127.0.0.1", port=self.port,
-                                                    log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.args = {
+            "inbox": str(config.inbox), "outbox": str(config.outbox), "plan_path": str(config.plan_path),
+            "today": config.today().isoformat(), "max_upload_bytes": config.max_upload_bytes,
+            "upload_rate": config.upload_rate, "request_rate": config.request_rate,
+            "rate_window": config.rate_window, "check_slots": config.check_slots,
+            "refresh_seconds": config.refresh_seconds,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -126,18 +151,30 @@ class LiveServer:
 
     def __enter__(self) -> LiveServer:
         import time
+        import urllib.error
+        import urllib.request
 
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the portal did not start")
-            time.sleep(0.05)
-        return self
+        self.process = subprocess.Popen([sys.executable, "-c", SERVE, json.dumps(self.args), str(self.port)],
+                                        cwd=REPO)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "/static/portal.css", timeout=2).close()
+                return self
+            except (urllib.error.URLError, OSError):
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.__exit__()
+                    raise RuntimeError("the portal did not start") from None
+                time.sleep(0.1)
 
     def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
 @pytest.fixture
