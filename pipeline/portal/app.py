@@ -216,7 +216,11 @@ class Portal:
                 "reports": {d: [f.name for f in files] for d, files in reports.items()},
             })
         built = request.query_params.get("built", "")
-        return self.page("department.html", request, secret, status=status, reports=reports,
+        shown = request.query_params.get("upload", "")
+        result = next((r for r in self.uploads.audit.uploads(DEPARTMENT) if r.get("id") == shown), None) \
+            if UPLOAD_ID.match(shown) else None
+        return self.page("department.html", request, secret, status=status, reports=reports, result=result,
+                         unit=DEPARTMENT, limit_mb=self.config.max_upload_bytes // MB,
                          refresh=self.config.refresh_seconds, built=built if built in reports else None,
                          build_default=pages.next_date(self.plan, self.config.today()) or self.plan.final_date,
                          error=request.query_params.get("error") == "1")

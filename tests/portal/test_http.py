@@ -305,3 +305,16 @@ def test_static_files_are_only_the_fixed_list(client) -> None:
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     assert css.headers["x-content-type-options"] == "nosniff"
     assert client.get("/static/upload.js").status_code == 200
+
+
+def test_department_uploads_its_own_form_from_its_page(client, site: Site, workbooks) -> None:
+    dept = site.links["department"]
+    page = client.get(dept)
+    assert 'id="upload-form"' in page.text
+    answer = upload(client, dept, workbooks["department"], json=False)
+    assert answer.status_code == 303
+    shown = client.get(answer.headers["location"])
+    assert 'id="result"' in shown.text
+    [stored] = stored_files(site)
+    assert stored.name.startswith("department-2017-08-17-")
+    assert upload(client, dept, workbooks["oral"]).json()["problems"][0]["code"] == "upload-other-unit"
