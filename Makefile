@@ -12,7 +12,7 @@ DEMO_SEED := 2014
 DATES := 2017-08-08 2017-08-17 2017-08-26 2017-09-07 2017-09-18 2017-09-28
 
 .DEFAULT_GOAL := help
-.PHONY: help env demo report pdf history restore forms check samples test codes bench clean
+.PHONY: help env demo report pdf history restore forms check samples test codes bench clean serve
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -66,7 +66,10 @@ codes: $(VENV)/.installed ## regenerate docs/problem-codes.md from the catalogue
 	$(PY) -m pipeline codes --out docs/problem-codes.md
 
 bench: $(VENV)/.installed ## benchmark: 13, 1,000 and 10,000 submissions against a bare calamine read
-	$(PY) -m pipeline bench --files 13 --files 1000 --files 10000
+	$(PY) -m pipeline bench --files 13 --files 1000 --files 10000 --portal-clients 13
+
+serve: $(VENV)/.installed ## the district portal on 127.0.0.1:8017 (HOST=…, PORT=…); links: python -m pipeline links
+	$(PY) -m pipeline serve --host $(or $(HOST),127.0.0.1) --port $(or $(PORT),8017) --inbox $(INBOX) --outbox $(OUTBOX)
 
 clean: ## remove the virtualenv, build/ and generated outputs, kept versions included (never inbox/)
 	rm -rf $(VENV) build outbox/.runs outbox/.history outbox/.cache outbox/.lock outbox/.logs outbox/20* outbox/forms

@@ -150,6 +150,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--work", type=Path, metavar=h["mv_dir"], help=h["bench_work"])
     bench.add_argument("--no-startup", dest="startup", action="store_false", help=h["bench_no_startup"])
     bench.set_defaults(run=cmd_bench)
+    bench.add_argument("--portal-clients", type=int, default=0, metavar="N",
+                       help="also time the portal: N districts uploading at once (0: skip)")
+    _add_portal_commands(sub)
     return parser
 
 
@@ -297,6 +300,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     run_bench(args.files or [13, 1000, 10000], work=args.work, repeat=max(1, args.repeat),
               workers=args.workers, startup=args.startup, say=lambda line: print(line, flush=True))
+    if args.portal_clients:
+        from pipeline.tools.bench import run_portal_bench
+
+        run_portal_bench(clients=args.portal_clients, say=lambda line: print(line, flush=True))
     return 0
 
 
@@ -362,4 +369,73 @@ def cmd_codes(args: argparse.Namespace) -> int:
         args.out.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+# --- status, serve, links (issue 10's status; issue 11's portal) ------------------------------------------------
+# Kept together and self-contained; their help and console wording live in pipeline/data/status.yaml.
+
+
+def _add_portal_commands(sub: Any) -> None:
+    from pipeline.texts import load_data
+
+    words = load_data("status.yaml")["help"]
+    status = sub.add_parser("status", help=words["status"])
+    status.add_argument("--date", required=True, help=words["status_date"])
+    status.add_argument("--inbox", type=Path, default=REPO / "inbox", help=words["inbox"])
+    status.add_argument("--outbox", type=Path, default=REPO / "outbox", help=words["outbox"])
+    status.set_defaults(run=cmd_status)
+
+    serve = sub.add_parser("serve", help=words["serve"])
+    serve.add_argument("--host", default="127.0.0.1", help=words["host"])
+    serve.add_argument("--port", type=int, default=8017, help=words["port"])
+    serve.add_argument("--inbox", type=Path, default=REPO / "inbox", help=words["inbox"])
+    serve.add_argument("--outbox", type=Path, default=REPO / "outbox", help=words["outbox"])
+    serve.set_defaults(run=cmd_serve)
+
+    links = sub.add_parser("links", help=words["links"])
+    links.add_argument("--outbox", type=Path, default=REPO / "outbox", help=words["outbox"])
+    links.add_argument("--base-url", default="http://127.0.0.1:8017", help=words["base_url"])
+    links.add_argument("--rotate", metavar="UNIT", help=words["rotate"])
+    links.set_defaults(run=cmd_links)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from pipeline.status import compute_status, status_table
+
+    status = compute_status(args.date, inbox=args.inbox, outbox=args.outbox, plan_path=args.plan)
+    sys.stdout.write(status_table(status))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pipeline.portal import PortalConfig, load_hashes, serve
+    from pipeline.texts import load_data
+
+    words = load_data("status.yaml")["serve"]
+    if not args.inbox.is_dir():
+        from pipeline.report import messages
+
+        raise UsageError(messages()["usage"]["inbox_missing"].format(path=args.inbox))
+    if not load_hashes(args.outbox):
+        print(words["no_links"].format(outbox=args.outbox), file=sys.stderr)
+    print(words["listening"].format(url=f"http://{args.host}:{args.port}"), flush=True)
+    serve(PortalConfig(inbox=args.inbox, outbox=args.outbox, plan_path=args.plan), args.host, args.port)
+    return 0
+
+
+def cmd_links(args: argparse.Namespace) -> int:
+    from pipeline.plan import load_plan
+    from pipeline.portal import make_links
+    from pipeline.portal.access import roles
+    from pipeline.texts import load_data
+
+    words = load_data("status.yaml")["links"]
+    plan = load_plan(args.plan)
+    if args.rotate is not None and args.rotate not in roles(plan):
+        raise UsageError(words["unknown_unit"].format(unit=args.rotate, units=", ".join(roles(plan))))
+    for role, url in make_links(args.outbox, plan, args.base_url, args.rotate):
+        print(f"{role}\t{url}")
+    print(words["rotated" if args.rotate else "written"].format(unit=args.rotate, path=args.outbox / ".portal"),
+          file=sys.stderr)
     return 0

@@ -428,3 +428,127 @@ def run_bench(counts: Sequence[int], *, work: Path | None = None, repeat: int = 
         if own:
             shutil.rmtree(work, ignore_errors=True)
     return results
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The portal under load: N districts uploading at once (issue 11)
+
+
+def _post_upload(url: str, token: str, name: str, data: bytes) -> tuple[int, dict]:
+    """One multipart upload with the standard library (the benchmark needs no HTTP client package)."""
+    import urllib.error
+    import urllib.request
+    import uuid
+
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}", "Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, {}
+
+
+def _get_json(url: str) -> dict:
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    with urllib.request.urlopen(request, timeout=300) as response:
+        return json.loads(response.read())
+
+
+def run_portal_bench(clients: int = 13, uploads: int | None = None, *, work: Path | None = None,
+                     say: Callable[[str], None] = print) -> dict[str, float]:
+    """Start `python -m pipeline serve` on 127.0.0.1, let `clients` threads upload real sample forms at
+    once (each through its unit's link, `uploads` in all, default two per client), and check that every
+    accepted upload is in the inbox and in the audit log. Prints one `bench portal …` line."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from pipeline.portal import make_links
+    from pipeline.portal.access import portal_dir
+    from pipeline.tools.samples import generate_samples
+
+    uploads = uploads or 2 * clients
+    plan = load_plan()
+    with tempfile.TemporaryDirectory(prefix="bench-portal-") as tmp:
+        root = Path(work) if work else Path(tmp)
+        inbox, outbox = root / "inbox", root / "outbox"
+        inbox.mkdir(parents=True, exist_ok=True)
+        samples = generate_samples(plan, root / "samples")
+        units = [u.code for u in plan.units]
+        by_unit = {u: [f.path for f in samples.files if f.unit == u] for u in units}
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        base = f"http://127.0.0.1:{port}"
+        links = dict(make_links(outbox, plan, base))
+        server = subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "serve", "--port", str(port), "--inbox", str(inbox),
+             "--outbox", str(outbox)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(base + "/static/portal.css", timeout=2).close()
+                    break
+                except (urllib.error.URLError, OSError):
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise RuntimeError("the portal did not start") from None
+                    time.sleep(0.2)
+            # Upload k of client c: its unit's k-th distinct sample form (never the same bytes twice).
+            plan_of = [[] for _ in range(clients)]
+            for n in range(uploads):
+                c = n % clients
+                unit = units[c % len(units)]
+                plan_of[c].append(by_unit[unit][(len(plan_of[c]) + c // len(units)) % len(by_unit[unit])])
+            latencies: list[float] = []
+            answers: list[tuple[int, dict]] = []
+            lock = threading.Lock()
+            barrier = threading.Barrier(clients)
+
+            def client(c: int) -> None:
+                link = links[units[c % len(units)]]
+                token = _get_json(link)["csrf"]
+                barrier.wait()
+                for path in plan_of[c]:
+                    start = time.perf_counter()
+                    try:
+                        answer = _post_upload(link + "/upload", token, path.name, path.read_bytes())
+                    except OSError:
+                        answer = (0, {})
+                    with lock:
+                        latencies.append(time.perf_counter() - start)
+                        answers.append(answer)
+
+            threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        errors = sum(status != 200 for status, _ in answers)
+        audit_path = portal_dir(outbox) / "audit.jsonl"
+        audited = {(r.get("sha256"), r.get("stored_name")) for r in
+                   (json.loads(line) for line in audit_path.read_text(encoding="utf-8").splitlines())} \
+            if audit_path.exists() else set()
+        lost = 0
+        for status, body in answers:
+            if status == 200 and body.get("stored"):
+                name = body.get("stored_name") or ""
+                on_disk = (inbox / name).is_file()
+                in_log = any(sha == body.get("sha256") for sha, _ in audited)
+                lost += not (on_disk and in_log)
+        ordered = sorted(latencies)
+        p50 = statistics.median(ordered) if ordered else 0.0
+        p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)] if ordered else 0.0
+        say(f"bench portal clients={clients} uploads={len(answers)} p50_s={p50:.2f} p95_s={p95:.2f} "
+            f"errors={errors} lost={lost}")
+        return {"clients": clients, "uploads": len(answers), "p50_s": p50, "p95_s": p95, "errors": errors, "lost": lost}

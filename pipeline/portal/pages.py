@@ -1,0 +1,90 @@
+"""Server-rendered pages: the Jinja2 environment, the wording (pipeline/data/portal.yaml) and view helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from pipeline.plan import Plan
+from pipeline.texts import load_data
+from pipeline.validate.submission import ORAL_TZ
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+LANGS = ("kk", "ru")
+#: the static files the portal serves: URL name → (file in static/, media type). Nothing else is served.
+STATIC_FILES = {
+    "portal.css": ("portal.css", "text/css; charset=utf-8"),
+    "upload.js": ("upload.js", "text/javascript; charset=utf-8"),
+}
+
+
+def wording(lang: str) -> dict[str, Any]:
+    return load_data("portal.yaml")[lang if lang in LANGS else "kk"]
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["ddmmyyyy"] = ddmmyyyy
+    env.filters["ddmm"] = lambda d: d.strftime("%d.%m")
+    env.filters["when"] = when
+    return env
+
+
+def render(name: str, **context: Any) -> str:
+    return environment().get_template(name).render(**context)
+
+
+def ddmmyyyy(value: dt.date | str | None) -> str:
+    """A date (or an ISO date string from the audit log) as «17.08.2017»."""
+    if not value:
+        return "–"
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value.strftime("%d.%m.%Y")
+
+
+def when(value: str | float | dt.datetime | None) -> str:
+    """An ISO time, a timestamp or a datetime as «17.08.2017 14:05» in Орал time."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, (int, float)):
+        moment = dt.datetime.fromtimestamp(value, tz=ORAL_TZ)
+    elif isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        moment = value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(ORAL_TZ)
+    return moment.strftime("%d.%m.%Y %H:%M")
+
+
+def unit_names(plan: Plan, lang: str) -> dict[str, str]:
+    names = {u.code: (u.name_ru if lang == "ru" else u.name) for u in plan.units}
+    names[plan.department.code] = plan.department.name_ru if lang == "ru" else plan.department.name
+    return names
+
+
+def short_names(plan: Plan, lang: str) -> dict[str, str]:
+    """Names for the narrow grid column: «Ақжайық», «Орал», and the department's own short word."""
+    names = {u.code: u.short for u in plan.units}
+    names[plan.department.code] = wording(lang)["department_short"]
+    return names
+
+
+def next_date(plan: Plan, today: dt.date) -> dt.date | None:
+    """The first reporting date not yet past (a date's deadline is the end of that day)."""
+    return next((d for d in plan.dates if d >= today), None)

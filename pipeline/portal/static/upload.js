@@ -1,0 +1,14 @@
+// Drag-and-drop onto the upload box; the plain file input works without this script.
+(function () {
+  var drop = document.getElementById("drop"), input = document.getElementById("file"),
+      form = document.getElementById("upload-form");
+  if (!drop || !input || !form) return;
+  ["dragenter", "dragover"].forEach(function (e) {
+    drop.addEventListener(e, function (ev) { ev.preventDefault(); drop.classList.add("over"); });
+  });
+  drop.addEventListener("dragleave", function () { drop.classList.remove("over"); });
+  drop.addEventListener("drop", function (ev) {
+    ev.preventDefault(); drop.classList.remove("over");
+    if (ev.dataTransfer && ev.dataTransfer.files.length) { input.files = ev.dataTransfer.files; form.submit(); }
+  });
+})();
