@@ -292,7 +292,7 @@ class Portal:
         path = portal_dir(self.config.outbox) / "forms" / f"{role}.xlsx"
         if not path.is_file():
             await run_in_threadpool(write_form, self.plan, role, path)
-        return FileResponse(path, filename=form_file_name(role),
+        return FileResponse(path, filename=form_file_name(self.plan, role),
                             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
     async def feedback(self, request: Request) -> Response:
