@@ -53,7 +53,12 @@ def _formula_cells(folder: Path, pattern: str) -> list[str]:
         for ws in wb:
             for row in ws.iter_rows():
                 for c in row:
-                    if c.data_type == "f" or (isinstance(c.value, str) and starts_formula(c.value)):
+                    # A string cell that starts like a formula is text as long as it carries the quote
+                    # prefix: a program that re-evaluates it on edit keeps it text too.
+                    if c.data_type == "f" or (
+                        isinstance(c.value, str) and starts_formula(c.value)
+                        and not (c.data_type == "s" and c.quotePrefix)
+                    ):
                         bad.append(f"{path.name}!{ws.title}!{c.coordinate}: {c.value!r}")
     return bad
 
