@@ -106,16 +106,30 @@ class _Builder:
         w = self.w["items"]
         pieces: list[str] = []
         parent: str | None = None
+        siblings = 0
         for fig in figures:
             note = self.coverage_note(fig.code) if notes else ""
-            text = str(w["figure"]).format(label=self.lang.lower_first(self.label(fig)),
-                                           value=self.value(fig, values.get(fig.code))) + note
-            if fig.of is not None and fig.of == parent and pieces:
+            label = self.lang.lower_first(self.label(fig))
+            joins = fig.of is not None and fig.of == parent and bool(pieces)
+            if joins and siblings:
+                # A second part of the same whole: «…, оның ішінде A – 1, оның ішінде B – 2» reads twice;
+                # the wording file lists the "of which" openings a later sibling drops.
+                label = self.drop_of_prefix(label)
+            text = str(w["figure"]).format(label=label, value=self.value(fig, values.get(fig.code))) + note
+            if joins:
                 pieces[-1] += ", " + text
+                siblings += 1
             else:
                 pieces.append(text)
                 parent = fig.code if fig.of is None else None
+                siblings = 0
         return "; ".join(pieces)
+
+    def drop_of_prefix(self, label: str) -> str:
+        for prefix in self.w["items"].get("of_prefixes", []):
+            if label.startswith(prefix):
+                return label[len(prefix):]
+        return label
 
     # --- header -----------------------------------------------------------------------------------------
     def header(self) -> dict[str, Any]:
@@ -155,15 +169,12 @@ class _Builder:
             sponsor_amount=lang.amount(t.get("sponsor_amount")),
             fund_amount=lang.amount(t.get("fund_amount")),
         )
-        notes = [p for c in ("help_children", "help_amount", "sponsor_children", "sponsor_amount", "fund_amount")
-                 if c in fig for p in self.coverage_parts(c)]
-        if notes:
-            lead += " " + str(w["summary_notes"]).format(notes="; ".join(dict.fromkeys(notes)))
-        in_kind = [f for f in (fig.get(c) for c in w["in_kind_figures"]) if f is not None]
-        in_kind_text = ", ".join(
-            str(w["in_kind_part"]).format(label=lang.lower_first(self.label(f)), value=lang.count(t.get(f.code)))
-            for f in in_kind
-        )
+        # In kind: «1 747 мектеп сөмкесі, …» / «1 747 школьных ранцев, …», each noun agreeing with its
+        # number and followed by the units its total leaves out.
+        in_kind_text = lang.join([
+            lang.counted(t.get(code), noun) + self.coverage_note(code)
+            for code, noun in w["in_kind"].items() if code in fig
+        ])
         # Each count both with its noun («25 рейд», «5 104 детям») and bare (`*_n`), so a wording file can
         # use either: a Russian sentence of the «рейдов – 25» kind needs no agreement.
         counts = {"sponsors": ("sponsors_involved", "sponsor"), "raids": ("raids", "raid"),
@@ -173,8 +184,16 @@ class _Builder:
         for name, (code, noun) in counts.items():
             numbers[name] = lang.counted(t.get(code), noun)
             numbers[f"{name}_n"] = lang.count(t.get(code))
+        # The totals of the lead and raid sentences that leave a unit out or carry an earlier value: named
+        # after them, figure by figure, so no total in the summary silently lacks a unit.
+        noted = ["help_children", "help_amount", "sponsor_children", "sponsor_amount", "fund_amount",
+                 *(code for code, _ in counts.values()), "returned_to_school"]
+        notes = [str(w["summary_note"]).format(label=lang.lower_first(self.label(fig[c])), notes="; ".join(parts))
+                 for c in dict.fromkeys(noted) if c in fig for parts in [self.coverage_parts(c)] if parts]
         sponsors = str(w["summary_sponsors"]).format(**numbers)
         raids = str(w["summary_raids"]).format(**numbers)
+        if notes:
+            raids += " " + str(w["summary_notes"]).format(notes="; ".join(notes))
         paragraphs = [intro, f"{lead} {sponsors}", raids]
         change = self.change()
         if change:
@@ -185,13 +204,14 @@ class _Builder:
         return paragraphs
 
     def change(self) -> str:
-        """The change since the previous reporting date, in words chosen by its sign."""
+        """The change since the previous reporting date: figures grouped by direction, one verb per group
+        («… 2 091-ге (95,8%), … 47-ге (79,7%) артты; … 166-ға (52,9%) кеміді»), chosen by the sign."""
         data, lang, w = self.data, self.lang, self.w["change"]
         previous = data.previous_date
         if previous is None or previous not in data.history:
             return ""
         before = data.totals_at(previous)
-        clauses = []
+        groups: dict[str, list[str]] = {"up": [], "down": [], "none": []}
         for code in w["figures"]:
             fig = self.plan.figure_by_code[code]
             new = 0.0 if lang.missing(self.totals.get(code)) else float(self.totals.get(code))
@@ -199,16 +219,18 @@ class _Builder:
             diff = new - old
             label = lang.lower_first(self.label(fig))
             if diff == 0:
-                clauses.append(str(w["none"]).format(label=label))
+                groups["none"].append(str(w["part_none"]).format(label=label))
                 continue
             if fig.unit == "tenge":
                 by = str(w["by_amount"]).format(value=lang.amount(abs(diff)))
             else:
                 by = str(w["by_count"]).format(value=lang.count(abs(diff)), ending=lang.number_ending(abs(diff)))
             pct = str(w["percent"]).format(value=lang.percent(abs(diff) / old * 100.0)) if old else ""
-            clauses.append(str(w["up" if diff > 0 else "down"]).format(label=label, by=by, percent=pct))
+            groups["up" if diff > 0 else "down"].append(str(w["part"]).format(label=label, by=by, percent=pct))
+        said = [str(w[direction]).format(parts=str(w["join"]).join(parts))
+                for direction, parts in groups.items() if parts]
         lead = str(w["lead"]).format(date=lang.day(previous, "full"))
-        return f"{lead} {str(w['join']).join(clauses)}."
+        return f"{lead} {str(w['groups_join']).join(said)}."
 
     def reporting(self) -> str:
         """Who sent this date's report late, who did not send it, who never reported."""
