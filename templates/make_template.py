@@ -261,7 +261,8 @@ def build(out: Path = OUT, language: str = "kk") -> Path:
     _para(doc, "{%p endfor %}", "Кесте")
     _para(doc, "")
     _para(doc, "{{ timeliness.heading }}", "Бөлім")
-    _para(doc, "")
+    # The blank line under the heading keeps with the table too, or the heading can end a page alone.
+    _para(doc, "").paragraph_format.keep_with_next = True
     table = doc.add_table(rows=2, cols=6)
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -283,6 +284,10 @@ def build(out: Path = OUT, language: str = "kk") -> Path:
     for i, key in enumerate(["no", "name", "state", "on_time", "late", "missing"]):
         align = WD_ALIGN_PARAGRAPH.LEFT if key in ("name", "state") else None
         _cell_text(row[i], f"{{{{ row.{key} }}}}", "Кесте", align=align)
+        # Thirteen short rows fit on any page: kept together with the total, the table moves whole to the
+        # next page instead of leaving its total row alone there (seen on 17 August).
+        row[i].paragraphs[0].paragraph_format.keep_with_next = True
+    table.rows[-1]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     _loop_row(table, "{%tr endfor %}")
     row = table.add_row().cells
     for i, key in enumerate(["", "name", "state", "on_time", "late", "missing"]):

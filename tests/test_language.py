@@ -129,8 +129,19 @@ def test_the_demo_situations_are_said(plan: Plan, demo, lang: str) -> None:
     summary = "\n".join(reports[(AUG17, lang)][1][:12])
     for t in late:
         assert language.unit_name(plan.unit_by_code[t.unit]) in summary
-    # An overdue item is flagged on some date, naming its units.
-    assert any(OVERDUE[lang] in p for date in plan.dates for p in reports[(date, lang)][1])
+    # The item past its deadline that some units have still not finished on the final date: the final
+    # report flags it («мерзімі өтті» / «истёк») under that item and names each of those units there.
+    item_code, open_units = samples.still_open
+    assert item_code and len(open_units) == 3
+    data, prose, _ = reports[(plan.final_date, lang)]
+    assert plan.item_by_code[item_code].overdue_at(plan.final_date)
+    assert set(data.statuses[item_code].dropna().index[data.statuses[item_code].dropna() == "in_progress"]) >= set(open_units)
+    heading = next(i for i, p in enumerate(prose) if p.startswith(f"{item_code}. "))
+    following = next(i for i, p in enumerate(prose[heading + 1:], heading + 1) if re.match(r"^I{1,2}\.\d+\. ", p))
+    flagged = [p for p in prose[heading + 1:following] if OVERDUE[lang] in p]
+    assert len(flagged) == 1, (lang, prose[heading:following])
+    for unit in open_units:
+        assert _named(lang, plan, unit, flagged[0]), (lang, unit, flagged[0])
 
 
 def test_every_figure_reaches_the_reader(plan: Plan, demo) -> None:
