@@ -247,10 +247,13 @@ class _Builder:
                                                 days=lang.counted(days, "day"))
                      for days, us in sorted(by_days.items())]
             sentences.append(str(w["late_units"]).format(parts="; ".join(parts)))
-        stale = self.in_order(self.stale)
-        if stale:
+        # Units that missed the date, grouped by the date whose figures stand in for theirs.
+        by_source: dict[dt.date, list[Unit]] = {}
+        for unit in self.in_order(self.stale):
+            by_source.setdefault(data.source_dates[unit.code], []).append(unit)  # type: ignore[arg-type]
+        for source, stale in sorted(by_source.items()):
             sentences.append(str(w["stale_unit" if len(stale) == 1 else "stale_units"]).format(
-                units=lang.units(stale, "subject")))
+                units=lang.units(stale, "subject"), date=lang.day(source, "as_of", year=False)))
         never = self.in_order([u for u, d in data.source_dates.items() if d is None])
         if never:
             sentences.append(str(w["never_reported"]).format(units=lang.units(never, "subject")))
@@ -355,8 +358,7 @@ class _Builder:
             if reasons:
                 lines.append(f"{w['comments_lead']} {'; '.join(reasons)}.")
             if item.code == w["timeliness_item"]:
-                counts = _timeliness_counts(data, data.date)
-                lines.append(str(w["timeliness_line"]).format(**{k: lang.count(v) for k, v in counts.items()}))
+                lines.append(self.timeliness_line())
         if "department" in item.reported_by:
             dep = data.department
             status = _status_code(dep.statuses.get(item.code))
@@ -374,6 +376,19 @@ class _Builder:
                     line += " " + flag
             lines.append(line)
         return lines
+
+    def timeliness_line(self) -> str:
+        """«Есепті күнге мәліметті 12 әкімдік мерзімінде және 1 әкімдік кешігіп ұсынды.»: counts said with
+        their noun; a zero is left out instead of printed («ұсынбағандар – 0»)."""
+        lang, w = self.lang, self.w["items"]
+        counts = _timeliness_counts(self.data, self.data.date)
+        parts = [str(w["timeliness_parts"][k]).format(count=lang.counted(counts[k], "akimat_subject"))
+                 for k in ("on_time", "late") if counts[k]]
+        sentences = [str(w["timeliness_line"]).format(parts=lang.join(parts))] if parts else []
+        if counts["missing"]:
+            sentences.append(str(w["timeliness_missing"]).format(
+                count=lang.counted(counts["missing"], "akimat_subject")))
+        return " ".join(sentences)
 
     def sections(self) -> list[dict[str, Any]]:
         out = []
