@@ -76,6 +76,18 @@ def test_prose_reads_as_written(plan: Plan, demo, lang: str) -> None:
         for sentence in _sentences(prose):
             assert not sentence[0].isdigit(), (where, sentence)
             assert sentence.count("бойынша") <= 1, (where, sentence)
+        # Every amount names its unit: a number with a decimal part is a percent or «мың теңге».
+        amount_unit = (KAZAKH if lang == "kk" else RUSSIAN).words["numbers"]["amount_unit"]
+        for paragraph in prose:
+            for m in re.finditer(r"\d,\d(?![\d])", paragraph):
+                tail = paragraph[m.end():]
+                assert tail.startswith("%") or tail.startswith(" " + amount_unit), (where, paragraph[m.start() - 20:m.end() + 20])
+        # «…, оның ішінде A – 1, оның ішінде B – 2»: a second part of one whole never repeats the opening.
+        openings = (KAZAKH if lang == "kk" else RUSSIAN).words["items"]["of_prefixes"]
+        for sentence in _sentences(prose):
+            pieces = re.split(r"[,;] ", sentence)
+            for a, b in zip(pieces, pieces[1:]):
+                assert not (any(a.startswith(o) for o in openings) and any(b.startswith(o) for o in openings)), (where, a, b)
         found = LATIN_IN_WORD.search(text)
         assert found is None, (where, text[max(found.start() - 30, 0):found.end() + 30])
         for token in ("{{", "{%", "}}", "%}"):
