@@ -203,6 +203,10 @@ def _loop_row(table: Table, tag: str) -> None:
     row.cells[0].paragraphs[0].add_run(tag)
 
 
+#: The timeliness table's last rows that stay on one page with its total row.
+KEEP_ROWS = 3
+
+
 def build(out: Path = OUT, language: str = "kk") -> Path:
     plan = load_plan()
     t = LANGUAGES[language].words["template"]
@@ -279,16 +283,19 @@ def build(out: Path = OUT, language: str = "kk") -> Path:
     h1[3].merge(h1[5])
     _repeat_header(table.rows[0])
     _repeat_header(table.rows[1])
-    _loop_row(table, "{%tr for row in timeliness.rows %}")
-    row = table.add_row().cells
-    for i, key in enumerate(["no", "name", "state", "on_time", "late", "missing"]):
-        align = WD_ALIGN_PARAGRAPH.LEFT if key in ("name", "state") else None
-        _cell_text(row[i], f"{{{{ row.{key} }}}}", "Кесте", align=align)
-        # Thirteen short rows fit on any page: kept together with the total, the table moves whole to the
-        # next page instead of leaving its total row alone there (seen on 17 August).
-        row[i].paragraphs[0].paragraph_format.keep_with_next = True
-    table.rows[-1]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
-    _loop_row(table, "{%tr endfor %}")
+    # Two loops over the rows: the table may break over a page (kept whole it left half a page blank
+    # after the charts, seen on 28 September), but its last rows stay with the total row, and the total
+    # with the signature, so no page holds a total row alone (seen on 17 August).
+    for loop, keep in ((f"{{%tr for row in timeliness.rows[:-{KEEP_ROWS}] %}}", False),
+                       (f"{{%tr for row in timeliness.rows[-{KEEP_ROWS}:] %}}", True)):
+        _loop_row(table, loop)
+        row = table.add_row().cells
+        for i, key in enumerate(["no", "name", "state", "on_time", "late", "missing"]):
+            align = WD_ALIGN_PARAGRAPH.LEFT if key in ("name", "state") else None
+            _cell_text(row[i], f"{{{{ row.{key} }}}}", "Кесте", align=align)
+            row[i].paragraphs[0].paragraph_format.keep_with_next = keep
+        table.rows[-1]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+        _loop_row(table, "{%tr endfor %}")
     row = table.add_row().cells
     for i, key in enumerate(["", "name", "state", "on_time", "late", "missing"]):
         text = f"{{{{ timeliness.total.{key} }}}}" if key else ""
