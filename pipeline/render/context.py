@@ -115,7 +115,8 @@ class _Builder:
                 # A second part of the same whole: «…, оның ішінде A – 1, оның ішінде B – 2» reads twice;
                 # the wording file lists the "of which" openings a later sibling drops.
                 label = self.drop_of_prefix(label)
-            text = str(w["figure"]).format(label=label, value=self.value(fig, values.get(fig.code))) + note
+            text = str(w["figure"]).format(label=self.before_dash(label),
+                                           value=self.value(fig, values.get(fig.code))) + note
             if joins:
                 pieces[-1] += ", " + text
                 siblings += 1
@@ -124,6 +125,13 @@ class _Builder:
                 parent = fig.code if fig.of is None else None
                 siblings = 0
         return "; ".join(pieces)
+
+    def before_dash(self, label: str) -> str:
+        """A label followed by «– value». Russian closes a participial clause before the dash
+        («дети, получившие помощь, – 4 274»); the wording file says whether its language does."""
+        if self.w["items"].get("comma_closes_clause") and "," in label and not label.endswith(","):
+            return label + ","
+        return label
 
     def drop_of_prefix(self, label: str) -> str:
         for prefix in self.w["items"].get("of_prefixes", []):
@@ -226,7 +234,8 @@ class _Builder:
             else:
                 by = str(w["by_count"]).format(value=lang.count(abs(diff)), ending=lang.number_ending(abs(diff)))
             pct = str(w["percent"]).format(value=lang.percent(abs(diff) / old * 100.0)) if old else ""
-            groups["up" if diff > 0 else "down"].append(str(w["part"]).format(label=label, by=by, percent=pct))
+            groups["up" if diff > 0 else "down"].append(
+                str(w["part"]).format(label=self.before_dash(label), by=by, percent=pct))
         said = [str(w[direction]).format(parts=str(w["join"]).join(parts))
                 for direction, parts in groups.items() if parts]
         lead = str(w["lead"]).format(date=lang.day(previous, "full"))
