@@ -314,7 +314,7 @@ def write_outputs(
     date_text = data.date.isoformat()
     report_path = folder / f"akparat-{date_text}.docx"
     # The charts are drawn while the other outputs are written; the report waits for them last.
-    charts.submit(data, folder / "charts")
+    charts.submit(data, folder / "charts", languages=("kk", "ru"))
     write_summary(data, folder / "summary.xlsx")
     _write_csv(folder / "figures.csv", _figures_rows(data), FIGURE_COLUMNS)
     own = files if concerned is None else concerned
@@ -325,9 +325,9 @@ def write_outputs(
     this_date = [f for f in own if file_date(plan, f) == data.date and f.status != "superseded"]
     feedback = write_feedback(plan, this_date, folder / "feedback", inbox)
     atomic_write(report_path, render_bytes(data, chart_paths=charts.result()))
-    # The Russian copy: same data and context builder, its own template; the charts are drawn in Kazakh,
-    # so it goes without them.
-    atomic_write(folder / f"akparat-{date_text}-ru.docx", render_bytes(data, language="ru"))
+    # The Russian copy: same data and context builder, its own template and its own (Russian) charts.
+    atomic_write(folder / f"akparat-{date_text}-ru.docx",
+                 render_bytes(data, chart_paths=charts.result("ru"), language="ru"))
     if pdf:
         to_pdf(report_path, folder)
     outputs = {

@@ -203,6 +203,10 @@ def _loop_row(table: Table, tag: str) -> None:
     row.cells[0].paragraphs[0].add_run(tag)
 
 
+#: The timeliness table's last rows that stay on one page with its total row.
+KEEP_ROWS = 3
+
+
 def build(out: Path = OUT, language: str = "kk") -> Path:
     plan = load_plan()
     t = LANGUAGES[language].words["template"]
@@ -261,7 +265,8 @@ def build(out: Path = OUT, language: str = "kk") -> Path:
     _para(doc, "{%p endfor %}", "Кесте")
     _para(doc, "")
     _para(doc, "{{ timeliness.heading }}", "Бөлім")
-    _para(doc, "")
+    # The blank line under the heading keeps with the table too, or the heading can end a page alone.
+    _para(doc, "").paragraph_format.keep_with_next = True
     table = doc.add_table(rows=2, cols=6)
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -278,12 +283,19 @@ def build(out: Path = OUT, language: str = "kk") -> Path:
     h1[3].merge(h1[5])
     _repeat_header(table.rows[0])
     _repeat_header(table.rows[1])
-    _loop_row(table, "{%tr for row in timeliness.rows %}")
-    row = table.add_row().cells
-    for i, key in enumerate(["no", "name", "state", "on_time", "late", "missing"]):
-        align = WD_ALIGN_PARAGRAPH.LEFT if key in ("name", "state") else None
-        _cell_text(row[i], f"{{{{ row.{key} }}}}", "Кесте", align=align)
-    _loop_row(table, "{%tr endfor %}")
+    # Two loops over the rows: the table may break over a page (kept whole it left half a page blank
+    # after the charts, seen on 28 September), but its last rows stay with the total row, and the total
+    # with the signature, so no page holds a total row alone (seen on 17 August).
+    for loop, keep in ((f"{{%tr for row in timeliness.rows[:-{KEEP_ROWS}] %}}", False),
+                       (f"{{%tr for row in timeliness.rows[-{KEEP_ROWS}:] %}}", True)):
+        _loop_row(table, loop)
+        row = table.add_row().cells
+        for i, key in enumerate(["no", "name", "state", "on_time", "late", "missing"]):
+            align = WD_ALIGN_PARAGRAPH.LEFT if key in ("name", "state") else None
+            _cell_text(row[i], f"{{{{ row.{key} }}}}", "Кесте", align=align)
+            row[i].paragraphs[0].paragraph_format.keep_with_next = keep
+        table.rows[-1]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+        _loop_row(table, "{%tr endfor %}")
     row = table.add_row().cells
     for i, key in enumerate(["", "name", "state", "on_time", "late", "missing"]):
         text = f"{{{{ timeliness.total.{key} }}}}" if key else ""

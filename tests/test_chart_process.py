@@ -68,3 +68,13 @@ def test_chart_process_dies_with_a_killed_run_and_never_holds_the_lock(tmp_path)
     assert not os.path.exists(f"/proc/{child}") or open(f"/proc/{child}/stat").read().split()[2] == "Z"
     with outbox_lock(tmp_path, wait=False):
         pass
+
+
+def test_chart_process_draws_each_language_asked_for(tmp_path):
+    """One job, both sets: result() is the Kazakh set, result("ru") the Russian one, as drawn in-process."""
+    data = make_report_data("2017-08-17")
+    expected = {lang: _bytes(draw_charts(data, tmp_path / "here", lang)) for lang in ("kk", "ru")}
+    with ChartProcess() as charts:
+        charts.submit(data, tmp_path / "there", languages=("kk", "ru"))
+        got = {"kk": charts.result(), "ru": charts.result("ru")}
+    assert {lang: _bytes(paths) for lang, paths in got.items()} == expected

@@ -31,7 +31,7 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 YES_NO_AS_VALUE = {"kk": re.compile(r"– (иә|жоқ)\b"), "ru": re.compile(r"– (да|нет)\b")}
 FINAL_HEADING = {"kk": "ҚОРЫТЫНДЫ АҚПАРАТ", "ru": "ИТОГОВАЯ ИНФОРМАЦИЯ"}
 FINAL_TITLE = {"kk": "қорытындысы туралы", "ru": "об итогах"}
-DECREASE = {"kk": "кеміді", "ru": "снижение на"}
+DECREASE = {"kk": "кеміді", "ru": "снижение:"}
 OVERDUE = {"kk": "мерзімі өтті", "ru": "истёк"}
 
 
@@ -76,6 +76,18 @@ def test_prose_reads_as_written(plan: Plan, demo, lang: str) -> None:
         for sentence in _sentences(prose):
             assert not sentence[0].isdigit(), (where, sentence)
             assert sentence.count("бойынша") <= 1, (where, sentence)
+        # Every amount names its unit: a number with a decimal part is a percent or «мың теңге».
+        amount_unit = (KAZAKH if lang == "kk" else RUSSIAN).words["numbers"]["amount_unit"]
+        for paragraph in prose:
+            for m in re.finditer(r"\d,\d(?![\d])", paragraph):
+                tail = paragraph[m.end():]
+                assert tail.startswith("%") or tail.startswith(" " + amount_unit), (where, paragraph[m.start() - 20:m.end() + 20])
+        # «…, оның ішінде A – 1, оның ішінде B – 2»: a second part of one whole never repeats the opening.
+        openings = (KAZAKH if lang == "kk" else RUSSIAN).words["items"]["of_prefixes"]
+        for sentence in _sentences(prose):
+            pieces = re.split(r"[,;] ", sentence)
+            for a, b in zip(pieces, pieces[1:]):
+                assert not (any(a.startswith(o) for o in openings) and any(b.startswith(o) for o in openings)), (where, a, b)
         found = LATIN_IN_WORD.search(text)
         assert found is None, (where, text[max(found.start() - 30, 0):found.end() + 30])
         for token in ("{{", "{%", "}}", "%}"):
@@ -129,8 +141,19 @@ def test_the_demo_situations_are_said(plan: Plan, demo, lang: str) -> None:
     summary = "\n".join(reports[(AUG17, lang)][1][:12])
     for t in late:
         assert language.unit_name(plan.unit_by_code[t.unit]) in summary
-    # An overdue item is flagged on some date, naming its units.
-    assert any(OVERDUE[lang] in p for date in plan.dates for p in reports[(date, lang)][1])
+    # The item past its deadline that some units have still not finished on the final date: the final
+    # report flags it («мерзімі өтті» / «истёк») under that item and names each of those units there.
+    item_code, open_units = samples.still_open
+    assert item_code and len(open_units) == 3
+    data, prose, _ = reports[(plan.final_date, lang)]
+    assert plan.item_by_code[item_code].overdue_at(plan.final_date)
+    assert set(data.statuses[item_code].dropna().index[data.statuses[item_code].dropna() == "in_progress"]) >= set(open_units)
+    heading = next(i for i, p in enumerate(prose) if p.startswith(f"{item_code}. "))
+    following = next(i for i, p in enumerate(prose[heading + 1:], heading + 1) if re.match(r"^I{1,2}\.\d+\. ", p))
+    flagged = [p for p in prose[heading + 1:following] if OVERDUE[lang] in p]
+    assert len(flagged) == 1, (lang, prose[heading:following])
+    for unit in open_units:
+        assert _named(lang, plan, unit, flagged[0]), (lang, unit, flagged[0])
 
 
 def test_every_figure_reaches_the_reader(plan: Plan, demo) -> None:
@@ -155,8 +178,10 @@ def test_every_figure_reaches_the_reader(plan: Plan, demo) -> None:
             data, prose, cells = reports[(due_dates[-1], lang)]
             text = "\n".join(prose + cells)
             if fig.unit in ("count", "tenge"):
-                label = language.pick(fig, "label")
-                assert language.lower_first(label) in text or label in text, (lang, fig.code)
+                label = language.lower_first(language.pick(fig, "label"))
+                # A second part of one whole is said without its «оның ішінде» / «из неё» opening.
+                shown = [label] + [label[len(p):] for p in language.words["items"]["of_prefixes"] if label.startswith(p)]
+                assert any(s in text or language.upper_first(s) in text for s in shown), (lang, fig.code)
             elif fig.unit == "yesno":
                 sentences = language.words["yesno"][fig.code]
                 assert any(language.upper_first(str(s).split("{")[0]).strip() in text

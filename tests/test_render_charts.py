@@ -77,3 +77,57 @@ def test_charts_use_a_serif_font_like_the_text() -> None:
     with rc_context(charts._RC):
         path = font_manager.findfont(font_manager.FontProperties(family="serif"), fallback_to_default=False)
     assert any(name in Path(path).name for name in ("LiberationSerif", "DejaVuSerif")), path
+
+
+KAZAKH_ONLY = set("ӘәҒғҚқҢңӨөҰұҮүҺһІі")
+
+
+def _drawn_text(monkeypatch, data, tmp_path: Path, language: str) -> tuple[dict[str, Path], list[str]]:
+    """Every piece of text each chart carries (titles, ticks, legend, value labels), read off the figure."""
+    import matplotlib.text
+
+    from pipeline.render import charts
+
+    texts: list[str] = []
+    real_save = charts._save
+
+    def save(fig, path):
+        texts.extend(t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text())
+        return real_save(fig, path)
+
+    monkeypatch.setattr(charts, "_save", save)
+    try:
+        return charts.draw_charts(data, tmp_path, language), texts
+    finally:
+        monkeypatch.undo()
+
+
+def test_russian_charts_speak_russian(monkeypatch, tmp_path: Path) -> None:
+    """The Russian copy's charts: labels from russian.yaml and the plan's Russian names, not a Kazakh word."""
+    from pipeline.render.language import KAZAKH, RUSSIAN
+
+    data = make_report_data("2017-09-28")
+    ru_paths, ru = _drawn_text(monkeypatch, data, tmp_path / "ru", "ru")
+    kk_paths, kk = _drawn_text(monkeypatch, data, tmp_path / "kk", "kk")
+    text = "\n".join(ru)
+    assert not KAZAKH_ONLY & set(text), [t for t in ru if KAZAKH_ONLY & set(t)]
+    for unit in data.plan.units:
+        assert any(t.rstrip("*") == RUSSIAN.unit_name(unit) for t in ru), unit.code
+        assert any(t.rstrip("*") == KAZAKH.unit_name(unit) for t in kk), unit.code
+    charts_words = RUSSIAN.words["charts"]
+    assert charts_words["dynamics_title"] in ru and charts_words["dynamics_title"] not in kk
+    assert RUSSIAN.day(data.date, "as_of") in text
+    # Own files beside the Kazakh set: both can sit in one charts/ folder.
+    assert {p.name for p in ru_paths.values()}.isdisjoint({p.name for p in kk_paths.values()})
+    assert all(p.name.endswith("-ru.png") for p in ru_paths.values())
+
+
+def test_a_chart_is_a_function_of_data_and_language(tmp_path: Path) -> None:
+    """Same (data, language) → same bytes; another language → other bytes (a cache key needs both)."""
+    data = make_report_data("2017-08-17")
+    first = draw_charts(data, tmp_path / "a", "ru")
+    second = draw_charts(data, tmp_path / "b", "ru")
+    kazakh = draw_charts(data, tmp_path / "c", "kk")
+    for name in first:
+        assert first[name].read_bytes() == second[name].read_bytes()
+        assert first[name].read_bytes() != kazakh[name].read_bytes()

@@ -213,3 +213,30 @@ def test_department_comment_contradicting_its_status_is_flagged(language: str) -
 
     assert flag in line("Баспасөз мәслихаты өткізілді. Жұмыс жоспарға сәйкес орындалуда.")
     assert flag not in line("Баспасөз мәслихатына облыстық БАҚ өкілдері қатысты.")
+
+
+@pytest.mark.parametrize("language", ["kk", "ru"])
+def test_timeliness_total_never_stands_alone_on_a_page(language: str) -> None:
+    """The timeliness table may break over a page, but its last rows keep with the total row and the total
+    with what follows (annex line, signature): every unit row before them is free to break."""
+    from render_factory import make_report_data
+
+    from pipeline.render.docx import render_bytes
+
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "make_template", Path(__file__).resolve().parent.parent / "templates" / "make_template.py")
+    assert spec is not None and spec.loader is not None
+    make_template = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_template)
+    KEEP_ROWS = make_template.KEEP_ROWS
+
+    data = make_report_data("2017-08-17")
+    doc = Document(io.BytesIO(render_bytes(data, language=language)))
+    names = {u.name if language == "kk" else u.name_ru for u in data.plan.units}
+    table = next(t for t in doc.tables if any(r.cells[1].text in names for r in t.rows) and len(t.columns) == 6)
+    body = [r for r in table.rows[2:]]  # two header rows
+    assert len(body) == len(data.plan.units) + 1
+    keep = [all(p.paragraph_format.keep_with_next for c in r.cells for p in c.paragraphs) for r in body]
+    assert keep == [False] * (len(body) - 1 - KEEP_ROWS) + [True] * (KEEP_ROWS + 1)

@@ -247,3 +247,19 @@ def test_docx_district_table_equals_figures_csv(demo):
             shown = number(row[column])
             assert shown == (None if value is None else round(value / scale, 1)), (unit.code, figure.code)
         assert number(rows[-1][column]) == round(csv_value[("oblast", figure.code)] / scale, 1), figure.code
+
+
+def test_each_copy_carries_its_own_language_charts(demo):
+    """The Kazakh report embeds the Kazakh charts, its Russian copy the Russian ones (drawn in the same run,
+    kept side by side in charts/)."""
+    import zipfile
+
+    _, _, _, _, outbox, _, _ = demo
+    folder = outbox / "2017-08-17"
+    charts = {p.name: p.read_bytes() for p in (folder / "charts").glob("*.png")}
+    assert len(charts) == 4
+    for docx, own in (("akparat-2017-08-17.docx", lambda n: not n.endswith("-ru.png")),
+                      ("akparat-2017-08-17-ru.docx", lambda n: n.endswith("-ru.png"))):
+        with zipfile.ZipFile(folder / docx) as zf:
+            media = sorted(zf.read(n) for n in zf.namelist() if n.startswith("word/media/"))
+        assert media == sorted(b for n, b in charts.items() if own(n)), docx

@@ -31,7 +31,8 @@ class ChartProcess:
     def __init__(self) -> None:
         self._conn: Connection | None = None
         self._proc: multiprocessing.process.BaseProcess | None = None
-        self._submitted: tuple[ReportData, Path] | None = None
+        self._submitted: tuple[ReportData, Path, tuple[str, ...]] | None = None
+        self._paths: dict[str, dict[str, Path]] | None = None
         if sys.platform != "linux":
             return  # forking is the cheap part of the plan; elsewhere draw in-process
         try:
@@ -44,18 +45,26 @@ class ChartProcess:
             return
         self._conn, self._proc = parent, proc
 
-    def submit(self, data: ReportData, out_dir: Path) -> None:
-        self._submitted = (data, out_dir)
+    def submit(self, data: ReportData, out_dir: Path, languages: tuple[str, ...] = ("kk",)) -> None:
+        """Draw the charts of each of `languages` (one set per language, see charts.chart_file_names)."""
+        self._submitted = (data, out_dir, tuple(languages))
+        self._paths = None
         if self._conn is None:
             return
         try:
-            self._conn.send((data, out_dir))
+            self._conn.send(self._submitted)
         except (OSError, ValueError):
             self._stop()
 
-    def result(self) -> dict[str, Path]:
-        """The chart paths: from the chart process, or drawn here when it could not deliver."""
+    def result(self, language: str = "kk") -> dict[str, Path]:
+        """The chart paths of `language`: from the chart process, or drawn here when it could not deliver."""
         assert self._submitted is not None, "submit() first"
+        if self._paths is None:
+            self._paths = self._collect()
+        return self._paths[language]
+
+    def _collect(self) -> dict[str, dict[str, Path]]:
+        assert self._submitted is not None
         if self._conn is not None:
             try:
                 if self._conn.poll(WAIT_SECONDS):
@@ -66,9 +75,7 @@ class ChartProcess:
             except (EOFError, OSError):
                 pass
             self._stop()
-        from pipeline.render.charts import draw_charts
-
-        return draw_charts(*self._submitted)
+        return _draw(*self._submitted)
 
     def close(self) -> None:
         self._stop()
@@ -101,7 +108,7 @@ def _serve(conn: Connection, parent_end: Connection) -> None:
     parent_end.close()
     die_with_parent()
     # Warm up while the main process is busy: the import is the expensive part.
-    from pipeline.render.charts import draw_charts, warm_up
+    from pipeline.render.charts import warm_up
 
     warm_up()
     try:
@@ -111,6 +118,12 @@ def _serve(conn: Connection, parent_end: Connection) -> None:
     if job is None:
         return
     try:
-        conn.send(("ok", draw_charts(*job)))
+        conn.send(("ok", _draw(*job)))
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which draws in-process instead
         conn.send(("error", repr(exc)))
+
+
+def _draw(data: ReportData, out_dir: Path, languages: tuple[str, ...]) -> dict[str, dict[str, Path]]:
+    from pipeline.render.charts import draw_charts
+
+    return {language: draw_charts(data, out_dir, language) for language in languages}

@@ -1,4 +1,8 @@
-"""Charts for the report, drawn with matplotlib (Agg, bundled DejaVu Sans covers every Kazakh letter).
+"""Charts for the report, drawn with matplotlib (Agg; the serif fonts cover every Kazakh letter).
+
+A chart is a pure function of (data, language): every label comes from the language's wording file
+(`charts` in kazakh.yaml / russian.yaml), the plan's names in that language and its number formats, so
+the Russian copy gets its own set, and a cache keyed by (inputs, language) stays correct.
 
 Grey-scale friendly: greys and hatches, value labels on the bars, so a black-and-white print reads the
 same. PNG output is deterministic: fixed size and dpi, no software/time metadata.
@@ -14,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.aggregate.model import ReportData
-from pipeline.render.kazakh import date_case, day_month, fmt_count, fmt_thousand_tenge, words
+from pipeline.render.language import LANGUAGES, Language
 
 DPI = 150
 # Serif, like the Times text around the charts: Liberation Serif has Times' metrics; DejaVu Serif is the
@@ -75,9 +79,14 @@ class _Bar:
     sponsor: float | None
 
 
-def _unit_bars(data: ReportData) -> tuple[list[_Bar], bool]:
+def _language(language: str | Language) -> Language:
+    return LANGUAGES[language] if isinstance(language, str) else language
+
+
+def _unit_bars(data: ReportData, language: str | Language = "kk") -> tuple[list[_Bar], bool]:
     """Bars top to bottom, and whether they are only the largest units plus one bar for the rest."""
-    w = words()["charts"]
+    lang = _language(language)
+    w = lang.words["charts"]
     frame = data.values
     stale = set(data.stale_units())
     bars = []
@@ -85,7 +94,7 @@ def _unit_bars(data: ReportData) -> tuple[list[_Bar], bool]:
         known = u.code in frame.index
         total = frame.at[u.code, "help_children"] if known else None
         sponsor = frame.at[u.code, "sponsor_children"] if known else None
-        bars.append(_Bar(u.name + ("*" if u.code in stale else ""),
+        bars.append(_Bar(lang.unit_name(u) + ("*" if u.code in stale else ""),
                          None if _missing(total) else float(total),  # type: ignore[arg-type]
                          None if _missing(sponsor) else float(sponsor)))  # type: ignore[arg-type]
     if len(bars) <= MAX_BARS:
@@ -95,31 +104,33 @@ def _unit_bars(data: ReportData) -> tuple[list[_Bar], bool]:
     top, rest = ranked[:TOP_UNITS], ranked[TOP_UNITS:]
     known_rest = [b for b in rest if b.total is not None]
     others = _Bar(
-        w["others"].format(count=fmt_count(len(rest))),
+        w["others"].format(count=lang.count(len(rest))),
         sum(b.total for b in known_rest) if known_rest else None,  # type: ignore[misc]
         sum(_value(b.sponsor) for b in rest) if known_rest else None,
     )
     return [*top, others], True
 
 
-def children_by_unit(data: ReportData, path: Path) -> Path:
+def children_by_unit(data: ReportData, path: Path, language: str | Language = "kk") -> Path:
     """Horizontal bars: children helped by each unit at the report date, units in plan order from the top.
 
     With more than MAX_BARS units: the TOP_UNITS largest, largest at the top, and one bar for the rest.
     """
-    w = words()["charts"]
-    bars, shortened = _unit_bars(data)
+    lang = _language(language)
+    w = lang.words["charts"]
+    fmt_count = lang.count
+    bars, shortened = _unit_bars(data, lang)
     title = w["children_title_top" if shortened else "children_title"].format(
-        date=date_case(data.date, "attributive"), count=fmt_count(TOP_UNITS)
+        date=lang.day(data.date, "as_of"), count=fmt_count(TOP_UNITS)
     )
     with _figure((7.0, 5.2)) as fig:
         ax = fig.add_subplot()
         y = list(range(len(bars)))[::-1]
         total = [_value(b.total) for b in bars]
         spons = [_value(b.sponsor) for b in bars]
-        ax.barh(y, total, color=GREYS[2], edgecolor="black", linewidth=0.6, label=data.plan.figure_by_code["help_children"].label)
+        ax.barh(y, total, color=GREYS[2], edgecolor="black", linewidth=0.6, label=lang.pick(data.plan.figure_by_code["help_children"], "label"))
         ax.barh(y, spons, height=0.45, color=GREYS[1], edgecolor="black", linewidth=0.6, hatch="///",
-                label=data.plan.figure_by_code["sponsor_children"].label)
+                label=lang.pick(data.plan.figure_by_code["sponsor_children"], "label"))
         ax.set_yticks(y, [b.label for b in bars])
         # The scale follows the units' own bars: the «others» sum may be many times the largest unit and
         # would squash every other bar to a sliver, so it is cut at the edge with its value written in.
@@ -150,13 +161,15 @@ def children_by_unit(data: ReportData, path: Path) -> Path:
         return _save(fig, path)
 
 
-def oblast_dynamics(data: ReportData, path: Path) -> Path:
+def oblast_dynamics(data: ReportData, path: Path, language: str | Language = "kk") -> Path:
     """Oblast totals of children helped and amount (thousand tenge) at each reporting date so far."""
-    w = words()["charts"]
+    lang = _language(language)
+    w = lang.words["charts"]
+    fmt_count, fmt_thousand_tenge = lang.count, lang.amount
     dates = sorted(data.history)
     children = [_value(data.totals_at(d).get("help_children")) for d in dates]
     amount = [_value(data.totals_at(d).get("help_amount")) for d in dates]
-    labels = [day_month(d, "nominative") for d in dates]
+    labels = [lang.day(d, "full", year=False) for d in dates]
     with _figure((7.0, 5.0)) as fig:
         # One above the other: side by side, six value labels like «115 563,6» run into each other.
         left, right = fig.subplots(2, 1)
@@ -189,11 +202,19 @@ def warm_up() -> None:
     font_manager.findfont(_RC.get("font.family", "DejaVu Sans"))
 
 
-def draw_charts(data: ReportData, out_dir: Path) -> dict[str, Path]:
-    """Both charts into `out_dir`; names are stable so the report refers to them the same way each run."""
+def chart_file_names(date_text: str, language: str = "kk") -> dict[str, str]:
+    """The charts' file names: stable, so the report refers to them the same way each run; the Kazakh
+    set keeps its names, another language's set carries its code («…-2017-08-17-ru.png»)."""
+    tail = "" if language == "kk" else f"-{language}"
+    return {"children": f"children-by-unit-{date_text}{tail}.png",
+            "dynamics": f"oblast-dynamics-{date_text}{tail}.png"}
+
+
+def draw_charts(data: ReportData, out_dir: Path, language: str = "kk") -> dict[str, Path]:
+    """Both charts of `language` ("kk" or "ru") into `out_dir`."""
     out_dir = Path(out_dir)
-    stem = data.date.isoformat()
+    names = chart_file_names(data.date.isoformat(), language)
     return {
-        "children": children_by_unit(data, out_dir / f"children-by-unit-{stem}.png"),
-        "dynamics": oblast_dynamics(data, out_dir / f"oblast-dynamics-{stem}.png"),
+        "children": children_by_unit(data, out_dir / names["children"], language),
+        "dynamics": oblast_dynamics(data, out_dir / names["dynamics"], language),
     }

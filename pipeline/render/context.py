@@ -106,16 +106,38 @@ class _Builder:
         w = self.w["items"]
         pieces: list[str] = []
         parent: str | None = None
+        siblings = 0
         for fig in figures:
             note = self.coverage_note(fig.code) if notes else ""
-            text = str(w["figure"]).format(label=self.lang.lower_first(self.label(fig)),
+            label = self.lang.lower_first(self.label(fig))
+            joins = fig.of is not None and fig.of == parent and bool(pieces)
+            if joins and siblings:
+                # A second part of the same whole: «…, оның ішінде A – 1, оның ішінде B – 2» reads twice;
+                # the wording file lists the "of which" openings a later sibling drops.
+                label = self.drop_of_prefix(label)
+            text = str(w["figure"]).format(label=self.before_dash(label),
                                            value=self.value(fig, values.get(fig.code))) + note
-            if fig.of is not None and fig.of == parent and pieces:
+            if joins:
                 pieces[-1] += ", " + text
+                siblings += 1
             else:
                 pieces.append(text)
                 parent = fig.code if fig.of is None else None
+                siblings = 0
         return "; ".join(pieces)
+
+    def before_dash(self, label: str) -> str:
+        """A label followed by «– value». Russian closes a participial clause before the dash
+        («дети, получившие помощь, – 4 274»); the wording file says whether its language does."""
+        if self.w["items"].get("comma_closes_clause") and "," in label and not label.endswith(","):
+            return label + ","
+        return label
+
+    def drop_of_prefix(self, label: str) -> str:
+        for prefix in self.w["items"].get("of_prefixes", []):
+            if label.startswith(prefix):
+                return label[len(prefix):]
+        return label
 
     # --- header -----------------------------------------------------------------------------------------
     def header(self) -> dict[str, Any]:
@@ -155,15 +177,12 @@ class _Builder:
             sponsor_amount=lang.amount(t.get("sponsor_amount")),
             fund_amount=lang.amount(t.get("fund_amount")),
         )
-        notes = [p for c in ("help_children", "help_amount", "sponsor_children", "sponsor_amount", "fund_amount")
-                 if c in fig for p in self.coverage_parts(c)]
-        if notes:
-            lead += " " + str(w["summary_notes"]).format(notes="; ".join(dict.fromkeys(notes)))
-        in_kind = [f for f in (fig.get(c) for c in w["in_kind_figures"]) if f is not None]
-        in_kind_text = ", ".join(
-            str(w["in_kind_part"]).format(label=lang.lower_first(self.label(f)), value=lang.count(t.get(f.code)))
-            for f in in_kind
-        )
+        # In kind: «1 747 мектеп сөмкесі, …» / «1 747 школьных ранцев, …», each noun agreeing with its
+        # number and followed by the units its total leaves out.
+        in_kind_text = lang.join([
+            lang.counted(t.get(code), noun) + self.coverage_note(code)
+            for code, noun in w["in_kind"].items() if code in fig
+        ])
         # Each count both with its noun («25 рейд», «5 104 детям») and bare (`*_n`), so a wording file can
         # use either: a Russian sentence of the «рейдов – 25» kind needs no agreement.
         counts = {"sponsors": ("sponsors_involved", "sponsor"), "raids": ("raids", "raid"),
@@ -173,8 +192,16 @@ class _Builder:
         for name, (code, noun) in counts.items():
             numbers[name] = lang.counted(t.get(code), noun)
             numbers[f"{name}_n"] = lang.count(t.get(code))
+        # The totals of the lead and raid sentences that leave a unit out or carry an earlier value: named
+        # after them, figure by figure, so no total in the summary silently lacks a unit.
+        noted = ["help_children", "help_amount", "sponsor_children", "sponsor_amount", "fund_amount",
+                 *(code for code, _ in counts.values()), "returned_to_school"]
+        notes = [str(w["summary_note"]).format(label=lang.lower_first(self.label(fig[c])), notes="; ".join(parts))
+                 for c in dict.fromkeys(noted) if c in fig for parts in [self.coverage_parts(c)] if parts]
         sponsors = str(w["summary_sponsors"]).format(**numbers)
         raids = str(w["summary_raids"]).format(**numbers)
+        if notes:
+            raids += " " + str(w["summary_notes"]).format(notes="; ".join(notes))
         paragraphs = [intro, f"{lead} {sponsors}", raids]
         change = self.change()
         if change:
@@ -185,13 +212,14 @@ class _Builder:
         return paragraphs
 
     def change(self) -> str:
-        """The change since the previous reporting date, in words chosen by its sign."""
+        """The change since the previous reporting date: figures grouped by direction, one verb per group
+        («… 2 091-ге (95,8%), … 47-ге (79,7%) артты; … 166-ға (52,9%) кеміді»), chosen by the sign."""
         data, lang, w = self.data, self.lang, self.w["change"]
         previous = data.previous_date
         if previous is None or previous not in data.history:
             return ""
         before = data.totals_at(previous)
-        clauses = []
+        groups: dict[str, list[str]] = {"up": [], "down": [], "none": []}
         for code in w["figures"]:
             fig = self.plan.figure_by_code[code]
             new = 0.0 if lang.missing(self.totals.get(code)) else float(self.totals.get(code))
@@ -199,16 +227,19 @@ class _Builder:
             diff = new - old
             label = lang.lower_first(self.label(fig))
             if diff == 0:
-                clauses.append(str(w["none"]).format(label=label))
+                groups["none"].append(str(w["part_none"]).format(label=label))
                 continue
             if fig.unit == "tenge":
                 by = str(w["by_amount"]).format(value=lang.amount(abs(diff)))
             else:
                 by = str(w["by_count"]).format(value=lang.count(abs(diff)), ending=lang.number_ending(abs(diff)))
             pct = str(w["percent"]).format(value=lang.percent(abs(diff) / old * 100.0)) if old else ""
-            clauses.append(str(w["up" if diff > 0 else "down"]).format(label=label, by=by, percent=pct))
+            groups["up" if diff > 0 else "down"].append(
+                str(w["part"]).format(label=self.before_dash(label), by=by, percent=pct))
+        said = [str(w[direction]).format(parts=str(w["join"]).join(parts))
+                for direction, parts in groups.items() if parts]
         lead = str(w["lead"]).format(date=lang.day(previous, "full"))
-        return f"{lead} {str(w['join']).join(clauses)}."
+        return f"{lead} {str(w['groups_join']).join(said)}."
 
     def reporting(self) -> str:
         """Who sent this date's report late, who did not send it, who never reported."""
@@ -225,10 +256,13 @@ class _Builder:
                                                 days=lang.counted(days, "day"))
                      for days, us in sorted(by_days.items())]
             sentences.append(str(w["late_units"]).format(parts="; ".join(parts)))
-        stale = self.in_order(self.stale)
-        if stale:
+        # Units that missed the date, grouped by the date whose figures stand in for theirs.
+        by_source: dict[dt.date, list[Unit]] = {}
+        for unit in self.in_order(self.stale):
+            by_source.setdefault(data.source_dates[unit.code], []).append(unit)  # type: ignore[arg-type]
+        for source, stale in sorted(by_source.items()):
             sentences.append(str(w["stale_unit" if len(stale) == 1 else "stale_units"]).format(
-                units=lang.units(stale, "subject")))
+                units=lang.units(stale, "subject"), date=lang.day(source, "as_of", year=False)))
         never = self.in_order([u for u, d in data.source_dates.items() if d is None])
         if never:
             sentences.append(str(w["never_reported"]).format(units=lang.units(never, "subject")))
@@ -333,8 +367,7 @@ class _Builder:
             if reasons:
                 lines.append(f"{w['comments_lead']} {'; '.join(reasons)}.")
             if item.code == w["timeliness_item"]:
-                counts = _timeliness_counts(data, data.date)
-                lines.append(str(w["timeliness_line"]).format(**{k: lang.count(v) for k, v in counts.items()}))
+                lines.append(self.timeliness_line())
         if "department" in item.reported_by:
             dep = data.department
             status = _status_code(dep.statuses.get(item.code))
@@ -352,6 +385,19 @@ class _Builder:
                     line += " " + flag
             lines.append(line)
         return lines
+
+    def timeliness_line(self) -> str:
+        """«Есепті күнге мәліметті 12 әкімдік мерзімінде және 1 әкімдік кешігіп ұсынды.»: counts said with
+        their noun; a zero is left out instead of printed («ұсынбағандар – 0»)."""
+        lang, w = self.lang, self.w["items"]
+        counts = _timeliness_counts(self.data, self.data.date)
+        parts = [str(w["timeliness_parts"][k]).format(count=lang.counted(counts[k], "akimat_subject"))
+                 for k in ("on_time", "late") if counts[k]]
+        sentences = [str(w["timeliness_line"]).format(parts=lang.join(parts))] if parts else []
+        if counts["missing"]:
+            sentences.append(str(w["timeliness_missing"]).format(
+                count=lang.counted(counts["missing"], "akimat_subject")))
+        return " ".join(sentences)
 
     def sections(self) -> list[dict[str, Any]]:
         out = []

@@ -109,6 +109,9 @@ class SampleSet:
     late: list[tuple[str, dt.date]] = field(default_factory=list)
     #: (unit, figure) a unit leaves blank on every date.
     never_filled: tuple[str, str] = ("", "")
+    #: (item, units): an item past its deadline that these units still report as under way on every date,
+    #: the final one included (the report must say «мерзімі өтті» and name them).
+    still_open: tuple[str, tuple[str, ...]] = ("", ())
 
     def get(self, unit: str, date: dt.date) -> SampleFile | None:
         for f in self.files:
@@ -393,6 +396,10 @@ def _honour(plan: Plan, reporter: str, seed: int) -> dict[str, list[object]]:
 
 #: The figure one unit leaves blank on every date (the plan reports it as a gap, naming the unit).
 NEVER_FILLED = "container_items"
+#: The item due before the campaign (31 July) that a few units have still not finished on 28 September:
+#: the price-monitoring commission of the issue's report («I.7 … орындалу үстінде» in 3 units).
+STILL_OPEN = "I.7"
+STILL_OPEN_UNITS = 3
 
 
 @dataclass(frozen=True)
@@ -400,6 +407,7 @@ class _Schedule:
     missing: frozenset[tuple[str, dt.date]]
     late: dict[tuple[str, dt.date], int]  # days after the reporting date
     never_filled: tuple[str, str] = ("", "")  # (unit, figure) left blank throughout
+    still_open: tuple[str, tuple[str, ...]] = ("", ())  # (item, units) under way past its deadline throughout
 
 
 def _schedule(plan: Plan, seed: int) -> _Schedule:
@@ -415,7 +423,15 @@ def _schedule(plan: Plan, seed: int) -> _Schedule:
         for d in rng.sample(list(plan.dates), count):
             late[(unit, d)] = rng.randint(1, 3)
     blank_unit = rng.choice([c for c in districts if c != absent_unit])
-    return _Schedule(missing=missing, late=late, never_filled=(blank_unit, NEVER_FILLED))
+    # Its own random stream, so adding it changed none of the draws above (the demo's other situations).
+    open_rng = _rng(seed, "still-open")
+    item = plan.item_by_code.get(STILL_OPEN)
+    still_open: tuple[str, tuple[str, ...]] = ("", ())
+    if item is not None and item.due is not None and "units" in item.reported_by:
+        codes = [u.code for u in plan.units]
+        chosen = set(open_rng.sample(codes, min(STILL_OPEN_UNITS, len(codes))))
+        still_open = (item.code, tuple(c for c in codes if c in chosen))
+    return _Schedule(missing=missing, late=late, never_filled=(blank_unit, NEVER_FILLED), still_open=still_open)
 
 
 def _header(plan: Plan, reporter: str, seed: int, date: dt.date, late_days: int | None) -> tuple[dict[str, object], dt.date, str]:
@@ -469,7 +485,17 @@ def _series(plan: Plan, reporter: str, seed: int) -> dict[str, list[object]]:
     unit, code = _schedule(plan, seed).never_filled
     if reporter == unit and code in columns:
         columns[code] = [None] * len(plan.dates)
+    item_code, open_units = _schedule(plan, seed).still_open
+    if reporter in open_units:
+        # Consistent with its status: the commission of the still-open item is not set up either.
+        for fig in plan.item_by_code[item_code].figures:
+            if fig.unit == "yesno" and fig.code in columns:
+                columns[fig.code] = [plan.yes_no.no.label] * len(plan.dates)
     columns.update(_statuses(plan, reporter, seed, columns))
+    if reporter in open_units:
+        item = plan.item_by_code[item_code]
+        labels = {st.code: st.label for st in plan.statuses}
+        columns[item.status_code] = [labels["in_progress" if item.due_by(d) else "not_due"] for d in plan.dates]
     columns.update(_comments(plan, reporter, seed))
     columns.update(_honour(plan, reporter, seed))
     return columns
@@ -505,7 +531,8 @@ def generate_samples(
         if d not in plan.dates:
             raise ValueError(f"{d} is not a reporting date of the plan")
     schedule = _schedule(plan, seed)
-    result = SampleSet(seed=seed, outdir=outdir, dates=chosen, never_filled=schedule.never_filled)
+    result = SampleSet(seed=seed, outdir=outdir, dates=chosen, never_filled=schedule.never_filled,
+                       still_open=schedule.still_open)
     used_names: set[str] = set()
     for reporter in [u.code for u in plan.units] + [plan.department.code]:
         built = build_form(plan, reporter)
