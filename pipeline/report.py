@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.errors import EXIT, OutboxFault, RunStopped, UsageError
-from pipeline.aggregate import ReportData, Selection, aggregate, figures_table, select
-from pipeline.aggregate.build import FIGURE_COLUMNS
+from pipeline.aggregate.select import Selection, select
 from pipeline.ingest import read_files, read_inbox
 from pipeline.ingest.model import RawForm
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan, plan_fingerprint
@@ -39,6 +38,7 @@ from pipeline.safe_text import csv_cell
 from pipeline.verdicts import FileVerdict
 
 if TYPE_CHECKING:
+    from pipeline.aggregate.model import ReportData
     from pipeline.render.chart_process import ChartProcess
 
 ISSUE_COLUMNS = ["file", "sheet", "cell", "code", "severity", "message"]
@@ -226,6 +226,8 @@ def run_report(
             concerned = concerns(plan, selection, files)
             _better_founded(outbox, date, inbox, files, force)
         with clock.stage("aggregate"):
+            from pipeline.aggregate.build import aggregate  # pandas: imported by the run that needs it
+
             data = aggregate(plan, selection)
         run_dir = new_run_dir(outbox, date.isoformat())
         try:
@@ -316,6 +318,8 @@ def write_outputs(
     # The charts are drawn while the other outputs are written; the report waits for them last.
     charts.submit(data, folder / "charts")
     write_summary(data, folder / "summary.xlsx")
+    from pipeline.aggregate.build import FIGURE_COLUMNS
+
     _write_csv(folder / "figures.csv", _figures_rows(data), FIGURE_COLUMNS)
     own = files if concerned is None else concerned
     _write_csv(
@@ -342,6 +346,8 @@ def write_outputs(
 
 
 def _figures_rows(data: ReportData) -> list[dict[str, str]]:
+    from pipeline.aggregate.build import FIGURE_COLUMNS, figures_table
+
     rows = []
     for record in figures_table(data).to_dict("records"):
         row = {}
