@@ -87,7 +87,7 @@ def _worker_main(conn: mpc.Connection, inherited: list[mpc.Connection], spec: Re
         try:
             import resource
 
-            limit = memory_mb * 1024 * 1024
+            limit = address_space_limit(memory_mb)
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         except (ImportError, ValueError, OSError):
             pass
@@ -108,6 +108,22 @@ def _worker_main(conn: mpc.Connection, inherited: list[mpc.Connection], spec: Re
                 conn.send((idx, form))
             except (OSError, ValueError):
                 return
+
+
+def address_space_limit(memory_mb: int) -> int:
+    """RLIMIT_AS for a worker: what it already has + `memory_mb`. RLIMIT_AS counts the whole address
+    space, and a forked worker starts with its parent's (a portal server with many threads has most of a
+    GiB in thread stacks and arenas): an absolute limit would leave such a worker no room to read."""
+    return vm_size() + memory_mb * 1024 * 1024
+
+
+def vm_size() -> int:
+    """This process's address space in bytes (VmSize), 0 where /proc does not say."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 _MARK = "\x1e"  # starts the log lines written before each file: the parent reads from the last one
