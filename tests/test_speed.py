@@ -96,3 +96,14 @@ def test_the_plan_reads_every_field_of_its_file(plan):
     copy = plan.model_copy(update={"limits": plan.limits.model_copy(update={"max_file_bytes": 1000})})
     assert copy.limits.max_file_bytes == 1000 and plan.limits.max_file_bytes != 1000
     assert copy.figures == plan.figures
+
+
+def test_bench_prints_the_check_line(tmp_path):
+    import re
+
+    from pipeline.tools.bench import bench_check
+
+    lines: list[str] = []
+    check_s, import_s = bench_check(tmp_path, repeat=1, say=lines.append)
+    assert re.match(r"^bench check check_s=\d+\.\d{3} imports_s=\d+\.\d{3} ratio=\d+\.\d\d ", lines[0])
+    assert check_s > 0 and import_s > 0
