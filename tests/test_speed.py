@@ -107,3 +107,138 @@ def test_bench_prints_the_check_line(tmp_path):
     check_s, import_s = bench_check(tmp_path, repeat=1, say=lines.append)
     assert re.match(r"^bench check check_s=\d+\.\d{3} imports_s=\d+\.\d{3} ratio=\d+\.\d\d ", lines[0])
     assert check_s > 0 and import_s > 0
+
+
+# --- validated submissions in the cache ------------------------------------------------------------------
+
+import datetime as dt  # noqa: E402
+import sqlite3  # noqa: E402
+
+from pipeline.ingest import read_inbox  # noqa: E402
+from pipeline.ingest.cache import IngestCache, default_cache_path  # noqa: E402
+from pipeline.plan import plan_fingerprint  # noqa: E402
+from pipeline.report import run_report  # noqa: E402
+from pipeline.validate import Validation, validate_forms  # noqa: E402
+from pipeline.validate.store import freeze, rules_fingerprint, thaw  # noqa: E402
+
+AUG17 = dt.date(2017, 8, 17)
+
+
+@pytest.fixture(scope="module")
+def messy_inbox(plan, tmp_path_factory) -> Path:
+    from pipeline.tools.mess import add_mess
+    from pipeline.tools.samples import generate_samples
+
+    folder = tmp_path_factory.mktemp("inbox")
+    samples = generate_samples(plan, folder, seed=2014, dates=[dt.date(2017, 8, 8), AUG17])
+    add_mess(plan, samples, AUG17)
+    return folder
+
+
+def _subs_rows(outbox: Path) -> dict[str, str]:
+    with sqlite3.connect(default_cache_path(outbox)) as conn:
+        return dict(conn.execute("SELECT sha256, data FROM subs"))
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    return {name: (folder / name).read_bytes() for name in ("issues.csv", "figures.csv")}
+
+
+def test_every_submission_survives_the_store_unchanged(plan, messy_inbox):
+    """freeze → thaw gives the very submission validation gave, for every sample and messy file."""
+    raws = read_inbox(plan, messy_inbox)
+    subs = validate_forms(plan, raws)
+    stored = 0
+    for sub in subs:
+        text = freeze(sub)
+        if text is None:
+            continue
+        stored += 1
+        assert thaw(text, sub.raw) == sub, sub.name
+    assert stored >= len(subs) - 3  # only the odd file (a name with personal data) is left out
+
+
+def test_a_rerun_takes_validated_submissions_from_the_cache(plan, messy_inbox, tmp_path):
+    outbox = tmp_path / "out"
+    first = run_report("2017-08-17", inbox=messy_inbox, outbox=outbox)
+    rows = _subs_rows(outbox)
+    readable = [f for f in first.files if f.raw.readable and f.raw.sha256]
+    assert len(rows) >= len(readable) - 3 and rows
+    # Proof that a re-run uses the stored submission rather than validating again: change one stored
+    # value and see it in the re-run's figures (nothing but the cache holds it).
+    used = {f.raw.sha256 for f in first.files
+            if f.status == "used" and f.submission is not None and f.submission.report_date == AUG17}
+    sha, text = next((s, t) for s, t in rows.items() if s in used and '"raids":' in t)
+    tampered = text.replace('"raids":', '"raids":1234567,"_old_raids":', 1)
+    with sqlite3.connect(default_cache_path(outbox)) as conn:
+        conn.execute("UPDATE subs SET data = ? WHERE sha256 = ?", (tampered, sha))
+    run_report("2017-08-17", inbox=messy_inbox, outbox=outbox, force=True)
+    figures = (outbox / "2017-08-17" / "figures.csv").read_text(encoding="utf-8")
+    assert ",raids,1234567" in figures
+
+
+def test_cached_and_cold_runs_write_the_same_outputs(plan, messy_inbox, tmp_path):
+    cold = tmp_path / "cold"
+    run_report("2017-08-17", inbox=messy_inbox, outbox=cold, cache=False)
+    warm = tmp_path / "warm"
+    run_report("2017-08-17", inbox=messy_inbox, outbox=warm)
+    run_report("2017-08-17", inbox=messy_inbox, outbox=warm, force=True)  # every form and submission cached
+    assert _outputs(warm / "2017-08-17") == _outputs(cold / "2017-08-17")
+
+
+def test_a_bad_row_is_a_miss_and_is_overwritten(plan, messy_inbox, tmp_path):
+    outbox = tmp_path / "out"
+    run_report("2017-08-17", inbox=messy_inbox, outbox=outbox)
+    expected = _outputs(outbox / "2017-08-17")
+    rows = _subs_rows(outbox)
+    bad = {"{not json", '{"unit": 5}', '{"problems": [["no-such-code", null, null, []]]}', "[]"}
+    with sqlite3.connect(default_cache_path(outbox)) as conn:
+        for (sha, _), text in zip(rows.items(), sorted(bad) * len(rows)):
+            conn.execute("UPDATE subs SET data = ? WHERE sha256 = ?", (text, sha))
+    run_report("2017-08-17", inbox=messy_inbox, outbox=outbox, force=True)
+    assert _outputs(outbox / "2017-08-17") == expected
+    assert _subs_rows(outbox) == rows  # validated again and stored afresh
+
+
+def test_other_rules_or_another_plan_never_reuse_a_submission(plan, messy_inbox, tmp_path):
+    path = tmp_path / "ingest.sqlite"
+    fp = plan_fingerprint(DEFAULT_PLAN)
+    cache = IngestCache.open(path, fp, rules_fingerprint())
+    validation = Validation(plan, store=cache)
+    read_inbox(plan, messy_inbox, cache=cache, on_form=validation.add)
+    validation.save()
+    cache.close()
+    assert _count(path, "subs") > 0
+    changed = IngestCache.open(path, fp, "other-rules")  # a rule's code or data changed
+    changed.close()
+    assert _count(path, "subs") == 0 and _count(path, "forms") > 0  # the read forms stay valid
+    cache = IngestCache.open(path, fp, rules_fingerprint())
+    validation = Validation(plan, store=cache)
+    read_inbox(plan, messy_inbox, cache=cache, on_form=validation.add)
+    validation.save()
+    cache.close()
+    IngestCache.open(path, "another-plan", rules_fingerprint()).close()
+    assert _count(path, "subs") == 0 and _count(path, "forms") == 0
+
+
+def test_the_rules_fingerprint_covers_the_validation_code():
+    from pipeline.validate import store
+
+    root = Path(store.__file__).resolve().parent.parent
+    validate_sources = {f"validate/{p.name}" for p in (root / "validate").glob("*.py")}
+    assert validate_sources <= set(store.RULE_SOURCES)
+    assert all((root / name).exists() for name in store.RULE_SOURCES)
+
+
+def test_a_future_fill_date_or_a_masked_name_is_not_stored(plan):
+    from tests.rawforms import GOOD, raw_form
+
+    future = raw_form(plan, "a.xlsx", date=AUG17, filled=dt.date.today() + dt.timedelta(days=30), values=GOOD)
+    [sub] = validate_forms(plan, [future])
+    assert any(p.code == "filled-date-future" for p in sub.problems)
+    assert freeze(sub) is None
+
+
+def _count(path: Path, table: str) -> int:
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
