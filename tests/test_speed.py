@@ -242,3 +242,44 @@ def test_a_future_fill_date_or_a_masked_name_is_not_stored(plan):
 def _count(path: Path, table: str) -> int:
     with sqlite3.connect(path) as conn:
         return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+# --- summary.xlsx's own writer ---------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from pipeline.safe_text import xml_text  # noqa: E402
+
+_XML_TEXT = st.text(max_size=30).map(xml_text)
+_NUMBER = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.lists(st.one_of(st.none(), _XML_TEXT, _NUMBER), max_size=6), min_size=1, max_size=5))
+def test_the_xlsx_writer_reads_back_exactly(rows):
+    """Every text (spaces at either end, line breaks, &, <, quotes) and every number reads back as written."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from pipeline.render.xlsx_writer import Book, sheet_xml
+
+    book = Book()
+    bold = book.style(bold=True, fmt="#,##0.0")
+    cells = [[None if v is None else (v, bold if isinstance(v, float) else 0) for v in row] for row in rows]
+    book.add_sheet("S «1» & <2>", sheet_xml(cells, freeze="B3", widths={1: 30}, heights={1: 45}))
+    wb = load_workbook(io.BytesIO(book.save(creator="Әкімдік & Co", moment=dt.datetime(2017, 8, 17, 12))))
+    ws = wb["S «1» & <2>"]
+    assert ws.freeze_panes == "B3" and ws.column_dimensions["A"].width == 30 and ws.row_dimensions[1].height == 45
+    assert wb.properties.creator == "Әкімдік & Co"
+    for r, row in enumerate(rows, 1):
+        for c, value in enumerate(row, 1):
+            cell = ws.cell(row=r, column=c)
+            if value is None or value == "":
+                assert cell.value in (None, ""), (r, c)
+            elif isinstance(value, str):
+                assert cell.value == value.replace("\r\n", "\n") or cell.value == value, (r, c)
+                assert cell.data_type == "s"
+            else:
+                assert cell.value == value and cell.number_format == "#,##0.0" and cell.font.b
