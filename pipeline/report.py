@@ -40,6 +40,7 @@ from pipeline.verdicts import FileVerdict
 if TYPE_CHECKING:
     from pipeline.aggregate.model import ReportData
     from pipeline.render.chart_process import ChartProcess
+    from pipeline.render.reuse import OutputCache
 
 ISSUE_COLUMNS = ["file", "sheet", "cell", "code", "severity", "message"]
 
@@ -236,8 +237,15 @@ def run_report(
         run_dir = new_run_dir(outbox, date.isoformat())
         try:
             with clock.stage("render"):
+                reuse = None
+                if cache:
+                    from pipeline.render.reuse import OutputCache, default_outputs_path
+
+                    reuse = OutputCache(default_outputs_path(outbox))
                 outputs = write_outputs(run_dir, plan, plan_path, data, files, inbox=inbox, pdf=pdf,
-                                        charts=charts, concerned=concerned)
+                                        charts=charts, concerned=concerned, reuse=reuse)
+                if reuse is not None:
+                    reuse.tidy()
             with clock.stage("publish"):
                 published = publish(outbox, date.isoformat(), run_dir)
         except Exception:
@@ -307,10 +315,11 @@ def _better_founded(outbox: Path, date: dt.date, inbox: Path, files: list[FileVe
 
 def write_outputs(
     folder: Path, plan: Plan, plan_path: Path, data: ReportData, files: list[FileVerdict], *, inbox: Path,
-    pdf: bool, charts: ChartProcess, concerned: list[FileVerdict] | None = None,
+    pdf: bool, charts: ChartProcess, concerned: list[FileVerdict] | None = None, reuse: OutputCache | None = None,
 ) -> dict[str, str]:
     """`files`: every inbox file (the manifest); `concerned`: the files this report is about (issues.csv;
-    feedback only for those of this very date — an earlier file's feedback went out with its own date)."""
+    feedback only for those of this very date — an earlier file's feedback went out with its own date);
+    `reuse`: outputs kept from earlier runs (charts, summary sheets), used when their inputs are unchanged."""
     # Imported here: rendering pulls in docxtpl and (for charts) matplotlib, which `check` never needs.
     from pipeline.render import to_pdf, write_summary
     from pipeline.atomic import atomic_write
@@ -320,8 +329,8 @@ def write_outputs(
     date_text = data.date.isoformat()
     report_path = folder / f"akparat-{date_text}.docx"
     # The charts are drawn while the other outputs are written; the report waits for them last.
-    charts.submit(data, folder / "charts")
-    write_summary(data, folder / "summary.xlsx")
+    charts.submit(data, folder / "charts", reuse)
+    write_summary(data, folder / "summary.xlsx", reuse)
     from pipeline.aggregate.build import FIGURE_COLUMNS
 
     _write_csv(folder / "figures.csv", _figures_rows(data), FIGURE_COLUMNS)

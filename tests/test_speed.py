@@ -283,3 +283,90 @@ def test_the_xlsx_writer_reads_back_exactly(rows):
                 assert cell.data_type == "s"
             else:
                 assert cell.value == value and cell.number_format == "#,##0.0" and cell.font.b
+
+
+# --- outputs reused when their inputs are unchanged ------------------------------------------------------
+
+from pipeline.render.reuse import OutputCache, default_outputs_path  # noqa: E402
+
+
+def _all_bytes(folder: Path) -> dict[str, bytes]:
+    names = ["summary.xlsx", *(f"charts/{p.name}" for p in sorted((folder / "charts").glob("*.png")))]
+    return {name: (folder / name).read_bytes() for name in names}
+
+
+def test_summary_sheets_are_reused_only_while_their_inputs_are_unchanged(tmp_path):
+    import dataclasses
+
+    from pipeline.render.summary_xlsx import summary_bytes
+    from tests.render_factory import make_report_data
+
+    data = make_report_data("2017-08-26")
+    reuse = OutputCache(tmp_path / "outputs")
+    first = summary_bytes(data, reuse)
+    assert reuse.stored == len([d for d in data.history if d <= data.date]) and reuse.hits == 0
+    assert summary_bytes(data, reuse) == first == summary_bytes(data)  # every sheet reused, same bytes
+    assert reuse.hits == reuse.stored
+    # One unit's figure changes at the report's date: that sheet is made again, the earlier ones reused.
+    frame = data.history[data.date].copy()
+    unit, code = frame.index[0], frame.columns[0]
+    frame.loc[unit, code] = 987654
+    changed = dataclasses.replace(data, history={**data.history, data.date: frame})
+    hits, stored = reuse.hits, reuse.stored
+    assert summary_bytes(changed, reuse) == summary_bytes(changed)
+    assert reuse.stored == stored + 1 and reuse.hits == hits + len(data.history) - 1
+    # A renamed unit (the plan) is a miss for every sheet.
+    plan = data.plan
+    renamed = plan.model_copy(update={"units": (plan.units[0].model_copy(update={"name": "Жаңа аудан"}),
+                                                *plan.units[1:])})
+    hits = reuse.hits
+    assert summary_bytes(dataclasses.replace(data, plan=renamed), reuse) == summary_bytes(
+        dataclasses.replace(data, plan=renamed))
+    assert reuse.hits == hits
+
+
+def test_a_damaged_entry_is_a_miss(tmp_path):
+    reuse = OutputCache(tmp_path)
+    reuse.put("k", b"abc" * 100)
+    assert reuse.get("k") == b"abc" * 100
+    path = tmp_path / "k"
+    path.write_bytes(path.read_bytes()[:-5])  # truncated
+    assert reuse.get("k") is None
+    path.write_bytes(b"garbage")
+    assert reuse.get("k") is None
+
+
+def test_reruns_reuse_charts_and_sheets_and_write_the_same_bytes_as_a_cold_run(plan, messy_inbox, tmp_path):
+    cold = tmp_path / "cold"
+    run_report("2017-08-17", inbox=messy_inbox, outbox=cold, cache=False)
+    warm = tmp_path / "warm"
+    run_report("2017-08-17", inbox=messy_inbox, outbox=warm)
+    kept = sorted(p.name for p in default_outputs_path(warm).iterdir())
+    assert any(k.startswith("charts-") for k in kept) and any(k.startswith("summary-sheet-") for k in kept)
+    again = run_report("2017-08-17", inbox=messy_inbox, outbox=warm, force=True)
+    assert _all_bytes(again.folder) == _all_bytes(cold / "2017-08-17")
+    # Every kept entry damaged: the run draws everything again, with the same bytes.
+    for path in default_outputs_path(warm).iterdir():
+        path.write_bytes(path.read_bytes()[:-1] + b"!")
+    damaged = run_report("2017-08-17", inbox=messy_inbox, outbox=warm, force=True)
+    assert _all_bytes(damaged.folder) == _all_bytes(cold / "2017-08-17")
+
+
+def test_charts_are_keyed_by_their_options_and_data(tmp_path):
+    from pipeline.render.chart_process import ChartProcess
+    from tests.render_factory import make_report_data
+
+    data = make_report_data("2017-08-17")
+    reuse = OutputCache(tmp_path / "outputs")
+    with ChartProcess() as charts:
+        charts.submit(data, tmp_path / "a", reuse)
+        drawn = charts.result()
+    with ChartProcess() as charts:
+        charts.submit(data, tmp_path / "b", reuse)
+        assert charts._ready is not None  # reused: nothing was sent to draw
+        reused = charts.result()
+    assert {k: p.read_bytes() for k, p in drawn.items()} == {k: p.read_bytes() for k, p in reused.items()}
+    from pipeline.render.reuse import data_digest, key_of
+
+    assert key_of("charts", [*data_digest(data), sorted({"language": "ru"}.items())]) != key_of(
+        "charts", [*data_digest(data), []])

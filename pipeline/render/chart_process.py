@@ -15,10 +15,11 @@ import sys
 from pipeline.ingest.isolate import die_with_parent
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pipeline.aggregate.model import ReportData
+    from pipeline.render.reuse import OutputCache
 
 #: Generous: drawing takes about a second; a chart process slower than this is treated as dead.
 WAIT_SECONDS = 120.0
@@ -31,7 +32,9 @@ class ChartProcess:
     def __init__(self) -> None:
         self._conn: Connection | None = None
         self._proc: multiprocessing.process.BaseProcess | None = None
-        self._submitted: tuple[ReportData, Path] | None = None
+        self._submitted: tuple[ReportData, Path, dict[str, Any]] | None = None
+        self._ready: dict[str, Path] | None = None  # reused from an earlier run: nothing to draw
+        self._reuse: tuple[OutputCache, str] | None = None
         if sys.platform != "linux":
             return  # forking is the cheap part of the plan; elsewhere draw in-process
         try:
@@ -44,31 +47,62 @@ class ChartProcess:
             return
         self._conn, self._proc = parent, proc
 
-    def submit(self, data: ReportData, out_dir: Path) -> None:
-        self._submitted = (data, out_dir)
+    def submit(self, data: ReportData, out_dir: Path, reuse: OutputCache | None = None, **options: Any) -> None:
+        """`options` go to `draw_charts` (a language, say). `reuse`: charts kept from earlier runs, keyed by
+        every field of `data`, the options, and the chart code and wording: when the same input was drawn
+        before, its PNGs are copied instead of drawn."""
+        self._submitted = (data, out_dir, options)
+        if reuse is not None:
+            from pipeline.render.reuse import data_digest, key_of
+
+            key = key_of("charts", [*data_digest(data), sorted(options.items())])
+            self._reuse = (reuse, key)
+            ready = _reused(reuse, key, out_dir)
+            if ready is not None:
+                self._ready = ready
+                self._stop()  # nothing for the chart process to do
+                return
         if self._conn is None:
             return
         try:
-            self._conn.send((data, out_dir))
+            self._conn.send((data, out_dir, options))
         except (OSError, ValueError):
             self._stop()
 
     def result(self) -> dict[str, Path]:
         """The chart paths: from the chart process, or drawn here when it could not deliver."""
         assert self._submitted is not None, "submit() first"
+        if self._ready is not None:
+            return self._ready
         if self._conn is not None:
             try:
                 if self._conn.poll(WAIT_SECONDS):
                     status, payload = self._conn.recv()
                     if status == "ok":
                         self._stop()
-                        return payload
+                        return self._keep(payload)
             except (EOFError, OSError):
                 pass
             self._stop()
         from pipeline.render.charts import draw_charts
 
-        return draw_charts(*self._submitted)
+        data, out_dir, options = self._submitted
+        return self._keep(draw_charts(data, out_dir, **options))
+
+    def _keep(self, paths: dict[str, Path]) -> dict[str, Path]:
+        if self._reuse is not None:
+            import json
+
+            cache, key = self._reuse
+            try:
+                for name, path in sorted(paths.items()):
+                    cache.put(f"{key}.{name}", Path(path).read_bytes())
+                index = {name: Path(path).name for name, path in paths.items()}
+                cache.put(key, json.dumps(index, sort_keys=True).encode())
+            except OSError:
+                pass
+        self._ready = paths
+        return paths
 
     def close(self) -> None:
         self._stop()
@@ -95,6 +129,32 @@ class ChartProcess:
         self.close()
 
 
+def _reused(cache: OutputCache, key: str, out_dir: Path) -> dict[str, Path] | None:
+    """The kept charts of `key` written into `out_dir`, or None when any of them is missing or damaged."""
+    import json
+
+    from pipeline.atomic import atomic_write
+
+    index = cache.get(key)
+    if index is None:
+        return None
+    try:
+        names = json.loads(index)
+        found = {name: cache.get(f"{key}.{name}") for name in names}
+        if not names or any(v is None for v in found.values()):
+            return None
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths = {}
+        for name, data in found.items():
+            file_name = Path(str(names[name])).name  # a bare name, never a path out of the folder
+            atomic_write(out_dir / file_name, data)  # type: ignore[arg-type]
+            paths[name] = out_dir / file_name
+        return paths
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
 def _serve(conn: Connection, parent_end: Connection) -> None:
     # The parent's end of the pipe came along with the fork: closed here, so that when the parent dies the
     # pipe reports EOF and this process ends instead of waiting for a job for ever.
@@ -111,6 +171,7 @@ def _serve(conn: Connection, parent_end: Connection) -> None:
     if job is None:
         return
     try:
-        conn.send(("ok", draw_charts(*job)))
+        data, out_dir, options = job
+        conn.send(("ok", draw_charts(data, out_dir, **options)))
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which draws in-process instead
         conn.send(("error", repr(exc)))

@@ -12,6 +12,7 @@ from pipeline.plan.model import Figure
 from pipeline.render.cells import safe_cell_text
 from pipeline.render.docx import report_moment
 from pipeline.render.kazakh import fmt_date_short, words
+from pipeline.render.reuse import OutputCache, frame_digest, key_of
 from pipeline.render.xlsx_writer import Book, Cell, sheet_xml
 from pipeline.safe_text import starts_formula
 from pipeline.texts import load_data
@@ -35,6 +36,15 @@ class _Cells:
 
     def __init__(self, book: Book) -> None:
         self.book = book
+        # Every style this workbook can use, registered up front in a fixed order: style ids (and with them
+        # a sheet's XML) then depend on nothing but the sheet's own content, so a sheet can be reused.
+        formats = sorted({str(f) for f in summary_words()["number_format"].values()})
+        for bold in (False, True):
+            for wrap in (False, True):
+                for quote in (False, True):
+                    book.style(bold, wrap, None, quote)
+            for fmt in formats:
+                book.style(bold, False, fmt, False)
 
     def text(self, value: object, *, bold: bool = False, wrap: bool = False) -> Cell:
         if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -68,11 +78,22 @@ def shown(fig: Figure, value: object) -> object:
     return value
 
 
-def _figures_sheet(book: Book, cells: _Cells, data: ReportData, date: Any) -> None:
+def _figures_sheet(book: Book, cells: _Cells, data: ReportData, date: Any, reuse: OutputCache | None = None,
+                   plan_repr: str = "") -> None:
     plan, w = data.plan, words()["xlsx"]
+    frame = data.history[date]
+    key = ""
+    if reuse is not None:
+        # Everything the sheet shows: its date's figures (the total is their sum), the department's own
+        # figures that date, the plan's units and figures, and the workbook's style table.
+        key = key_of("summary-sheet", [date, frame_digest(frame), data.department_at(date), plan_repr,
+                                       book.signature()])
+        xml = reuse.get(key)
+        if xml is not None:
+            book.add_sheet(date.isoformat(), xml)
+            return
     figures = [f for f in plan.figures if f.numeric]
     formats = [number_format(fig.unit) for fig in figures]
-    frame = data.history[date]
     headers = [header(fig) for fig in figures]
     # A saved file's row does not grow for wrapped text on its own: the header row gets the height it needs.
     lines = max(math.ceil(len(h) / HEADER_CHARS_PER_LINE) for h in headers) if headers else 1
@@ -103,8 +124,10 @@ def _figures_sheet(book: Book, cells: _Cells, data: ReportData, date: Any) -> No
     rows.append([cells.text(plan.department.name, bold=True)]
                 + [cells.number(shown(fig, own.get(fig.code)), fmt) for fig, fmt in zip(figures, formats)])
     widths = {1: NAME_WIDTH, **{j: FIGURE_WIDTH for j in range(2, len(figures) + 2)}}
-    book.add_sheet(date.isoformat(), sheet_xml(rows, freeze="B3", widths=widths,
-                                               heights={1: LINE_HEIGHT * lines}))
+    xml = sheet_xml(rows, freeze="B3", widths=widths, heights={1: LINE_HEIGHT * lines})
+    if reuse is not None:
+        reuse.put(key, xml)
+    book.add_sheet(date.isoformat(), xml)
 
 
 def _statuses_sheet(book: Book, cells: _Cells, data: ReportData) -> None:
@@ -168,18 +191,20 @@ def _timeliness_sheet(book: Book, cells: _Cells, data: ReportData) -> None:
     book.add_sheet(w["timeliness_sheet"], sheet_xml(sheet, freeze="A2", widths=widths))
 
 
-def summary_bytes(data: ReportData) -> bytes:
+def summary_bytes(data: ReportData, reuse: OutputCache | None = None) -> bytes:
+    """`reuse`: date sheets kept from earlier runs, used again when everything they show is unchanged."""
     book = Book()
     cells = _Cells(book)
+    plan_repr = repr(data.plan) if reuse is not None else ""
     for date in sorted(d for d in data.history if d <= data.date):
-        _figures_sheet(book, cells, data, date)
+        _figures_sheet(book, cells, data, date, reuse, plan_repr)
     _statuses_sheet(book, cells, data)
     _timeliness_sheet(book, cells, data)
     # Dated to the report, not to the moment of writing: the same data give the same bytes.
     return book.save(creator=words()["template"]["document_author"], moment=report_moment(data.date))
 
 
-def write_summary(data: ReportData, path: Path) -> Path:
+def write_summary(data: ReportData, path: Path, reuse: OutputCache | None = None) -> Path:
     path = Path(path)
-    atomic_write(path, summary_bytes(data))
+    atomic_write(path, summary_bytes(data, reuse))
     return path

@@ -63,6 +63,10 @@ class Book:
             self._styles[key] = len(self._styles)
         return self._styles[key]
 
+    def signature(self) -> str:
+        """The style table: a sheet's XML is valid in another book with the same signature."""
+        return repr(sorted(self._styles.items(), key=lambda kv: kv[1]))
+
     def add_sheet(self, name: str, xml: bytes) -> None:
         self.sheets.append(SheetXml(name, xml))
 
