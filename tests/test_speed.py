@@ -370,3 +370,14 @@ def test_charts_are_keyed_by_their_options_and_data(tmp_path):
 
     assert key_of("charts", [*data_digest(data), sorted({"language": "ru"}.items())]) != key_of(
         "charts", [*data_digest(data), []])
+
+
+def test_a_cell_thawed_from_the_cache_is_the_same_frozen_cell():
+    from pipeline.ingest.model import RawCell
+
+    for cell in (RawCell("Нысан", "D31", 8.0), RawCell("S", "A1", None, True, "#DIV/0!", True),
+                 RawCell("S", "B2", dt.datetime(2017, 8, 17, 9, 30))):
+        back = RawCell.from_dict(cell.to_dict())
+        assert back == cell and hash(back) == hash(cell) and repr(back) == repr(cell)
+        with pytest.raises(AttributeError):
+            back.value = 1  # type: ignore[misc]
