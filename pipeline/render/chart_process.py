@@ -60,7 +60,7 @@ class ChartProcess:
             ready = _reused(reuse, key, out_dir)
             if ready is not None:
                 self._ready = ready
-                self._stop()  # nothing for the chart process to do
+                self._discard()  # nothing to draw: not waited for (it may still be importing matplotlib)
                 return
         if self._conn is None:
             return
@@ -106,6 +106,15 @@ class ChartProcess:
 
     def close(self) -> None:
         self._stop()
+
+    def _discard(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.join()
+            self._proc = None
 
     def _stop(self) -> None:
         if self._conn is not None:
