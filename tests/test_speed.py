@@ -381,3 +381,38 @@ def test_a_cell_thawed_from_the_cache_is_the_same_frozen_cell():
         assert back == cell and hash(back) == hash(cell) and repr(back) == repr(cell)
         with pytest.raises(AttributeError):
             back.value = 1  # type: ignore[misc]
+
+
+def test_cached_forms_are_decoded_after_the_workers_start_and_a_bad_row_is_read_again(plan, messy_inbox, tmp_path):
+    from pipeline.ingest import isolate
+
+    path = tmp_path / "ingest.sqlite"
+    fp = plan_fingerprint(DEFAULT_PLAN)
+    cache = IngestCache.open(path, fp)
+    first = read_inbox(plan, messy_inbox, cache=cache)
+    cache.close()
+    # One stored form made undecodable, one file new (not in the cache): both must be read by workers.
+    victim = next(f for f in first if f.readable)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE forms SET data = '{\"broken\": 1}' WHERE sha256 = ?", (victim.sha256,))
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM forms WHERE sha256 = ?", (next(f for f in first if f.readable and f is not victim).sha256,))
+    seen: list[int] = []
+    real_run = isolate.ReaderPool.run
+
+    def run(self, items, on_done=None, on_form=None, prepare=None):
+        def watched() -> None:
+            seen.append(len(self.workers))  # workers already forked when the cache is decoded
+            assert prepare is not None
+            prepare()
+        return real_run(self, items, on_done, on_form, watched if prepare else None)
+
+    isolate.ReaderPool.run = run  # type: ignore[method-assign]
+    try:
+        cache = IngestCache.open(path, fp)
+        second = read_inbox(plan, messy_inbox, cache=cache)
+        cache.close()
+    finally:
+        isolate.ReaderPool.run = real_run  # type: ignore[method-assign]
+    assert seen and seen[0] >= 1
+    assert [f.to_dict() for f in second] == [f.to_dict() for f in first]

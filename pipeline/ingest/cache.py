@@ -100,6 +100,23 @@ class IngestCache:
             self._broken()
             return 0
 
+    def stored_shas(self, shas: Iterable[str]) -> set[str]:
+        """Which of these files' forms are stored (without decoding them)."""
+        if self._conn is None:
+            return set()
+        wanted = sorted(set(shas))
+        found: set[str] = set()
+        try:
+            for i in range(0, len(wanted), _CHUNK):
+                chunk = wanted[i : i + _CHUNK]
+                rows = self._conn.execute(
+                    f"SELECT sha256 FROM forms WHERE sha256 IN ({','.join('?' * len(chunk))})", chunk)
+                found.update(sha for (sha,) in rows)
+        except sqlite3.Error:
+            self._broken()
+            return set()
+        return found
+
     def get_many(self, keys: Sequence[tuple[str, str, float]]) -> dict[int, RawForm]:
         """For (sha256, name, mtime) of each file: index in `keys` → RawForm, for the files cached."""
         if self._conn is None or not keys:

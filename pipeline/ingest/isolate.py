@@ -257,10 +257,11 @@ class ReaderPool:
             self._log_dir = None
 
     def run(self, items: Sequence[tuple[str, str]], on_done: Callable[[int], None] | None = None,
-            on_form: OnForm | None = None) -> list[RawForm]:
+            on_form: OnForm | None = None, prepare: Callable[[], None] | None = None) -> list[RawForm]:
         """Read (path, name) pairs; the answers come back in the same order. `on_done(n)`: n more answered;
         `on_form(i, form)`: the answer for items[i], as soon as it is known (so that the caller can work on
-        it while the workers read on)."""
+        it while the workers read on); `prepare()`: the caller's own work, run once the workers are forked
+        and have their first files."""
         self.on_form = on_form
         results: list[RawForm | None] = [None] * len(items)
         if not items:
@@ -273,6 +274,9 @@ class ReaderPool:
             remaining = len(items)
             while remaining:
                 self._dispatch(pending, suspects)
+                if prepare is not None:
+                    prepare, work = None, prepare
+                    work()
                 done = self._collect(results, pending, suspects)
                 remaining -= done
                 if done and on_done is not None:
@@ -388,9 +392,10 @@ def _read_log(path: Path | None, limit: int = 16384) -> str:
 
 
 def read_isolated(items: Sequence[tuple[str, str]], spec: ReadSpec, settings: PoolSettings,
-                  on_done: Callable[[int], None] | None = None, on_form: OnForm | None = None) -> list[RawForm]:
+                  on_done: Callable[[int], None] | None = None, on_form: OnForm | None = None,
+                  prepare: Callable[[], None] | None = None) -> list[RawForm]:
     pool = ReaderPool(spec, settings)
-    return pool.run(items, on_done, on_form)
+    return pool.run(items, on_done, on_form, prepare)
 
 
 def default_workers() -> int:
