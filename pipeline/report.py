@@ -340,7 +340,7 @@ def write_outputs(
     )
     # A file replaced by a correction is not sent back: the district has already sent a newer one.
     this_date = [f for f in own if file_date(plan, f) == data.date and f.status != "superseded"]
-    feedback = write_feedback(plan, this_date, folder / "feedback", inbox)
+    feedback = write_feedback(plan, this_date, folder / "feedback", inbox, reuse)
     atomic_write(report_path, render_bytes(data, chart_paths=charts.result()))
     # The Russian copy: same data and context builder, its own template; the charts are drawn in Kazakh,
     # so it goes without them.

@@ -291,7 +291,8 @@ from pipeline.render.reuse import OutputCache, default_outputs_path  # noqa: E40
 
 
 def _all_bytes(folder: Path) -> dict[str, bytes]:
-    names = ["summary.xlsx", *(f"charts/{p.name}" for p in sorted((folder / "charts").glob("*.png")))]
+    names = ["summary.xlsx", *(f"charts/{p.name}" for p in sorted((folder / "charts").glob("*.png"))),
+             *(f"feedback/{p.name}" for p in sorted((folder / "feedback").glob("*.xlsx")))]
     return {name: (folder / name).read_bytes() for name in names}
 
 
@@ -343,6 +344,8 @@ def test_reruns_reuse_charts_and_sheets_and_write_the_same_bytes_as_a_cold_run(p
     run_report("2017-08-17", inbox=messy_inbox, outbox=warm)
     kept = sorted(p.name for p in default_outputs_path(warm).iterdir())
     assert any(k.startswith("charts-") for k in kept) and any(k.startswith("summary-sheet-") for k in kept)
+    assert any(k.startswith("feedback-") for k in kept)
+    assert list((cold / "2017-08-17" / "feedback").glob("*.xlsx"))  # the messy date has workbooks to send
     again = run_report("2017-08-17", inbox=messy_inbox, outbox=warm, force=True)
     assert _all_bytes(again.folder) == _all_bytes(cold / "2017-08-17")
     # Every kept entry damaged: the run draws everything again, with the same bytes.

@@ -25,6 +25,9 @@ from pipeline.atomic import atomic_write
 OUTPUTS_DIR = "outputs"
 KEEP = 400
 _ROOT = Path(__file__).resolve().parent.parent
+#: Modules outputs take text through (masking, safe text, problem wording) besides render/ and forms/.
+_GROUND_FLOOR = ("privacy.py", "safe_text.py", "problems.py", "verdicts.py", "texts.py", "aggregate/model.py",
+                 "ingest/model.py")
 
 
 def default_outputs_path(outbox: Path) -> Path:
@@ -90,12 +93,13 @@ def key_of(kind: str, parts: Iterable[Any]) -> str:
 
 @cache
 def sources_fingerprint() -> str:
-    """The render code and every data file (wording of both languages, formats): a change to any is a miss."""
+    """The render and form code, the modules text passes through, and every data file (wording of both
+    languages, formats, the catalogue): a change to any is a miss."""
     from importlib.metadata import version
 
     digest = hashlib.sha256(version("matplotlib").encode())
-    files = sorted([*(_ROOT / "render").glob("*.py"), *(_ROOT / "data").rglob("*.yaml"),
-                    _ROOT / "aggregate" / "model.py"])
+    files = sorted([*(_ROOT / "render").glob("*.py"), *(_ROOT / "forms").glob("*.py"),
+                    *(_ROOT / "data").rglob("*.yaml"), *(_ROOT / n for n in _GROUND_FLOOR)])
     for path in files:
         digest.update(str(path.relative_to(_ROOT)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
