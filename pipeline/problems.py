@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
+from pipeline.texts import safe_load
 
 CATALOGUE_PATH = Path(__file__).resolve().parent / "data" / "problems.yaml"
 
@@ -41,7 +41,7 @@ class CatalogueError(Exception):
 
 @cache
 def catalogue(path: Path = CATALOGUE_PATH) -> dict[str, Entry]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = safe_load(path.read_text(encoding="utf-8"))
     entries: dict[str, Entry] = {}
     for code, body in raw.items():
         if set(body) != {"severity", "scope", "title", "message"}:

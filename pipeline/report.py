@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.errors import EXIT, OutboxFault, RunStopped, UsageError
-from pipeline.aggregate import ReportData, Selection, aggregate, figures_table, select
-from pipeline.aggregate.build import FIGURE_COLUMNS
+from pipeline.aggregate.select import Selection, select
 from pipeline.ingest import read_files, read_inbox
 from pipeline.ingest.model import RawForm
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan, plan_fingerprint
@@ -39,7 +38,9 @@ from pipeline.safe_text import csv_cell
 from pipeline.verdicts import FileVerdict
 
 if TYPE_CHECKING:
+    from pipeline.aggregate.model import ReportData
     from pipeline.render.chart_process import ChartProcess
+    from pipeline.render.reuse import OutputCache
 
 ISSUE_COLUMNS = ["file", "sheet", "cell", "code", "severity", "message"]
 
@@ -209,11 +210,15 @@ def run_report(
             reader_cache = None
             if cache:
                 from pipeline.ingest.cache import IngestCache, default_cache_path
+                from pipeline.validate.store import rules_fingerprint
 
-                reader_cache = IngestCache.open(default_cache_path(outbox), plan_fingerprint(plan_path))
+                reader_cache = IngestCache.open(default_cache_path(outbox), plan_fingerprint(plan_path),
+                                                rules_fingerprint())
+                validation.store = reader_cache
             try:
                 raws = read_inbox(plan, inbox, workers=workers, cache=reader_cache, progress=progress,
                                   on_form=validation.add)
+                validation.save()
             finally:
                 if reader_cache is not None:
                     reader_cache.close()
@@ -226,12 +231,21 @@ def run_report(
             concerned = concerns(plan, selection, files)
             _better_founded(outbox, date, inbox, files, force)
         with clock.stage("aggregate"):
+            from pipeline.aggregate.build import aggregate  # pandas: imported by the run that needs it
+
             data = aggregate(plan, selection)
         run_dir = new_run_dir(outbox, date.isoformat())
         try:
             with clock.stage("render"):
+                reuse = None
+                if cache:
+                    from pipeline.render.reuse import OutputCache, default_outputs_path
+
+                    reuse = OutputCache(default_outputs_path(outbox))
                 outputs = write_outputs(run_dir, plan, plan_path, data, files, inbox=inbox, pdf=pdf,
-                                        charts=charts, concerned=concerned)
+                                        charts=charts, concerned=concerned, reuse=reuse)
+                if reuse is not None:
+                    reuse.tidy()
             with clock.stage("publish"):
                 published = publish(outbox, date.isoformat(), run_dir)
         except Exception:
@@ -301,10 +315,11 @@ def _better_founded(outbox: Path, date: dt.date, inbox: Path, files: list[FileVe
 
 def write_outputs(
     folder: Path, plan: Plan, plan_path: Path, data: ReportData, files: list[FileVerdict], *, inbox: Path,
-    pdf: bool, charts: ChartProcess, concerned: list[FileVerdict] | None = None,
+    pdf: bool, charts: ChartProcess, concerned: list[FileVerdict] | None = None, reuse: OutputCache | None = None,
 ) -> dict[str, str]:
     """`files`: every inbox file (the manifest); `concerned`: the files this report is about (issues.csv;
-    feedback only for those of this very date — an earlier file's feedback went out with its own date)."""
+    feedback only for those of this very date — an earlier file's feedback went out with its own date);
+    `reuse`: outputs kept from earlier runs (charts, summary sheets), used when their inputs are unchanged."""
     # Imported here: rendering pulls in docxtpl and (for charts) matplotlib, which `check` never needs.
     from pipeline.render import to_pdf, write_summary
     from pipeline.atomic import atomic_write
@@ -314,8 +329,10 @@ def write_outputs(
     date_text = data.date.isoformat()
     report_path = folder / f"akparat-{date_text}.docx"
     # The charts are drawn while the other outputs are written; the report waits for them last.
-    charts.submit(data, folder / "charts", languages=("kk", "ru"))
-    write_summary(data, folder / "summary.xlsx")
+    charts.submit(data, folder / "charts", reuse, languages=("kk", "ru"))
+    write_summary(data, folder / "summary.xlsx", reuse)
+    from pipeline.aggregate.build import FIGURE_COLUMNS
+
     _write_csv(folder / "figures.csv", _figures_rows(data), FIGURE_COLUMNS)
     own = files if concerned is None else concerned
     _write_csv(
@@ -323,7 +340,7 @@ def write_outputs(
     )
     # A file replaced by a correction is not sent back: the district has already sent a newer one.
     this_date = [f for f in own if file_date(plan, f) == data.date and f.status != "superseded"]
-    feedback = write_feedback(plan, this_date, folder / "feedback", inbox)
+    feedback = write_feedback(plan, this_date, folder / "feedback", inbox, reuse)
     atomic_write(report_path, render_bytes(data, chart_paths=charts.result()))
     # The Russian copy: same data and context builder, its own template and its own (Russian) charts.
     atomic_write(folder / f"akparat-{date_text}-ru.docx",
@@ -342,6 +359,8 @@ def write_outputs(
 
 
 def _figures_rows(data: ReportData) -> list[dict[str, str]]:
+    from pipeline.aggregate.build import FIGURE_COLUMNS, figures_table
+
     rows = []
     for record in figures_table(data).to_dict("records"):
         row = {}

@@ -134,10 +134,13 @@ def compute_status(
     reader_cache = None
     if cache:
         from pipeline.ingest.cache import IngestCache, default_cache_path
+        from pipeline.validate.store import rules_fingerprint
 
-        reader_cache = IngestCache.open(default_cache_path(outbox), plan_fingerprint(plan_path))
+        reader_cache = IngestCache.open(default_cache_path(outbox), plan_fingerprint(plan_path), rules_fingerprint())
+        validation.store = reader_cache
     try:
         raws = read_inbox(plan, inbox, workers=workers, cache=reader_cache, on_form=validation.add)
+        validation.save()
     finally:
         if reader_cache is not None:
             reader_cache.close()

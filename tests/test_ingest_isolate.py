@@ -120,3 +120,45 @@ def test_real_oleloop_file_under_calamine_is_contained(plan: Plan, tmp_path: Pat
                           PoolSettings(workers=2, seconds=10, memory_mb=256, reader=calamine_only_reader))
     assert time.monotonic() - start < 25
     assert _codes(forms) == ["file-reader-crashed"]
+
+
+def hog_reader(path: str, name: str, spec: ReadSpec) -> RawForm:
+    """Allocates (and touches) far more than the worker's memory limit."""
+    block = bytearray(768 * 1024 * 1024)
+    block[::4096] = b"x" * len(block[::4096])
+    return read_path(path, name, spec)
+
+
+def _good_form(plan: Plan, tmp_path: Path) -> tuple[str, str]:
+    from pipeline.forms.build import write_form
+
+    path = write_form(plan, "syrym", tmp_path / "form.xlsx")
+    return (str(path), "form.xlsx")
+
+
+def test_memory_limit_counts_from_what_the_worker_inherits(plan: Plan, tmp_path: Path) -> None:
+    """A parent with a large address space (the portal server's threads) must not leave its readers
+    without room: 2 GiB reserved here, far above the 256 MB limit, and the form is still read."""
+    import mmap
+
+    reserved = mmap.mmap(-1, 2 * 1024**3, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_NORESERVE", 0))
+    try:
+        forms = read_isolated([_good_form(plan, tmp_path)], ReadSpec.from_plan(plan),
+                              PoolSettings(workers=1, seconds=20, memory_mb=256))
+    finally:
+        reserved.close()
+    assert forms[0].readable and forms[0].cells, _codes(forms)
+
+
+def test_memory_limit_still_binds(plan: Plan, tmp_path: Path) -> None:
+    forms = read_isolated([_good_form(plan, tmp_path)], ReadSpec.from_plan(plan),
+                          PoolSettings(workers=1, seconds=20, memory_mb=256, reader=hog_reader))
+    assert _codes(forms) == ["file-reader-crashed"]
+
+
+def test_address_space_limit_adds_to_the_current_size() -> None:
+    from pipeline.ingest.isolate import address_space_limit, vm_size
+
+    before = vm_size()
+    assert before > 0
+    assert address_space_limit(100) >= before + 100 * 1024 * 1024

@@ -1,10 +1,34 @@
-"""Stage 4: choose the submissions a report uses and aggregate them with pandas."""
+"""Stage 4: choose the submissions a report uses and aggregate them with pandas.
 
-from pipeline.aggregate.build import aggregate, figures_table, numeric_codes
+The pandas half (`build`) is loaded on first use (PEP 562): selection and the model need no pandas, and
+`check` and `status` must not pay for importing it. (`select` is imported here, not lazily: it is also the
+name of a submodule, which importing would otherwise put in its place.)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from pipeline.aggregate.model import OBLAST, DepartmentReport, ReportData, Timeliness
 from pipeline.aggregate.select import Selection, select
 
-__all__ = [
-    "OBLAST", "DepartmentReport", "ReportData", "Selection", "Timeliness", "aggregate", "figures_table",
-    "numeric_codes", "select",
-]
+if TYPE_CHECKING:
+    from pipeline.aggregate.build import aggregate, figures_table, numeric_codes
+
+_LAZY = {
+    "aggregate": "pipeline.aggregate.build",
+    "figures_table": "pipeline.aggregate.build",
+    "numeric_codes": "pipeline.aggregate.build",
+}
+
+__all__ = ["OBLAST", "DepartmentReport", "ReportData", "Selection", "Timeliness", "select", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

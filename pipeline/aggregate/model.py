@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Literal
 
 from pipeline.plan.model import Plan
+
+if TYPE_CHECKING:  # only in annotations: selection (and `check`) must not import pandas
+    import pandas as pd
 
 TimelinessState = Literal["on_time", "late", "missing"]
 

@@ -78,8 +78,9 @@ def _read_files(plan: Plan, paths: list[Path], root: Path | None, workers: int, 
         if early is not None:
             answer(index, early)
     # An empty cache cannot hit: skip hashing every file in the parent (a cold run pays nothing for it).
+    keys: list[tuple[str, str, float]] = []
+    stored: set[str] = set()
     if cache is not None and cache.enabled and len(cache):
-        keys = []
         for index, (path, name) in enumerate(items):
             if results[index] is not None:
                 keys.append(("", name, 0.0))
@@ -89,11 +90,10 @@ def _read_files(plan: Plan, paths: list[Path], root: Path | None, workers: int, 
                 keys.append((facts.sha256, name, facts.mtime))
             except OSError:
                 keys.append(("", name, 0.0))  # the worker will say what is wrong with it
-        for index, form in cache.get_many(keys).items():
-            if results[index] is None:
-                answer(index, form)
-    todo = [i for i, r in enumerate(results) if r is None]
-    done = len(items) - len(todo)
+        stored = cache.stored_shas({sha for sha, _, _ in keys if sha})
+    waiting = [i for i, r in enumerate(results) if r is None and keys and keys[i][0] in stored]
+    todo = [i for i, r in enumerate(results) if r is None and not (keys and keys[i][0] in stored)]
+    done = len(items) - len(todo) - len(waiting)
     if progress is not None:
         progress(done, len(items))
 
@@ -103,9 +103,31 @@ def _read_files(plan: Plan, paths: list[Path], root: Path | None, workers: int, 
         if progress is not None:
             progress(done, len(items))
 
-    fresh = read_isolated([items[i] for i in todo], spec, settings, answered,
-                          lambda i, form: answer(todo[i], form))
-    for i, form in zip(todo, fresh):
+    def thaw() -> None:
+        # The cached forms are decoded once the workers are forked and reading the new files: the workers
+        # start from a small heap (their memory is not the parent's thousands of forms over again) and the
+        # decoding overlaps with their reading.
+        assert cache is not None
+        got = cache.get_many([keys[i] for i in waiting])
+        for j, form in got.items():
+            answer(waiting[j], form)
+        answered(len(got))
+
+    fresh: list[RawForm] = []
+    read: list[int] = []
+    for batch, prepare in ((todo, thaw if waiting else None), (None, None)):
+        if batch is None:
+            # A stored row that did not decode is a miss: that file is read after all.
+            batch = [i for i in waiting if results[i] is None]
+        if not batch:
+            if prepare is not None:
+                prepare()
+            continue
+        part = read_isolated([items[i] for i in batch], spec, settings, answered,
+                             lambda i, form, batch=batch: answer(batch[i], form), prepare=prepare)
+        fresh += part
+        read += batch
+    for i, form in zip(read, fresh):
         if results[i] is not form:
             results[i] = stamp(i, form)
     if cache is not None:

@@ -12,6 +12,13 @@ without bound.
 Value: `RawForm.to_dict()` as JSON without what varies between copies of the same bytes — the file name
 (also inside each problem) and the modification time — which are put back from the file at hand.
 
+Validated submissions (issue 12) sit beside the read forms, in the table `subs`, so that a re-run neither
+reads nor validates a file it has seen: same key (the file's sha256), under a generation that also holds
+`rules`, a fingerprint of the validation code and its data files (`pipeline.validate.store`), so a changed
+rule drops them while the read forms stay. Their value is opaque text to this module (the validate stage
+encodes it); what is stored was masked at ingest, before either table saw it. A row that does not decode is
+a miss.
+
 Not cached: answers that depend on the moment rather than the bytes (a worker crash or timeout, which may
 come from memory pressure or a loaded machine; a file that could not be opened).
 
@@ -49,23 +56,32 @@ def default_cache_path(outbox: Path) -> Path:
 class IngestCache:
     """Open with `IngestCache.open`; every method swallows SQLite failures (the cache then goes quiet)."""
 
-    def __init__(self, conn: sqlite3.Connection | None, path: Path, plan_fingerprint: str) -> None:
+    def __init__(self, conn: sqlite3.Connection | None, path: Path, plan_fingerprint: str, rules: str = "") -> None:
         self._conn = conn
         self.path = path
         self.generation = self._generation(plan_fingerprint)
+        #: the generation of validated submissions: none are kept without a rules fingerprint
+        self.sub_generation = self._generation(f"{plan_fingerprint}:{rules}") if rules else ""
+        self._subs: dict[str, str] = {}
         self.hits = 0
         self.stored = 0
+        self.sub_hits = 0
+        self.sub_stored = 0
 
     @classmethod
-    def open(cls, path: Path, plan_fingerprint: str) -> IngestCache:
+    def open(cls, path: Path, plan_fingerprint: str, rules: str = "") -> IngestCache:
+        """`rules`: fingerprint of the validation rules (`pipeline.validate.store.rules_fingerprint()`);
+        empty: read forms only."""
         path = Path(path)
         for attempt in range(2):
             try:
-                return cls(_connect(path, cls._generation(plan_fingerprint)), path, plan_fingerprint)
+                cache = cls(None, path, plan_fingerprint, rules)
+                cache._conn = _connect(path, cls._generation(plan_fingerprint), cache.sub_generation)
+                return cache
             except (sqlite3.Error, OSError):
                 if attempt == 0:
                     _remove(path)  # corrupt or not a database: start afresh
-        return cls(None, path, plan_fingerprint)
+        return cls(None, path, plan_fingerprint, rules)
 
     @staticmethod
     def _generation(plan_fingerprint: str) -> str:
@@ -84,6 +100,23 @@ class IngestCache:
             self._broken()
             return 0
 
+    def stored_shas(self, shas: Iterable[str]) -> set[str]:
+        """Which of these files' forms are stored (without decoding them)."""
+        if self._conn is None:
+            return set()
+        wanted = sorted(set(shas))
+        found: set[str] = set()
+        try:
+            for i in range(0, len(wanted), _CHUNK):
+                chunk = wanted[i : i + _CHUNK]
+                rows = self._conn.execute(
+                    f"SELECT sha256 FROM forms WHERE sha256 IN ({','.join('?' * len(chunk))})", chunk)
+                found.update(sha for (sha,) in rows)
+        except sqlite3.Error:
+            self._broken()
+            return set()
+        return found
+
     def get_many(self, keys: Sequence[tuple[str, str, float]]) -> dict[int, RawForm]:
         """For (sha256, name, mtime) of each file: index in `keys` → RawForm, for the files cached."""
         if self._conn is None or not keys:
@@ -93,10 +126,14 @@ class IngestCache:
         try:
             for i in range(0, len(wanted), _CHUNK):
                 chunk = wanted[i : i + _CHUNK]
-                rows = self._conn.execute(
-                    f"SELECT sha256, data FROM forms WHERE sha256 IN ({','.join('?' * len(chunk))})", chunk
-                )
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(f"SELECT sha256, data FROM forms WHERE sha256 IN ({marks})", chunk)
                 found.update(rows)
+                if self.sub_generation:
+                    # Fetched with the forms (one query per chunk), handed out by `submission`.
+                    self._subs.update(self._conn.execute(
+                        f"SELECT sha256, data FROM subs WHERE gen = ? AND sha256 IN ({marks})",
+                        [self.sub_generation, *chunk]))
         except sqlite3.Error:
             self._broken()
             return {}
@@ -126,6 +163,23 @@ class IngestCache:
         except sqlite3.Error:
             self._broken()
 
+    def submission(self, sha256: str) -> str | None:
+        """The stored validated submission of a file whose form `get_many` returned (text, or None)."""
+        text = self._subs.get(sha256)
+        return text if isinstance(text, str) else None
+
+    def put_submissions(self, rows: Sequence[tuple[str, str]]) -> None:
+        """(sha256, encoded submission) of files validated in this run."""
+        if self._conn is None or not self.sub_generation or not rows:
+            return
+        try:
+            with self._conn:
+                self._conn.executemany("INSERT OR REPLACE INTO subs (sha256, gen, data) VALUES (?, ?, ?)",
+                                       [(sha, self.sub_generation, text) for sha, text in rows])
+            self.sub_stored += len(rows)
+        except sqlite3.Error:
+            self._broken()
+
     def close(self) -> None:
         if self._conn is not None:
             try:
@@ -144,7 +198,7 @@ def cacheable(form: RawForm) -> bool:
     return bool(form.sha256) and not any(p.code in _TRANSIENT for p in form.problems)
 
 
-def _connect(path: Path, generation: str) -> sqlite3.Connection:
+def _connect(path: Path, generation: str, sub_generation: str = "") -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=5, isolation_level=None)
     try:
@@ -152,10 +206,16 @@ def _connect(path: Path, generation: str) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         conn.execute("CREATE TABLE IF NOT EXISTS forms (sha256 TEXT PRIMARY KEY, data TEXT NOT NULL)")
+        conn.execute("CREATE TABLE IF NOT EXISTS subs (sha256 TEXT PRIMARY KEY, gen TEXT NOT NULL, data TEXT NOT NULL)")
         meta = dict(conn.execute("SELECT key, value FROM meta"))
+        if sub_generation:
+            # Submissions of other rules are never used again: drop them (the file does not grow).
+            with conn:
+                conn.execute("DELETE FROM subs WHERE gen != ?", (sub_generation,))
         if meta.get("schema") != SCHEMA or meta.get("generation") != generation:
             with conn:
                 conn.execute("DELETE FROM forms")
+                conn.execute("DELETE FROM subs")
                 conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                                  [("schema", SCHEMA), ("generation", generation)])
         conn.isolation_level = ""  # back to implicit transactions, used through `with conn`

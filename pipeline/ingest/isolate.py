@@ -87,7 +87,7 @@ def _worker_main(conn: mpc.Connection, inherited: list[mpc.Connection], spec: Re
         try:
             import resource
 
-            limit = memory_mb * 1024 * 1024
+            limit = address_space_limit(memory_mb)
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         except (ImportError, ValueError, OSError):
             pass
@@ -108,6 +108,22 @@ def _worker_main(conn: mpc.Connection, inherited: list[mpc.Connection], spec: Re
                 conn.send((idx, form))
             except (OSError, ValueError):
                 return
+
+
+def address_space_limit(memory_mb: int) -> int:
+    """RLIMIT_AS for a worker: what it already has + `memory_mb`. RLIMIT_AS counts the whole address
+    space, and a forked worker starts with its parent's (a portal server with many threads has most of a
+    GiB in thread stacks and arenas): an absolute limit would leave such a worker no room to read."""
+    return vm_size() + memory_mb * 1024 * 1024
+
+
+def vm_size() -> int:
+    """This process's address space in bytes (VmSize), 0 where /proc does not say."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 _MARK = "\x1e"  # starts the log lines written before each file: the parent reads from the last one
@@ -241,10 +257,11 @@ class ReaderPool:
             self._log_dir = None
 
     def run(self, items: Sequence[tuple[str, str]], on_done: Callable[[int], None] | None = None,
-            on_form: OnForm | None = None) -> list[RawForm]:
+            on_form: OnForm | None = None, prepare: Callable[[], None] | None = None) -> list[RawForm]:
         """Read (path, name) pairs; the answers come back in the same order. `on_done(n)`: n more answered;
         `on_form(i, form)`: the answer for items[i], as soon as it is known (so that the caller can work on
-        it while the workers read on)."""
+        it while the workers read on); `prepare()`: the caller's own work, run once the workers are forked
+        and have their first files."""
         self.on_form = on_form
         results: list[RawForm | None] = [None] * len(items)
         if not items:
@@ -257,6 +274,9 @@ class ReaderPool:
             remaining = len(items)
             while remaining:
                 self._dispatch(pending, suspects)
+                if prepare is not None:
+                    prepare, work = None, prepare
+                    work()
                 done = self._collect(results, pending, suspects)
                 remaining -= done
                 if done and on_done is not None:
@@ -372,9 +392,10 @@ def _read_log(path: Path | None, limit: int = 16384) -> str:
 
 
 def read_isolated(items: Sequence[tuple[str, str]], spec: ReadSpec, settings: PoolSettings,
-                  on_done: Callable[[int], None] | None = None, on_form: OnForm | None = None) -> list[RawForm]:
+                  on_done: Callable[[int], None] | None = None, on_form: OnForm | None = None,
+                  prepare: Callable[[], None] | None = None) -> list[RawForm]:
     pool = ReaderPool(spec, settings)
-    return pool.run(items, on_done, on_form)
+    return pool.run(items, on_done, on_form, prepare)
 
 
 def default_workers() -> int:

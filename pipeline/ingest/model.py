@@ -43,10 +43,15 @@ class RawCell:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RawCell:
-        return cls(
-            data["sheet"], data["cell"], value_from_json(data["value"]),
-            bool(data.get("formula_without_value", False)), data.get("error"), bool(data.get("masked", False)),
+        # The hot path of a cached re-run (~90 cells a form, 10,000 forms): filled in one dict update
+        # instead of the frozen __init__'s six object.__setattr__ calls, about half the time. Same object.
+        cell = object.__new__(cls)
+        cell.__dict__.update(
+            sheet=data["sheet"], cell=data["cell"], value=value_from_json(data["value"]),
+            formula_without_value=bool(data.get("formula_without_value", False)), error=data.get("error"),
+            masked=bool(data.get("masked", False)),
         )
+        return cell
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ import hashlib
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
-
 from pipeline.plan.model import Plan
+from pipeline.plan.schema import SchemaError, validate
+from pipeline.texts import SafeLoader
 
 DEFAULT_PLAN = Path(__file__).resolve().parent.parent / "data" / "plans" / "mektepke-zhol-2017.yaml"
 
@@ -17,8 +17,9 @@ class PlanError(Exception):
     """The plan file cannot be used; the message names the file and the key."""
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice in one mapping (plain YAML keeps the last one)."""
+class _UniqueKeyLoader(SafeLoader):  # type: ignore[misc,valid-type]
+    """SafeLoader (libyaml's when available) that refuses a key given twice in one mapping (plain YAML
+    keeps the last one)."""
 
 
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
@@ -53,8 +54,8 @@ def load_plan(path: Path | str = DEFAULT_PLAN) -> Plan:
     if not isinstance(data, dict):
         raise PlanError(f"{path}: the plan must be a mapping of keys")
     try:
-        return Plan.model_validate(data)
-    except ValidationError as exc:
+        return validate(Plan, data)
+    except SchemaError as exc:
         raise PlanError(f"{path}: {_describe(exc, data)}") from None
 
 
@@ -63,7 +64,7 @@ def plan_fingerprint(path: Path | str = DEFAULT_PLAN) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _describe(exc: ValidationError, data: dict) -> str:
+def _describe(exc: SchemaError, data: dict) -> str:
     lines = []
     for error in exc.errors():
         location = _readable_location(error["loc"], data)

@@ -1,18 +1,18 @@
-"""The campaign plan as typed, immutable objects.
+"""The campaign plan as typed, immutable objects (frozen dataclasses, built by `pipeline.plan.schema`).
 
 Every model forbids unknown keys, so a typo in the plan file stops the run with the key named instead of
 being silently ignored. Cross-references (an "of which" parent, a rule's figures) are checked once the
-whole plan is known, in `Plan._check_references`.
+whole plan is known, in `Plan._check` (`_check_references`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import dataclasses
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from typing import Any, Literal
 
 FIGURE_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 ITEM_CODE = re.compile(r"^(I|II|III|IV|V)\.[1-9][0-9]?$")
@@ -29,10 +29,16 @@ DateKind = Literal["interim", "final"]
 HEADER_FIELDS: tuple[str, ...] = ("unit", "report_date", "executor", "phone", "filled_date")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(frozen=True)
+class _Model:
+    """Frozen: a plan is shared by every stage and never changes under them."""
+
+    def model_copy(self, *, update: dict[str, Any] | None = None) -> Any:
+        """A copy with some fields replaced (derived views are computed afresh)."""
+        return dataclasses.replace(self, **(update or {}))
 
 
+@dataclass(frozen=True)
 class Campaign(_Model):
     code: str
     year: int
@@ -49,11 +55,13 @@ class Campaign(_Model):
     name_genitive_ru: str = ""
 
 
+@dataclass(frozen=True)
 class ReportingDate(_Model):
     date: dt.date
     kind: DateKind
 
 
+@dataclass(frozen=True)
 class Addressee(_Model):
     lines: tuple[str, ...]
     name_dative: str
@@ -61,6 +69,7 @@ class Addressee(_Model):
     name_dative_ru: str = ""
 
 
+@dataclass(frozen=True)
 class Signatory(_Model):
     position_lines: tuple[str, ...]
     name: str
@@ -68,42 +77,49 @@ class Signatory(_Model):
     name_ru: str = ""
 
 
+@dataclass(frozen=True)
 class Executor(_Model):
     name: str
     phone: str
     name_ru: str = ""
 
 
+@dataclass(frozen=True)
 class Department(_Model):
     code: str
     name: str
     name_ru: str
 
 
+@dataclass(frozen=True)
 class Status(_Model):
     code: str
     label: str
     label_ru: str
 
 
+@dataclass(frozen=True)
 class YesNoValue(_Model):
     label: str
     aliases: tuple[str, ...]
 
-    @field_validator("aliases", mode="before")
-    @classmethod
-    def _as_text(cls, value: object) -> object:
+    @staticmethod
+    def _as_text(value: object) -> object:
         # YAML reads bare 1/0/true as numbers and booleans; aliases are compared as text.
         if isinstance(value, list):
             return [str(v).lower() for v in value]
         return value
 
+    _before = {"aliases": _as_text}
 
+
+@dataclass(frozen=True)
 class YesNo(_Model):
     yes: YesNoValue
     no: YesNoValue
 
 
+@dataclass(frozen=True)
 class UnitCases(_Model):
     genitive: str
     dative: str
@@ -111,6 +127,7 @@ class UnitCases(_Model):
     ablative: str
 
 
+@dataclass(frozen=True)
 class Unit(_Model):
     code: str
     name: str
@@ -121,6 +138,7 @@ class Unit(_Model):
     aliases: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
 class Figure(_Model):
     code: str
     label: str
@@ -132,18 +150,20 @@ class Figure(_Model):
     # None: the plan's `totals.when_missing`.
     when_missing: WhenMissing | None = None
 
-    @field_validator("code")
-    @classmethod
-    def _code_shape(cls, value: str) -> str:
-        if not FIGURE_CODE.match(value):
+    @staticmethod
+    def _code_shape(value: object) -> object:
+        if isinstance(value, str) and not FIGURE_CODE.match(value):
             raise ValueError(f"figure code {value!r} must be lower_snake_case")
         return value
+
+    _before = {"code": _code_shape}
 
     @property
     def numeric(self) -> bool:
         return self.unit in ("count", "tenge", "yesno")
 
 
+@dataclass(frozen=True)
 class Item(_Model):
     code: str
     title: str
@@ -157,12 +177,13 @@ class Item(_Model):
     due: dt.date | None = None
     title_ru: str = ""
 
-    @field_validator("code")
-    @classmethod
-    def _code_shape(cls, value: str) -> str:
-        if not ITEM_CODE.match(value):
+    @staticmethod
+    def _code_shape(value: object) -> object:
+        if isinstance(value, str) and not ITEM_CODE.match(value):
             raise ValueError(f"item code {value!r} must look like I.3 or II.1")
         return value
+
+    _before = {"code": _code_shape}
 
     @property
     def status_code(self) -> str:
@@ -185,6 +206,7 @@ class Item(_Model):
         return self.due is not None and date > self.due
 
 
+@dataclass(frozen=True)
 class Section(_Model):
     code: str
     title: str
@@ -192,12 +214,14 @@ class Section(_Model):
     title_ru: str = ""
 
 
+@dataclass(frozen=True)
 class Totals(_Model):
     """How oblast totals treat a unit with no valid value for a figure at a date (see `WhenMissing`)."""
 
     when_missing: WhenMissing = "carry"
 
 
+@dataclass(frozen=True)
 class Ratio(_Model):
     code: str
     numerator: str
@@ -206,14 +230,16 @@ class Ratio(_Model):
     max: float | None = None
 
 
+@dataclass(frozen=True)
 class Rules(_Model):
     monotonic_units: tuple[FigureUnit, ...] = ("count", "tenge")
     paired: tuple[tuple[str, str], ...] = ()
     ratios: tuple[Ratio, ...] = ()
-    max_values: dict[str, float] = Field(default_factory=dict)
+    max_values: dict[str, float] = field(default_factory=dict)
     outlier_factor: float = 5.0
 
 
+@dataclass(frozen=True)
 class Limits(_Model):
     max_file_bytes: int = 20_000_000
     max_cells: int = 200_000
@@ -221,6 +247,7 @@ class Limits(_Model):
     reader_memory_mb: int = 1024
 
 
+@dataclass(frozen=True)
 class Plan(_Model):
     campaign: Campaign
     reporting_dates: tuple[ReportingDate, ...]
@@ -236,7 +263,9 @@ class Plan(_Model):
     limits: Limits = Limits()
     totals: Totals = Totals()
 
-    @model_validator(mode="after")
+    def _check(self) -> None:
+        self._check_references()
+
     def _check_references(self) -> Plan:
         _unique("units[].code", [u.code for u in self.units] + [self.department.code, "oblast"])
         _unique("sections[].items[].code", [i.code for i in self.items])
@@ -278,7 +307,7 @@ class Plan(_Model):
                 raise ValueError(f"rules.max_values: unknown figure {code!r}")
         return self
 
-    # Derived views. cached_property works on frozen pydantic models because it writes to __dict__.
+    # Derived views. cached_property works on frozen dataclasses because it writes to __dict__.
     @cached_property
     def items(self) -> tuple[Item, ...]:
         return tuple(item for section in self.sections for item in section.items)

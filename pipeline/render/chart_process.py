@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pipeline.aggregate.model import ReportData
+    from pipeline.render.reuse import OutputCache
 
 #: Generous: drawing takes about a second; a chart process slower than this is treated as dead.
 WAIT_SECONDS = 120.0
@@ -32,7 +33,9 @@ class ChartProcess:
         self._conn: Connection | None = None
         self._proc: multiprocessing.process.BaseProcess | None = None
         self._submitted: tuple[ReportData, Path, tuple[str, ...]] | None = None
-        self._paths: dict[str, dict[str, Path]] | None = None
+        # language → chart name → PNG: drawn, or reused from an earlier run (then nothing is drawn)
+        self._ready: dict[str, dict[str, Path]] | None = None
+        self._reuse: tuple[OutputCache, str] | None = None
         if sys.platform != "linux":
             return  # forking is the cheap part of the plan; elsewhere draw in-process
         try:
@@ -45,10 +48,25 @@ class ChartProcess:
             return
         self._conn, self._proc = parent, proc
 
-    def submit(self, data: ReportData, out_dir: Path, languages: tuple[str, ...] = ("kk",)) -> None:
-        """Draw the charts of each of `languages` (one set per language, see charts.chart_file_names)."""
-        self._submitted = (data, out_dir, tuple(languages))
-        self._paths = None
+    def submit(
+        self, data: ReportData, out_dir: Path, reuse: OutputCache | None = None, languages: tuple[str, ...] = ("kk",)
+    ) -> None:
+        """Draw one chart set per language (see charts.chart_file_names) in one job. `reuse`: charts kept
+        from earlier runs, keyed by every field of `data`, the languages, and the chart code and wording:
+        when the same input was drawn before, its PNGs are copied instead of drawn."""
+        languages = tuple(languages)
+        self._submitted = (data, out_dir, languages)
+        self._ready, self._reuse = None, None
+        if reuse is not None:
+            from pipeline.render.reuse import data_digest, key_of
+
+            key = key_of("charts", [*data_digest(data), list(languages)])
+            self._reuse = (reuse, key)
+            ready = _reused(reuse, key, out_dir)
+            if ready is not None:
+                self._ready = ready
+                self._discard()  # nothing to draw: not waited for (it may still be importing matplotlib)
+                return
         if self._conn is None:
             return
         try:
@@ -59,9 +77,9 @@ class ChartProcess:
     def result(self, language: str = "kk") -> dict[str, Path]:
         """The chart paths of `language`: from the chart process, or drawn here when it could not deliver."""
         assert self._submitted is not None, "submit() first"
-        if self._paths is None:
-            self._paths = self._collect()
-        return self._paths[language]
+        if self._ready is None:
+            self._ready = self._collect()
+        return self._ready[language]
 
     def _collect(self) -> dict[str, dict[str, Path]]:
         assert self._submitted is not None
@@ -71,14 +89,38 @@ class ChartProcess:
                     status, payload = self._conn.recv()
                     if status == "ok":
                         self._stop()
-                        return payload
+                        return self._keep(payload)
             except (EOFError, OSError):
                 pass
             self._stop()
-        return _draw(*self._submitted)
+        return self._keep(_draw(*self._submitted))
+
+    def _keep(self, sets: dict[str, dict[str, Path]]) -> dict[str, dict[str, Path]]:
+        if self._reuse is not None:
+            import json
+
+            cache, key = self._reuse
+            try:
+                for language, paths in sorted(sets.items()):
+                    for name, path in sorted(paths.items()):
+                        cache.put(f"{key}.{language}.{name}", Path(path).read_bytes())
+                index = {lang: {name: Path(p).name for name, p in paths.items()} for lang, paths in sets.items()}
+                cache.put(key, json.dumps(index, sort_keys=True).encode())
+            except OSError:
+                pass
+        return sets
 
     def close(self) -> None:
         self._stop()
+
+    def _discard(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.join()
+            self._proc = None
 
     def _stop(self) -> None:
         if self._conn is not None:
@@ -100,6 +142,32 @@ class ChartProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _reused(cache: OutputCache, key: str, out_dir: Path) -> dict[str, dict[str, Path]] | None:
+    """The kept charts of `key` written into `out_dir`, or None when any of them is missing or damaged."""
+    import json
+
+    from pipeline.atomic import atomic_write
+
+    index = cache.get(key)
+    if index is None:
+        return None
+    try:
+        sets = json.loads(index)
+        found = {(lang, name): cache.get(f"{key}.{lang}.{name}") for lang, names in sets.items() for name in names}
+        if not found or any(v is None for v in found.values()):
+            return None
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths: dict[str, dict[str, Path]] = {lang: {} for lang in sets}
+        for (lang, name), data in found.items():
+            file_name = Path(str(sets[lang][name])).name  # a bare name, never a path out of the folder
+            atomic_write(out_dir / file_name, data)  # type: ignore[arg-type]
+            paths[lang][name] = out_dir / file_name
+        return paths
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def _serve(conn: Connection, parent_end: Connection) -> None:

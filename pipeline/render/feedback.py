@@ -34,7 +34,9 @@ from pipeline.forms.layout import FORM_SHEET
 from pipeline.plan.model import Plan
 from pipeline.privacy import MASK, mask
 from pipeline.problems import Problem
+from pipeline.atomic import atomic_write
 from pipeline.render.cells import number_is_personal, put_text, safe_cell_text
+from pipeline.render.reuse import OutputCache, key_of
 from pipeline.safe_text import file_name_part
 from pipeline.texts import load_data
 from pipeline.verdicts import FileVerdict
@@ -66,22 +68,35 @@ def fills() -> dict[str, PatternFill]:
             for severity, rgb in colours.items()}
 
 
-def write_feedback(plan: Plan, files: Iterable[FileVerdict], outdir: Path, inbox: Path) -> dict[str, Path]:
-    """Write the feedback workbooks; returns inbox file name → feedback workbook."""
+def write_feedback(plan: Plan, files: Iterable[FileVerdict], outdir: Path, inbox: Path,
+                   reuse: OutputCache | None = None) -> dict[str, Path]:
+    """Write the feedback workbooks; returns inbox file name → feedback workbook. `reuse`: workbooks kept
+    from earlier runs, keyed by the whole verdict (the file's bytes by sha256, its name, its submission and
+    problems), the plan and the code and wording that make them (see `pipeline.render.reuse`)."""
     written: dict[str, Path] = {}
+    plan_repr = repr(plan) if reuse is not None else ""
     for verdict in files:
         problems = [p for p in verdict.problems if p.severity in ("error", "warning")]
         if not needs_feedback(problems) or verdict.raw.format is None or not verdict.raw.cells:
             continue  # nothing to fix in the workbook, or nothing readable to send back; issues.csv has it
         path = outdir / feedback_name(verdict)
-        if verdict.raw.format in ("xlsx", "xlsm") and _write_copy(plan, _source(verdict, inbox), verdict, problems, path):
+        key = key_of("feedback", [verdict, plan_repr]) if reuse is not None else ""
+        kept = reuse.get(key) if reuse is not None else None
+        if kept is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, kept)
             written[verdict.raw.name] = path
             continue
-        built = _rebuilt(plan, verdict)
-        moved = _moved_to_rebuilt(built, verdict, problems)
-        _mark(built.workbook, moved)
-        _problem_sheet(built.workbook, verdict, moved)
-        written[verdict.raw.name] = save_workbook(built.workbook, path, fixed_timestamp(plan))
+        if verdict.raw.format in ("xlsx", "xlsm") and _write_copy(plan, _source(verdict, inbox), verdict, problems, path):
+            written[verdict.raw.name] = path
+        else:
+            built = _rebuilt(plan, verdict)
+            moved = _moved_to_rebuilt(built, verdict, problems)
+            _mark(built.workbook, moved)
+            _problem_sheet(built.workbook, verdict, moved)
+            written[verdict.raw.name] = save_workbook(built.workbook, path, fixed_timestamp(plan))
+        if reuse is not None:
+            reuse.put(key, path.read_bytes())
     return written
 
 

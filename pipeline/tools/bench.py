@@ -45,6 +45,7 @@ from pipeline.plan import DEFAULT_PLAN, Plan, load_plan
 
 SEED = 2017
 IMPORT_BASELINE = "import pandas, openpyxl, docxtpl"
+CHECK_BASELINE = "import python_calamine, yaml"
 
 #: The worksheet cell holding the unit's name: the value cell in the row whose code is form.unit.
 _UNIT_CELL = re.compile(
@@ -319,8 +320,14 @@ class Result:
     wall: list[float] = field(default_factory=list)
     rerun: list[float] = field(default_factory=list)
     rerun_ingest: list[float] = field(default_factory=list)
+    rerun_render: list[float] = field(default_factory=list)
     stages: list[dict[str, float]] = field(default_factory=list)
     peak_rss_mb: float = 0.0
+
+    def rerun_line(self) -> str:
+        return (f"bench rerun files={self.files} rerun_s={_median(self.rerun):.2f} "
+                f"ingest_s={_median(self.rerun_ingest):.2f} render_s={_median(self.rerun_render):.2f} "
+                f"cold_s={_median(self.wall):.2f}")
 
     def line(self) -> str:
         x, y = _median(self.core), _median(self.calamine)
@@ -362,6 +369,7 @@ def bench_one(files: int, work: Path, *, repeat: int, workers: int, say: Callabl
         (inbox / held.name).unlink()
         result.rerun.append(again.wall)
         result.rerun_ingest.append(again.stages.get("ingest", float("nan")))
+        result.rerun_render.append(again.stages.get("render", float("nan")))
         result.peak_rss_mb = max(result.peak_rss_mb, again.peak_rss_mb)
         stage_text = " ".join(f"{k}={v:.2f}" for k, v in cold.stages.items())
         say(f"  run {i + 1}: calamine {result.calamine[-1]:.2f} s | cold report {cold.wall:.2f} s wall "
@@ -406,6 +414,46 @@ def bench_startup(work: Path, *, repeat: int, say: Callable[[str], None]) -> tup
     return r, i
 
 
+def compile_package() -> None:
+    """Byte-compile the package once, as the first run on the department's machine does: an environment
+    with PYTHONDONTWRITEBYTECODE would otherwise make every timed start compile our sources again, while
+    the libraries of the baselines come compiled from their wheels."""
+    import compileall
+
+    compileall.compile_dir(str(Path(__file__).resolve().parents[1]), quiet=1)
+
+
+def bench_check(work: Path, *, repeat: int, say: Callable[[str], None]) -> tuple[float, float]:
+    """`python -m pipeline check FILE` on one filled form against `python -c "import python_calamine, yaml"`
+    (the least any check must load). Each side is started 5 × repeat times, alternating; medians."""
+    folder = work / "check"
+    shutil.rmtree(folder, ignore_errors=True)
+    plan = load_plan()
+    from pipeline.forms.build import write_form
+    from pipeline.tools.samples import fill_form, sample_values
+
+    unit = plan.units[0].code
+    blank = write_form(plan, unit, folder / "blank.xlsx")
+    form = folder / "form.xlsx"
+    fill_form(blank, form, sample_values(plan, unit, plan.dates[1], SEED))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    checks, imports = [], []
+    for _ in range(5 * repeat):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", CHECK_BASELINE], check=True, env=env)
+        imports.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "pipeline", "check", str(form)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env=env)
+        checks.append(time.perf_counter() - start)
+        if done.returncode not in (0, 1):
+            raise RuntimeError(f"check exited with {done.returncode}")
+    c, i = _median(checks), _median(imports)
+    say(f"bench check check_s={c:.3f} imports_s={i:.3f} ratio={c / i:.2f} "
+        f"(python -m pipeline check on one form vs python -c '{CHECK_BASELINE}')")
+    return c, i
+
+
 def run_bench(counts: Sequence[int], *, work: Path | None = None, repeat: int = 3, workers: int = 2,
               startup: bool = True, say: Callable[[str], None] = print) -> list[Result]:
     own = work is None
@@ -414,13 +462,18 @@ def run_bench(counts: Sequence[int], *, work: Path | None = None, repeat: int = 
     base_plan = load_plan()
     results: list[Result] = []
     try:
-        say(f"bench: {os.cpu_count()} cores, {workers} reader workers, {repeat} repeats, medians; in {work}")
+        say(f"bench: {os.cpu_count()} cores, {workers} reader workers, {repeat} repeats, medians; in {work}; "
+            f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        compile_package()
         if startup:
+            bench_check(work, repeat=repeat, say=say)
             bench_startup(work, repeat=repeat, say=say)
         for n in counts:
             say(f"files={n}")
             results.append(bench_one(n, work, repeat=repeat, workers=workers, say=say, base_plan=base_plan,
                                      pool_folder=work / "templates"))
+        for result in results:
+            say(result.rerun_line())
         for result in results:
             say(result.line())
     finally:
