@@ -162,3 +162,36 @@ def test_address_space_limit_adds_to_the_current_size() -> None:
     before = vm_size()
     assert before > 0
     assert address_space_limit(100) >= before + 100 * 1024 * 1024
+
+
+def _sleep_forever() -> None:
+    time.sleep(600)
+
+
+def test_a_worker_reaped_slowly_is_still_closed_without_an_error(plan: Plan) -> None:
+    """On a machine loaded by 13 concurrent uploads a killed worker may outlast join(5); closing the pool
+    must wait for the SIGKILL, not raise "Cannot close a process while it is still running" (seen in CI)."""
+    import multiprocessing
+
+    from pipeline.ingest.isolate import ReaderPool, _Worker
+
+    ctx = multiprocessing.get_context("fork")
+    proc = ctx.Process(target=_sleep_forever, daemon=True)
+    proc.start()
+    real_join = proc.join
+    calls: list[float | None] = []
+
+    def slow_join(timeout: float | None = None) -> None:
+        calls.append(timeout)
+        if timeout is not None:
+            return  # as if the timeout ran out before the kernel reaped it
+        real_join()
+
+    proc.join = slow_join  # type: ignore[method-assign]
+    parent, child = ctx.Pipe()
+    pool = ReaderPool(ReadSpec.from_plan(plan), PoolSettings(workers=1))
+    pool.workers.append(_Worker(proc=proc, conn=parent))
+    pool.close()
+    assert calls == [5, None]
+    assert pool.workers == []
+    child.close()

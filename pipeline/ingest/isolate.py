@@ -246,6 +246,11 @@ class ReaderPool:
         if worker.proc.is_alive():
             worker.proc.kill()
         worker.proc.join(5)
+        if worker.proc.exitcode is None:
+            # Still not reaped (a machine loaded by many concurrent uploads): SIGKILL cannot be refused, so
+            # waiting for it is bounded; Process.close() on a live process would raise instead.
+            worker.proc.kill()
+            worker.proc.join()
         worker.exitcode = worker.proc.exitcode
         worker.proc.close()
 
