@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -20,19 +19,13 @@ from pipeline.publish import KEEP, outbox_lock, restore, versions
 from pipeline.report import run_report
 from pipeline.tools.mess import add_mess
 from pipeline.tools.samples import generate_samples
+from tests.trees import tree
 
 AUG8, AUG17, AUG26 = dt.date(2017, 8, 8), dt.date(2017, 8, 17), dt.date(2017, 8, 26)
 DATE = "2017-08-17"
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _tree(folder: Path) -> dict[str, str]:
-    """Every file under `folder` by relative path → sha256 (what "byte-identical" compares)."""
-    return {
-        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -72,12 +65,12 @@ def _empty_inbox(tmp_path: Path) -> Path:
 
 
 def test_empty_inbox_keeps_the_published_report_byte_identical(outbox, tmp_path):
-    before = _tree(outbox / DATE)
+    before = tree(outbox / DATE)
     result = _cli("report", "--date", DATE, "--inbox", str(_empty_inbox(tmp_path)), "--outbox", str(outbox))
     assert result.returncode == EXIT["nothing_to_report"] == 3, result.stderr
     assert "[report-nothing-to-report]" in result.stderr and "Traceback" not in result.stderr
     assert "Есеп жазылды" not in result.stdout
-    assert _tree(outbox / DATE) == before
+    assert tree(outbox / DATE) == before
     assert not (outbox / ".history").exists()  # nothing was published, so nothing moved aside
     assert not [p for p in (outbox / ".runs").iterdir()]
 
@@ -85,11 +78,11 @@ def test_empty_inbox_keeps_the_published_report_byte_identical(outbox, tmp_path)
 def test_inbox_with_only_other_dates_keeps_the_report(plan, outbox, tmp_path):
     other = tmp_path / "other-dates"
     generate_samples(plan, other, seed=2014, dates=[AUG8, AUG26])
-    before = _tree(outbox / DATE)
+    before = tree(outbox / DATE)
     with pytest.raises(RunStopped) as stopped:
         run_report(DATE, inbox=other, outbox=outbox)
     assert stopped.value.code == "report-nothing-to-report" and stopped.value.exit_code == 3
-    assert _tree(outbox / DATE) == before
+    assert tree(outbox / DATE) == before
 
 
 def test_fewer_submissions_refused_unless_forced(inbox, outbox, tmp_path):
@@ -99,20 +92,20 @@ def test_fewer_submissions_refused_unless_forced(inbox, outbox, tmp_path):
     # A clerk tidied the inbox and removed one district's 17 August file that the report used.
     dropped = next(i["file"] for i in manifest["inputs"] if i["status"] == "used" and i["report_date"] == DATE)
     (fewer / dropped).unlink()
-    before = _tree(outbox / DATE)
+    before = tree(outbox / DATE)
     old_used = manifest["counts"]["used"]
     result = _cli("report", "--date", DATE, "--inbox", str(fewer), "--outbox", str(outbox), "--no-progress")
     assert result.returncode == EXIT["refused"] == 4, result.stderr
     assert "[report-fewer-submissions]" in result.stderr and "--force" in result.stderr
-    assert _tree(outbox / DATE) == before
+    assert tree(outbox / DATE) == before
     forced = run_report(DATE, inbox=fewer, outbox=outbox, force=True)
     assert forced.published is not None and forced.published.previous == 1
     assert sum(f.status == "used" for f in forced.files) < old_used
-    assert _tree(outbox / ".history" / DATE / "1") == before  # the replaced report is kept, byte for byte
+    assert tree(outbox / ".history" / DATE / "1") == before  # the replaced report is kept, byte for byte
 
 
 def test_history_and_restore_round_trip(inbox, outbox):
-    first = _tree(outbox / DATE)
+    first = tree(outbox / DATE)
     (outbox / DATE / "akparat-2017-08-17.docx").stat()
     run_report(DATE, inbox=inbox, outbox=outbox, force=True)
     run_report(DATE, inbox=inbox, outbox=outbox, force=True)
@@ -121,11 +114,11 @@ def test_history_and_restore_round_trip(inbox, outbox):
     listed = _cli("history", "--date", DATE, "--outbox", str(outbox))
     assert listed.returncode == 0 and "Traceback" not in listed.stderr
     assert [line.split()[0] for line in listed.stdout.splitlines()[1:]] == ["1", "2", "3"]
-    current = _tree(outbox / DATE)
+    current = tree(outbox / DATE)
     restored = _cli("restore", "--date", DATE, "--version", "1", "--outbox", str(outbox))
     assert restored.returncode == 0, restored.stderr
-    assert _tree(outbox / DATE) == first  # version 1 is current again, byte for byte
-    assert _tree(outbox / ".history" / DATE / "3") == current  # and what was current is kept
+    assert tree(outbox / DATE) == first  # version 1 is current again, byte for byte
+    assert tree(outbox / ".history" / DATE / "3") == current  # and what was current is kept
     assert [v.number for v in versions(outbox, DATE)] == [1, 2, 3, 4]
     missing = _cli("restore", "--date", DATE, "--version", "99", "--outbox", str(outbox))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr and "1, 2, 3, 4" in missing.stderr
@@ -206,10 +199,10 @@ def test_an_old_symlinked_report_is_migrated_not_lost(inbox, outbox):
     runs_copy = outbox / ".runs" / f"{DATE}.20170817T180000.1"
     os.rename(folder, runs_copy)
     folder.symlink_to(Path(".runs") / runs_copy.name, target_is_directory=True)
-    before = _tree(runs_copy)
+    before = tree(runs_copy)
     run_report(DATE, inbox=inbox, outbox=outbox)
     assert folder.is_dir() and not folder.is_symlink()
-    assert _tree(outbox / ".history" / DATE / "1") == before
+    assert tree(outbox / ".history" / DATE / "1") == before
 
 
 # --- make ------------------------------------------------------------------------------------------------
@@ -261,7 +254,7 @@ def test_make_clean_never_touches_inbox(tmp_path):
     (inbox / "2017-08-17").mkdir(parents=True)
     for name in (".gitkeep", "Теректі 17.08.xlsx", "2017-08-17/Сырым.xlsx", "~$lock.xlsx"):
         (inbox / name).write_bytes(name.encode())
-    before = _tree(inbox)
+    before = tree(inbox)
     outbox = tmp_path / "outbox"
     for name in (".gitkeep", "2017-08-17/akparat.docx", ".history/2017-08-17/1/x", ".runs/a/b", "forms/f.xlsx",
                  ".cache/ingest.sqlite"):
@@ -271,7 +264,7 @@ def test_make_clean_never_touches_inbox(tmp_path):
     (tmp_path / ".venv").mkdir()
     result = subprocess.run(["make", "-C", str(tmp_path), "clean"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert _tree(inbox) == before and (inbox / ".gitkeep").exists()
+    assert tree(inbox) == before and (inbox / ".gitkeep").exists()
     assert sorted(p.name for p in outbox.iterdir()) == [".gitkeep"]
     assert not (tmp_path / "build").exists() and not (tmp_path / ".venv").exists()
 
@@ -338,7 +331,7 @@ def test_readme_daily_use_walk_works_as_written(plan, tmp_path):
     samples = generate_samples(plan, demo_inbox, seed=2014)
     add_mess(plan, samples, AUG17)
     run_report(DATE, inbox=demo_inbox, outbox=outbox)
-    version1 = _tree(outbox / DATE)
+    version1 = tree(outbox / DATE)
     outcomes = []
     for line in walk[1:]:
         args = shlex.split(line.replace("build/demo-inbox", str(demo_inbox)))[1:]
@@ -346,14 +339,14 @@ def test_readme_daily_use_walk_works_as_written(plan, tmp_path):
             args.append(f"INBOX={inbox}")  # the repository's inbox/ as on a fresh clone: only .gitkeep
         if args[0] != "check":
             args.append(f"OUTBOX={outbox}")
-        before = _tree(outbox / DATE)
+        before = tree(outbox / DATE)
         result = _make(*args)
         outcomes.append(result.returncode)
         assert "Traceback" not in result.stdout + result.stderr, line
         if result.returncode != 0:
-            assert "[report-nothing-to-report]" in result.stderr and _tree(outbox / DATE) == before, line
+            assert "[report-nothing-to-report]" in result.stderr and tree(outbox / DATE) == before, line
     assert outcomes == [2, 0, 0, 0, 0]  # only the mistake fails (make reports the CLI's 3 as its own 2)
-    assert _tree(outbox / DATE) == version1  # restored
+    assert tree(outbox / DATE) == version1  # restored
     assert [v.number for v in versions(outbox, DATE)] == [1, 2, 3]
 
 
@@ -377,7 +370,7 @@ def test_a_switch_killed_between_its_two_renames_is_finished_by_the_next_run(out
     import pipeline.publish as publish_module
     from pipeline.publish import publish, recover
 
-    before = _tree(outbox / DATE)
+    before = tree(outbox / DATE)
     run = _new_run(outbox, b"new")
     real_rename = os.rename
     calls: list[tuple[str, str]] = []
@@ -396,7 +389,7 @@ def test_a_switch_killed_between_its_two_renames_is_finished_by_the_next_run(out
     with outbox_lock(outbox):
         recover(outbox)
     assert (outbox / DATE / "marker.txt").read_bytes() == b"new"
-    assert _tree(outbox / ".history" / DATE / "1") == before
+    assert tree(outbox / ".history" / DATE / "1") == before
     assert not (outbox / ".runs" / f"{DATE}.switch").exists()
 
 
@@ -406,7 +399,7 @@ def test_a_failed_second_rename_puts_the_published_report_back(outbox, monkeypat
     import pipeline.publish as publish_module
     from pipeline.publish import publish
 
-    before = _tree(outbox / DATE)
+    before = tree(outbox / DATE)
     run = _new_run(outbox, b"new")
     real_rename = os.rename
 
@@ -418,7 +411,7 @@ def test_a_failed_second_rename_puts_the_published_report_back(outbox, monkeypat
     monkeypatch.setattr(publish_module.os, "rename", rename)
     with pytest.raises(OSError):
         publish(outbox, DATE, run)
-    assert _tree(outbox / DATE) == before
+    assert tree(outbox / DATE) == before
     assert not list((outbox / ".history" / DATE).iterdir())
     assert not (outbox / ".runs" / f"{DATE}.switch").exists()
 
@@ -445,7 +438,7 @@ def test_every_file_is_flushed_before_the_folder_is_switched(inbox, outbox, monk
     monkeypatch.setattr(publish_module.os, "rename", rename)
     run_report(DATE, inbox=inbox, outbox=outbox)
     (run, seen), = switched.items()
-    files = {str(Path(run) / rel) for rel in _tree(outbox / DATE)}
+    files = {str(Path(run) / rel) for rel in tree(outbox / DATE)}
     folders = {str(Path(run) / rel) for rel in ("", "charts", "feedback")}
     assert files <= seen, sorted(files - seen)
     assert {f.rstrip("/") for f in folders} <= seen, sorted(folders - seen)

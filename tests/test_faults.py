@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
-import hashlib
 import os
 import subprocess
 import sys
@@ -22,17 +21,12 @@ import pytest
 
 from pipeline.errors import EXIT, OutboxFault
 from pipeline.tools.samples import generate_samples
+from tests.trees import tree
 
 DATE = "2017-08-17"
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _tree(folder: Path) -> dict[str, str]:
-    return {
-        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 def _report(inbox: Path, outbox: Path) -> subprocess.CompletedProcess[str]:
@@ -79,11 +73,11 @@ def test_outbox_is_a_file(inbox, tmp_path):
 
 
 def test_outbox_equal_to_inbox_is_refused_before_anything_is_written(inbox):
-    before = _tree(inbox)
+    before = tree(inbox)
     names = sorted(p.name for p in inbox.iterdir())
     _assert_refused(_report(inbox, inbox), "outbox-inside-inbox", EXIT["usage"])
     assert sorted(p.name for p in inbox.iterdir()) == names  # no lock, cache or run folder either
-    assert _tree(inbox) == before
+    assert tree(inbox) == before
 
 
 def test_outbox_inside_inbox_is_refused(inbox):
@@ -115,19 +109,19 @@ def test_read_only_outbox(inbox, tmp_path):
     with _tmpfs(tmp_path / "ro", "16m") as outbox:
         first = _report(inbox, outbox)
         assert first.returncode in (0, 1), first.stderr
-        before = _tree(outbox)
+        before = tree(outbox)
         remount = subprocess.run(["mount", "-o", "remount,ro", str(outbox)], capture_output=True, text=True)
         if remount.returncode != 0:
             pytest.skip(f"cannot remount the tmpfs read-only: {remount.stderr.strip()}")
         _assert_refused(_report(inbox, outbox), "outbox-read-only", EXIT["outbox_fault"])
-        assert _tree(outbox) == before
+        assert tree(outbox) == before
 
 
 def test_full_disk_leaves_nothing_behind_and_the_previous_report_intact(inbox, tmp_path):
     with _tmpfs(tmp_path / "full", "8m") as outbox:
         first = _report(inbox, outbox)
         assert first.returncode in (0, 1), first.stderr
-        report_before = _tree(outbox / DATE)
+        report_before = tree(outbox / DATE)
         filler = outbox / "filler.bin"
         with open(filler, "wb") as fh:  # fill the disk to the last block
             chunk = b"\0" * 65536
@@ -140,7 +134,7 @@ def test_full_disk_leaves_nothing_behind_and_the_previous_report_intact(inbox, t
         entries = sorted(p.name for p in outbox.iterdir())
         result = _report(inbox, outbox)
         _assert_refused(result, "outbox-disk-full", EXIT["outbox_fault"])
-        assert _tree(outbox / DATE) == report_before
+        assert tree(outbox / DATE) == report_before
         assert not list((outbox / ".runs").iterdir())  # the half-written folder was removed
         assert sorted(p.name for p in outbox.iterdir()) == entries
         # Once there is room again, the next run publishes.
@@ -163,7 +157,7 @@ def test_each_fault_while_writing_names_its_cause_and_removes_the_run_folder(inb
 
     outbox = tmp_path / "outbox"
     run_report(DATE, inbox=inbox, outbox=outbox)
-    before = _tree(outbox / DATE)
+    before = tree(outbox / DATE)
 
     def refuse(path: Path, *args: object, **kwargs: object) -> None:
         raise OSError(err, os.strerror(err), str(path))
@@ -172,7 +166,7 @@ def test_each_fault_while_writing_names_its_cause_and_removes_the_run_folder(inb
     with pytest.raises(OutboxFault) as fault:
         run_report(DATE, inbox=inbox, outbox=outbox)
     assert fault.value.code == code and fault.value.exit_code == EXIT["outbox_fault"]
-    assert _tree(outbox / DATE) == before
+    assert tree(outbox / DATE) == before
     assert not list((outbox / ".runs").iterdir())
     assert not (outbox / ".history").exists()
 

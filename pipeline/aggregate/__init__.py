@@ -7,8 +7,9 @@ name of a submodule, which importing would otherwise put in its place.)
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pipeline.lazy import lazy_names
 
 from pipeline.aggregate.model import OBLAST, DepartmentReport, ReportData, Timeliness
 from pipeline.aggregate.select import Selection, select
@@ -25,10 +26,4 @@ _LAZY = {
 __all__ = ["OBLAST", "DepartmentReport", "ReportData", "Selection", "Timeliness", "select", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _LAZY, globals())
