@@ -32,6 +32,15 @@ def csv_cell(text: str) -> str:
     return "'" + text if starts_formula(text) else text
 
 
+def encodes_as_utf8(text: str) -> bool:
+    """False for a name that held bytes which are not UTF-8 (os.fsdecode keeps them as lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def file_name_part(text: str, limit: int = 60) -> str:
     """A piece of a file name: letters (Cyrillic kept), digits, dot, dash and space; never a path."""
     text = text.encode("utf-8", "replace").decode("utf-8", "replace")

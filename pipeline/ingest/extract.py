@@ -24,7 +24,7 @@ from pipeline.ingest.sniff import READABLE, Verdict, _short, read_member, sniff
 from pipeline.plan.model import Plan
 from pipeline.privacy import MASK, mask, mask_number
 from pipeline.problems import Problem
-from pipeline.safe_text import xml_text
+from pipeline.safe_text import encodes_as_utf8, xml_text
 
 HASH_CHUNK = 1 << 20
 _VALUE_OFFSET = VALUE_COLUMN - CODE_COLUMN
@@ -170,20 +170,12 @@ def _open_workbook(data: bytes, fmt: str, path: str | None) -> Any:
 
     want = _SAME_PARSER[_SUFFIX[fmt]]
     # A path that is not valid UTF-8 (a name from a Windows zip) cannot cross into calamine: copy it too.
-    if path is not None and _SAME_PARSER.get(Path(path).suffix.lower()) == want and _utf8(path):
+    if path is not None and _SAME_PARSER.get(Path(path).suffix.lower()) == want and encodes_as_utf8(path):
         return pc.CalamineWorkbook.from_path(path)
     with tempfile.TemporaryDirectory(prefix="mz-ingest-") as tmp:
         copy = Path(tmp) / f"file{_SUFFIX[fmt]}"
         copy.write_bytes(data)
         return pc.CalamineWorkbook.from_path(str(copy))
-
-
-def _utf8(path: str) -> bool:
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _extract(data: bytes, name: str, facts: FileFacts, spec: ReadSpec, verdict: Verdict,

@@ -17,7 +17,7 @@ from pipeline.ingest.extract import FileFacts, file_facts
 from pipeline.ingest.model import RawForm
 from pipeline.privacy import mask
 from pipeline.problems import Problem
-from pipeline.safe_text import xml_text
+from pipeline.safe_text import encodes_as_utf8, xml_text
 
 #: Extensions that are clearly not a district's spreadsheet. Anything else — spreadsheet extensions,
 #: no extension, odd ones — is read and judged by content, so that a district gets a precise answer.
@@ -61,7 +61,7 @@ def safe_name(raw: str) -> tuple[str, bool]:
     which no UTF-8 writer accepts): those bytes show as U+FFFD. Control characters become spaces, and
     the one masking pass runs on the name, as on every other text a district sends.
     """
-    if _has_surrogates(raw):
+    if not encodes_as_utf8(raw):
         try:
             raw = os.fsencode(raw).decode("utf-8", "replace")
         except UnicodeEncodeError:  # a surrogate no file system put there: nothing to recover
@@ -71,14 +71,6 @@ def safe_name(raw: str) -> tuple[str, bool]:
 
 def name_of(path: Path, root: Path | None) -> tuple[str, bool]:
     return safe_name(_relative(path, root))
-
-
-def _has_surrogates(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def scan_inbox(inbox: Path, max_bytes: int | None = None) -> tuple[list[Path], list[RawForm]]:
