@@ -321,8 +321,9 @@ def write_outputs(
     feedback only for those of this very date — an earlier file's feedback went out with its own date);
     `reuse`: outputs kept from earlier runs (charts, summary sheets), used when their inputs are unchanged."""
     # Imported here: rendering pulls in docxtpl and (for charts) matplotlib, which `check` never needs.
-    from pipeline.render import to_pdf, write_summary
+    from pipeline.aggregate.build import FIGURE_COLUMNS
     from pipeline.atomic import atomic_write
+    from pipeline.render import to_pdf, write_summary
     from pipeline.render.docx import render_bytes
     from pipeline.render.feedback import write_feedback
 
@@ -331,8 +332,6 @@ def write_outputs(
     # The charts are drawn while the other outputs are written; the report waits for them last.
     charts.submit(data, folder / "charts", reuse, languages=("kk", "ru"))
     write_summary(data, folder / "summary.xlsx", reuse)
-    from pipeline.aggregate.build import FIGURE_COLUMNS
-
     _write_csv(folder / "figures.csv", _figures_rows(data), FIGURE_COLUMNS)
     own = files if concerned is None else concerned
     _write_csv(
