@@ -18,6 +18,10 @@ FIGURE_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 ITEM_CODE = re.compile(r"^(I|II|III|IV|V)\.[1-9][0-9]?$")
 
 FigureUnit = Literal["count", "tenge", "yesno", "text"]
+#: headline: a main result of the campaign (page 1, the change since the last date, charts, the
+#: whole-campaign table, last year, rankings); in_kind: a thing given, listed by `{in_kind}` with its noun;
+#: honour: a text figure naming whom to honour, listed in the final report.
+FigureRole = Literal["headline", "in_kind", "honour"]
 #: What an oblast total does with a unit whose value is missing or rejected at a date: `carry` takes the
 #: unit's last valid value from an earlier date (marked as carried), `gap` leaves the unit out (named).
 WhenMissing = Literal["carry", "gap"]
@@ -50,9 +54,21 @@ class Campaign(_Model):
     ends: dt.date
     approved_by: str
     approved_on: dt.date
+    # Hours from UTC of the campaign's office: a deadline ends at midnight there, "today" is its today.
+    utc_offset: float
+    # How the portal, the forms and reminders name that clock («Орал уақыты») and the reporting rhythm
+    # («10 күн сайын»), in each language.
+    clock: str
+    clock_ru: str
+    rhythm: str
+    rhythm_ru: str
     # Russian copy of the report: the campaign's name in the genitive («… акции «Дорога в школу – 2017»»).
     name_ru: str = ""
     name_genitive_ru: str = ""
+
+    def _check(self) -> None:
+        if not -12 <= self.utc_offset <= 14:
+            raise ValueError(f"utc_offset: {self.utc_offset} is not an offset from UTC in hours (-12..14)")
 
 
 @dataclass(frozen=True)
@@ -119,6 +135,118 @@ class YesNo(_Model):
     no: YesNoValue
 
 
+#: A noun as the report puts it after a number: case → CLDR plural category (one, few, many, other) → form.
+#: Kazakh nouns do not change after a number, so a plan may give a case as one string; it is read as
+#: {"other": …}. "other" is always present (filled from "many" when a plan gives only one/few/many).
+Noun = dict[str, dict[str, str]]
+CLDR_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
+
+
+def _noun(value: object) -> object:
+    if not isinstance(value, dict):
+        return value
+    out: dict[object, object] = {}
+    for case, forms in value.items():
+        if isinstance(forms, str):
+            out[case] = {"other": forms}
+        elif isinstance(forms, dict):
+            unknown = [k for k in forms if k not in CLDR_CATEGORIES]
+            if unknown:
+                raise ValueError(f"{case}: {unknown[0]!r} is not a plural category ({', '.join(CLDR_CATEGORIES)})")
+            filled = dict(forms)
+            if "other" not in filled and "many" in filled:
+                filled["other"] = filled["many"]
+            if "other" not in filled:
+                raise ValueError(f"{case}: the form for 'other' (or 'many') is missing")
+            out[case] = filled
+        else:
+            out[case] = forms
+    return out
+
+
+@dataclass(frozen=True)
+class Sentence(_Model):
+    """One sentence pattern of the report in both languages. Placeholders in {braces}: a figure's code
+    gives its total as formatted for its unit («5 104», «40 338,5»); `{code.case}` the total with the
+    figure's noun in that case («5 104 балаға» / «5 104 детям»); `{in_kind}` the list of things given in
+    kind; `{date}`, `{start}`, `{end}`, `{approved_on}` the report date and the campaign's dates."""
+
+    kk: str
+    ru: str
+    # Which reports say it: every one, the interim ones only, or the final one only.
+    when: Literal["always", "interim", "final"] = "always"
+
+    def said_on(self, final: bool) -> bool:
+        return self.when == "always" or (self.when == "final") == final
+
+
+@dataclass(frozen=True)
+class Whole(_Model):
+    """The territory as a whole in running text: «облыста» / «в области» (locative), «облыс бойынша» /
+    «по области» (by), «Облыс бойынша барлығы» / «Итого по области» (the total row)."""
+
+    locative: str
+    by: str
+    total: str
+
+
+@dataclass(frozen=True)
+class UnitsTogether(_Model):
+    """All reporting units together, as headings name them: «аудандар мен Орал қаласы(ның)» / «районы и
+    г. Уральск», «районов и г. Уральска», «районами и г. Уральском»; `header`: a table's unit column."""
+
+    nominative: str
+    genitive: str
+    header: str
+    instrumental: str = ""
+
+
+@dataclass(frozen=True)
+class Region(_Model):
+    """The territory the report covers and the words that name it and its units (no code names a place)."""
+
+    name: str
+    name_ru: str
+    whole: Whole
+    whole_ru: Whole
+    units: UnitsTogether
+    units_ru: UnitsTogether
+    # One reporting unit's body, counted: «12 әкімдік» (subject), «12 әкімдікте» (place).
+    unit_noun: Noun
+    unit_noun_ru: Noun
+
+    _before = {"unit_noun": _noun, "unit_noun_ru": _noun}
+
+    def _check(self) -> None:
+        for name in ("unit_noun", "unit_noun_ru"):
+            missing = {"subject", "place"} - set(getattr(self, name))
+            if missing:
+                raise ValueError(f"{name}: the case {sorted(missing)[0]!r} is missing (subject and place are needed)")
+
+
+@dataclass(frozen=True)
+class YesNoSentences(_Model):
+    """How the report says a yes/no figure. Units' answers: `all` (every unit yes), `some` ({count}: «10
+    әкімдікте»), `not_yet` ({units}: the units that answered no, in the place case); the department's own
+    answer: `yes` / `no` ({approved_on}: the plan's approval date)."""
+
+    all: str = ""
+    some: str = ""
+    not_yet: str = ""
+    yes: str = ""
+    no: str = ""
+
+
+@dataclass(frozen=True)
+class Remainder(_Model):
+    """A whole minus its parts, said in words: «мектепке әлі қайтарылмаған балалар» (found − returned).
+    `attention`: the remainder belongs among the matters that need the reader's attention."""
+
+    label: str
+    label_ru: str
+    attention: bool = False
+
+
 @dataclass(frozen=True)
 class UnitCases(_Model):
     genitive: str
@@ -149,6 +277,23 @@ class Figure(_Model):
     label_ru: str = ""
     # None: the plan's `totals.when_missing`.
     when_missing: WhenMissing | None = None
+    # The annex's column header when the label is too long for a narrow column.
+    short: str = ""
+    short_ru: str = ""
+    # What the figure does in the report beyond its item's section (see FigureRole).
+    role: FigureRole | None = None
+    # Which way is good news: a rise of `down` figures (children out of school) is never told as an
+    # achievement.
+    good: Literal["up", "down"] = "up"
+    # The noun said after the figure's number, by case (see Noun): needed by `{code.case}` placeholders
+    # and by in-kind figures.
+    noun: Noun = field(default_factory=dict)
+    noun_ru: Noun = field(default_factory=dict)
+    # A yes/no figure's sentences (required for yes/no figures; `pipeline plan check` says so).
+    sentences: YesNoSentences | None = None
+    sentences_ru: YesNoSentences | None = None
+    # A whole whose parts do not cover it: what the rest is called (e.g. calls not yet resolved).
+    remainder: Remainder | None = None
 
     @staticmethod
     def _code_shape(value: object) -> object:
@@ -156,7 +301,10 @@ class Figure(_Model):
             raise ValueError(f"figure code {value!r} must be lower_snake_case")
         return value
 
-    _before = {"code": _code_shape}
+    _before = {"code": _code_shape, "noun": _noun, "noun_ru": _noun}
+
+    def noun_in(self, language: str) -> Noun:
+        return self.noun_ru if language == "ru" else self.noun
 
     @property
     def numeric(self) -> bool:
@@ -176,6 +324,10 @@ class Item(_Model):
     # The deadline as a date (`deadline` is the plan's wording): after it, an item not done is overdue.
     due: dt.date | None = None
     title_ru: str = ""
+    # How the item's section says its figures (any figure not in a sentence is still said, plainly).
+    sentences: tuple[Sentence, ...] = ()
+    # The item about reporting itself (the units' reporting calendar): its section states timeliness.
+    about_reporting: bool = False
 
     @staticmethod
     def _code_shape(value: object) -> object:
@@ -248,6 +400,45 @@ class Limits(_Model):
 
 
 @dataclass(frozen=True)
+class PerHead(_Model):
+    """An amount per counted person the report states for the whole and each unit (help per child):
+    numerator (tenge) ÷ denominator (count), shown in thousands of tenge."""
+
+    numerator: str
+    denominator: str
+    label: str
+    label_ru: str
+    short: str = ""
+    short_ru: str = ""
+
+
+@dataclass(frozen=True)
+class ReportPlan(_Model):
+    """What the consolidated report says on its first page, in the plan's own words."""
+
+    # The results paragraph(s), sentence by sentence.
+    summary: tuple[Sentence, ...] = ()
+    # Figures compared with the previous reporting date and over the campaign (default: the headline
+    # figures and their parts).
+    compare: tuple[str, ...] = ()
+    per_head: PerHead | None = None
+
+
+@dataclass(frozen=True)
+class Previous(_Model):
+    """The previous campaign, for the final report's comparison. Its final figures come from its
+    figures.csv (a path relative to this plan file) or are given here (as published), or both (the file
+    wins for what it holds)."""
+
+    name: str
+    name_ru: str
+    figures_csv: str = ""
+    # figure code → the previous final's total; unit code → figure code → value.
+    totals: dict[str, float] = field(default_factory=dict)
+    units: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Plan(_Model):
     campaign: Campaign
     reporting_dates: tuple[ReportingDate, ...]
@@ -259,6 +450,9 @@ class Plan(_Model):
     yes_no: YesNo
     units: tuple[Unit, ...]
     sections: tuple[Section, ...]
+    region: Region
+    report: ReportPlan = ReportPlan()
+    previous: Previous | None = None
     rules: Rules = Rules()
     limits: Limits = Limits()
     totals: Totals = Totals()
@@ -305,7 +499,61 @@ class Plan(_Model):
         for code in self.rules.max_values:
             if code not in figures:
                 raise ValueError(f"rules.max_values: unknown figure {code!r}")
+        self._check_report(figures)
         return self
+
+    def _check_report(self, figures: dict[str, Figure]) -> None:
+        """What the report says must name figures that exist, in a form they have: a sentence naming a
+        renamed figure would otherwise drop it silently."""
+        for code in self.report.compare:
+            if code not in figures or figures[code].unit not in ("count", "tenge"):
+                raise ValueError(f"report.compare: {code!r} is not a count or amount figure")
+        head = self.report.per_head
+        if head is not None:
+            for key, code, unit in (("numerator", head.numerator, "tenge"), ("denominator", head.denominator, "count")):
+                if code not in figures or figures[code].unit != unit:
+                    raise ValueError(f"report.per_head.{key}: {code!r} is not a figure of unit {unit!r}")
+        for n, sentence in enumerate(self.report.summary):
+            _check_sentence(f"report.summary[{n}]", sentence, figures)
+        for item in self.items:
+            for n, sentence in enumerate(item.sentences):
+                _check_sentence(f"sections[].items[{item.code}].sentences[{n}]", sentence, figures)
+        if sum(1 for item in self.items if item.about_reporting) > 1:
+            raise ValueError("sections[].items[].about_reporting: only one item can be about reporting")
+        for fig in self.figures:
+            if fig.role == "in_kind":
+                for language in ("kk", "ru"):
+                    if "nominative" not in fig.noun_in(language):
+                        suffix = "_ru" if language == "ru" else ""
+                        raise ValueError(f"figures.{fig.code}.noun{suffix}: an in-kind figure needs its nominative noun")
+            for suffix in ("", "_ru"):
+                said = getattr(fig, "sentences" + suffix)
+                if said is None:
+                    continue
+                if fig.unit != "yesno":
+                    raise ValueError(f"figures.{fig.code}.sentences{suffix}: only a yes/no figure has sentences")
+                for key in ("all", "some", "not_yet", "yes", "no"):
+                    for name in sentence_fields(getattr(said, key)):
+                        if name not in YESNO_FIELDS:
+                            raise ValueError(f"figures.{fig.code}.sentences{suffix}.{key}: unknown placeholder {{{name}}}")
+            if fig.role == "in_kind" and fig.unit != "count":
+                raise ValueError(f"figures.{fig.code}.role: an in-kind figure must be a count")
+            if fig.role == "honour" and fig.unit != "text":
+                raise ValueError(f"figures.{fig.code}.role: an honour figure must be a text")
+            if fig.role == "headline" and fig.unit not in ("count", "tenge"):
+                raise ValueError(f"figures.{fig.code}.role: a headline figure must be a count or an amount")
+        previous = self.previous
+        if previous is not None:
+            for code in previous.totals:
+                if code not in figures:
+                    raise ValueError(f"previous.totals: unknown figure {code!r}")
+            units = {u.code for u in self.units}
+            for unit, values in previous.units.items():
+                if unit not in units:
+                    raise ValueError(f"previous.units: unknown unit {unit!r}")
+                for code in values:
+                    if code not in figures:
+                        raise ValueError(f"previous.units.{unit}: unknown figure {code!r}")
 
     # Derived views. cached_property works on frozen dataclasses because it writes to __dict__.
     @cached_property
@@ -357,6 +605,39 @@ class Plan(_Model):
     def previous_date(self, date: dt.date) -> dt.date | None:
         earlier = [d for d in self.dates if d < date]
         return earlier[-1] if earlier else None
+
+
+#: Placeholders every report sentence may use besides figure codes.
+SENTENCE_FIELDS = frozenset({"date", "start", "end", "approved_on", "in_kind"})
+#: Placeholders of a yes/no figure's sentences: units counted, units named, the plan's approval date.
+YESNO_FIELDS = frozenset({"count", "units", "approved_on"})
+
+
+def sentence_fields(text: str) -> list[str]:
+    """The placeholder names of a sentence pattern («{help_children.dative}» → "help_children.dative")."""
+    import string
+
+    try:
+        return [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+    except ValueError as exc:  # an unmatched brace
+        raise ValueError(f"{exc} in {text!r}") from None
+
+
+def _check_sentence(where: str, sentence: Sentence, figures: dict[str, Figure]) -> None:
+    for language in ("kk", "ru"):
+        text = getattr(sentence, language)
+        for name in sentence_fields(text):
+            code, _, case = name.partition(".")
+            if not code:
+                raise ValueError(f"{where}.{language}: an empty placeholder {{}} in {text!r}")
+            if code in SENTENCE_FIELDS and not case:
+                continue
+            fig = figures.get(code)
+            if fig is None or fig.unit not in ("count", "tenge"):
+                raise ValueError(f"{where}.{language}: {{{name}}} names no count or amount figure")
+            if case and case not in fig.noun_in(language):
+                suffix = "_ru" if language == "ru" else ""
+                raise ValueError(f"{where}.{language}: {{{name}}}: figure {code!r} has no {case!r} in noun{suffix}")
 
 
 def _unique(where: str, values: list[str]) -> None:
