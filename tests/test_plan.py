@@ -79,3 +79,13 @@ def test_plan_that_is_not_yaml(tmp_path):
     path.write_text("campaign: [unclosed", encoding="utf-8")
     with pytest.raises(PlanError, match="not valid YAML"):
         load_plan(path)
+
+
+TEST_PLANS = sorted((Path(__file__).parent / "plans").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", TEST_PLANS, ids=lambda p: p.name)
+def test_the_test_plans_load(path):
+    plan = load_plan(path)
+    assert plan.region.name and plan.report.summary and plan.report.per_head is not None
+    assert any(item.about_reporting for item in plan.items)
