@@ -233,7 +233,7 @@ def run_report(
         with clock.stage("aggregate"):
             from pipeline.aggregate.build import aggregate  # pandas: imported by the run that needs it
 
-            data = aggregate(plan, selection)
+            data = aggregate(plan, selection, plan_path=plan_path)
         run_dir = new_run_dir(outbox, date.isoformat())
         try:
             with clock.stage("render"):

@@ -50,7 +50,7 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
     ("old", "new", "named"),
     [
         ("    kind: city", "    knd: city", "units[oral].knd"),
-        ("of: help_amount}", "of: help_amont}", "figures.fund_amount.of"),
+        ("of: help_amount}", "of: help_amont}", "items[I.5].figures[fund_amount].of"),
         ("code: akzhaiyk", "code: oral", "duplicate code 'oral'"),
         ("{code: raids,", "{code: home_visits,", "duplicate code 'home_visits'"),
         ("unit: count, key: true, required: true,", "unit: pieces, key: true, required: true,", "unit"),
