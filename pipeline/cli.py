@@ -356,10 +356,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from pipeline.publish import NoSuchVersion, outbox_lock, restore, versions
     from pipeline.report import outbox_faults, parse_report_date
 
+    from pipeline.outbox_campaign import check_campaign
+
     text = messages()
-    date = parse_report_date(load_plan(args.plan), args.date).isoformat()
+    plan = load_plan(args.plan)
+    date = parse_report_date(plan, args.date).isoformat()
     try:
         with outbox_faults(args.outbox), outbox_lock(args.outbox, on_wait=lambda: _busy(args.outbox)):
+            check_campaign(args.outbox, plan)
             published = restore(args.outbox, date, args.version)
     except NoSuchVersion:
         kept = ", ".join(str(v.number) for v in versions(args.outbox, date)) or "–"
@@ -517,11 +521,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from pipeline.portal import PortalConfig, load_hashes, serve
     from pipeline.texts import load_data
 
+    from pipeline.outbox_campaign import check_campaign
+    from pipeline.plan import load_plan
+
     words = load_data("status.yaml")["serve"]
     if not args.inbox.is_dir():
         from pipeline.report import messages
 
         raise UsageError(messages()["usage"]["inbox_missing"].format(path=args.inbox))
+    check_campaign(args.outbox, load_plan(args.plan))  # the portal builds reports into this outbox
     if not load_hashes(args.outbox):
         print(words["no_links"].format(outbox=args.outbox), file=sys.stderr)
     print(words["listening"].format(url=f"http://{args.host}:{args.port}"), flush=True)
@@ -535,8 +543,11 @@ def cmd_links(args: argparse.Namespace) -> int:
     from pipeline.portal.access import roles
     from pipeline.texts import load_data
 
+    from pipeline.outbox_campaign import check_campaign
+
     words = load_data("status.yaml")["links"]
     plan = load_plan(args.plan)
+    check_campaign(args.outbox, plan)
     if args.rotate is not None and args.rotate not in roles(plan):
         raise UsageError(words["unknown_unit"].format(unit=args.rotate, units=", ".join(roles(plan))))
     for role, url in make_links(args.outbox, plan, args.base_url, args.rotate):

@@ -27,6 +27,7 @@ from pipeline.ingest import read_files, read_inbox
 from pipeline.ingest.model import RawForm
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan, plan_fingerprint
 from pipeline.messages import messages
+from pipeline.outbox_campaign import check_campaign, record_campaign
 from pipeline.publish import (
     Published, discard_run_dir, new_run_dir, outbox_lock, publish, published_manifest, tidy,
 )
@@ -203,6 +204,7 @@ def run_report(
     # The chart process is forked before the lock is taken, so it never holds the lock's descriptor.
     with ChartProcess() as charts, outbox_faults(outbox), outbox_lock(outbox, on_wait=on_wait):
         tidy(outbox)
+        check_campaign(outbox, plan)  # one outbox, one campaign: before anything is read or written
         # Forms are validated as they are read (the "ingest" stage); "validate" is what is left: the
         # ignored files and any form not seen on the way.
         validation = Validation(plan)
@@ -248,6 +250,7 @@ def run_report(
                     reuse.tidy()
             with clock.stage("publish"):
                 published = publish(outbox, date.isoformat(), run_dir)
+                record_campaign(outbox, plan, plan_path, plan_fingerprint(plan_path))
         except Exception:
             # The chart process may still be drawing into the run folder: let it finish (or fail) first, so
             # that it neither recreates the folder after it is removed nor dies on a closed pipe.
