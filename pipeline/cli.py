@@ -326,8 +326,11 @@ def cmd_history(args: argparse.Namespace) -> int:
     from pipeline.publish import KEEP, outbox_lock, recover, versions
     from pipeline.report import outbox_faults, parse_report_date
 
+    from pipeline.plan.clock import campaign_tz
+
     text = messages()["history"]
-    date = parse_report_date(load_plan(args.plan), args.date).isoformat()
+    plan = load_plan(args.plan)
+    date = parse_report_date(plan, args.date).isoformat()
     if not args.outbox.is_dir():
         print(text["none"].format(date=date))
         return EXIT["ok"]
@@ -342,7 +345,8 @@ def cmd_history(args: argparse.Namespace) -> int:
         manifest = v.manifest or {}
         counts = manifest.get("counts") if isinstance(manifest.get("counts"), dict) else {}
         try:
-            when = dt.datetime.fromtimestamp((v.path / "manifest.json").stat().st_mtime).strftime("%d.%m.%Y %H:%M")
+            stamp = (v.path / "manifest.json").stat().st_mtime
+            when = dt.datetime.fromtimestamp(stamp, tz=campaign_tz(plan)).strftime("%d.%m.%Y %H:%M")
         except OSError:
             when = text["unknown"]
         label = f"{v.number} ({text['current']})" if v.current else str(v.number)

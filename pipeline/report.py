@@ -26,6 +26,7 @@ from pipeline.aggregate.select import Selection, select
 from pipeline.ingest import read_files, read_inbox
 from pipeline.ingest.model import RawForm
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan, plan_fingerprint
+from pipeline.plan.clock import local_date
 from pipeline.messages import messages
 from pipeline.outbox_campaign import check_campaign, record_campaign
 from pipeline.publish import (
@@ -92,7 +93,7 @@ def file_date(plan: Plan, verdict: FileVerdict) -> dt.date:
     sub = verdict.submission
     day = sub.report_date if sub is not None and sub.report_date is not None else None
     if day is None:
-        day = dt.date.fromtimestamp(verdict.raw.mtime) if verdict.raw.mtime else plan.dates[-1]
+        day = local_date(plan, verdict.raw.mtime) if verdict.raw.mtime else plan.dates[-1]
     return next((d for d in plan.dates if d >= day), plan.dates[-1])
 
 
