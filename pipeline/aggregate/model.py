@@ -62,7 +62,7 @@ class ReportData:
     statuses: pd.DataFrame
     #: unit × item code → comment with personal data masked (None when empty), at `date`.
     comments: pd.DataFrame
-    #: unit × text figure (e.g. sponsors_to_honour), masked, at `date`.
+    #: unit × text figure (e.g. the sponsors a unit proposes to honour), masked, at `date`.
     texts: pd.DataFrame
     department: DepartmentReport
     #: every unit × every reporting date up to `date`.

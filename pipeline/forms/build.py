@@ -123,7 +123,7 @@ def fixed_timestamp(plan: Plan) -> dt.datetime:
 
 def form_file_name(plan: Plan, reporter_code: str) -> str:
     """The blank form's file name, in Cyrillic after the unit (as the district sees its name everywhere
-    else), e.g. «Нысан - Теректі ауданы.xlsx»; the pattern is in form_text.yaml."""
+    else), e.g. «Нысан - Х ауданы.xlsx»; the pattern is in form_text.yaml."""
     name = file_name_part(reporter_name(plan, reporter_code), limit=80)
     return str(form_text()["file_name"]).format(reporter=name)
 

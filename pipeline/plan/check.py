@@ -57,8 +57,8 @@ def describe(problems: list[PlanProblem], file: Path | str, words: dict[str, str
     return lines
 
 
-def _problem(path: str, code: str, english: str, **params: object) -> PlanProblem:
-    return PlanProblem(path, code, english, {k: str(v) for k, v in params.items()})
+def _problem(where: str, problem_code: str, english: str, **params: object) -> PlanProblem:
+    return PlanProblem(where, problem_code, english, {k: str(v) for k, v in params.items()})
 
 
 # --- dates -----------------------------------------------------------------------------------------------
@@ -195,7 +195,7 @@ def _short(text: str) -> str:
 
 # --- units and names -------------------------------------------------------------------------------------
 def _units(plan: Plan) -> Iterator[PlanProblem]:
-    owners: dict[str, tuple[str, str]] = {}  # folded name → (owner code, the name as written)
+    owners: dict[str, tuple[str, str, str]] = {}  # folded name → (owner code, key path, the name as written)
     names: list[tuple[str, str, str]] = []  # (owner code, key path, name)
     for unit in plan.units:
         where = f"units[{unit.code}]"
@@ -210,6 +210,7 @@ def _units(plan: Plan) -> Iterator[PlanProblem]:
                                f"{form!r} does not start with the unit's name {unit.name!r}", value=form, name=unit.name)
     dept = plan.department
     names += [(dept.code, "department.name", dept.name), (dept.code, "department.name_ru", dept.name_ru)]
+    titles = {u.code: u.name for u in plan.units} | {dept.code: dept.name}
     for owner, path, name in names:
         key = fold(name)
         if not key:
@@ -217,9 +218,13 @@ def _units(plan: Plan) -> Iterator[PlanProblem]:
                 yield _problem(path, "plan-name-empty", f"{name!r} is only words such as «ауданы»", value=name)
             continue
         if key in owners and owners[key][0] != owner:
-            yield _problem(path, "plan-name-clash", f"{name!r} reads as {owners[key][1]!r} of {owners[key][0]}",
-                           value=name, unit=owner, other=owners[key][0], other_name=owners[key][1])
-        owners.setdefault(key, (owner, name))
+            # Named at both keys: which of the two is wrong only the department knows.
+            other, other_path, other_name = owners[key]
+            yield _problem(path, "plan-name-clash", f"{name!r} reads as {other_name!r} of {other}",
+                           value=name, unit=titles[owner], other=titles[other], other_name=other_name)
+            yield _problem(other_path, "plan-name-clash", f"{other_name!r} reads as {name!r} of {owner}",
+                           value=other_name, unit=titles[other], other=titles[owner], other_name=name)
+        owners.setdefault(key, (owner, path, name))
     yes = {fold(a): a for a in (*plan.yes_no.yes.aliases, plan.yes_no.yes.label)}
     for n, alias in enumerate((*plan.yes_no.no.aliases, plan.yes_no.no.label)):
         if fold(alias) in yes and fold(alias):
@@ -270,10 +275,10 @@ def _statuses(plan: Plan) -> Iterator[PlanProblem]:
     for status in plan.statuses:
         if status.code not in STATUS_CODES:
             yield _problem(f"statuses[{status.code}].code", "plan-status-unknown", f"unknown status {status.code!r}",
-                           code=status.code, codes=", ".join(STATUS_CODES))
+                           status=status.code, codes=", ".join(STATUS_CODES))
     for code in STATUS_CODES:
         if code not in codes:
-            yield _problem("statuses", "plan-status-missing", f"status {code!r} is missing", code=code,
+            yield _problem("statuses", "plan-status-missing", f"status {code!r} is missing", status=code,
                            codes=", ".join(STATUS_CODES))
     for key in ("label", "label_ru"):
         seen: dict[str, str] = {}
@@ -288,7 +293,7 @@ def _statuses(plan: Plan) -> Iterator[PlanProblem]:
 
 # --- the region's words ----------------------------------------------------------------------------------
 def _region(plan: Plan) -> Iterator[PlanProblem]:
-    """The words for all units together name the centre city («аудандар мен Орал қаласы»): a plan copied
+    """The words for all units together name the centre city («аудандар мен … қаласы»): a plan copied
     from another oblast keeps that oblast's city there unless it is changed."""
     for unit in plan.units:
         if unit.kind != "city" or not unit.short.strip():

@@ -1,4 +1,5 @@
-"""The campaign's clock: the plan's `campaign.utc_offset` (UTC+5 for Орал in 2017, UTC+6 for Тараз).
+"""The campaign's clock: the plan's `campaign.utc_offset` (in 2017 UTC+5 in the west of Kazakhstan, UTC+6 in
+the east and south).
 
 A reporting date's deadline ends at midnight on the department's clock, "today" is its today, and file
 times are shown and dated on it. Every stage and face asks here; none keeps a time zone of its own.

@@ -167,7 +167,7 @@ def _shown(value: object) -> str:
 
 
 def _readable_location(loc: tuple[int | str, ...], data: object) -> tuple[str, object]:
-    """`sections.0.items.2.figures.1.unit` → `sections[I].items[I.3].figures[raids].unit`, and the value
+    """`sections.0.items.2.figures.1.unit` → `sections[III].items[III.2].figures[visits].unit`, and the value
     found there (None when the key is missing)."""
     parts: list[str] = []
     node = data

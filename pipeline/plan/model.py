@@ -68,7 +68,7 @@ class Campaign(_Model):
     approved_on: dt.date
     # Hours from UTC of the campaign's office: a deadline ends at midnight there, "today" is its today.
     utc_offset: float
-    # How the portal, the forms and reminders name that clock («Орал уақыты») and the reporting rhythm
+    # How the portal, the forms and reminders name that clock («… уақыты») and the reporting rhythm
     # («10 күн сайын»), in each language.
     clock: str
     clock_ru: str
@@ -210,8 +210,8 @@ class Whole(_Model):
 
 @dataclass(frozen=True)
 class UnitsTogether(_Model):
-    """All reporting units together, as headings name them: «аудандар мен Орал қаласы(ның)» / «районы и
-    г. Уральск», «районов и г. Уральска», «районами и г. Уральском»; `header`: a table's unit column."""
+    """All reporting units together, as headings name them: «аудандар мен … қаласы(ның)» / «районы и
+    г. …», «районов и г. …», «районами и г. …»; `header`: a table's unit column."""
 
     nominative: str
     genitive: str
@@ -356,7 +356,7 @@ class Item(_Model):
     @staticmethod
     def _code_shape(value: object) -> object:
         if isinstance(value, str) and not ITEM_CODE.match(value):
-            raise PlanRuleError("plan-item-code", f"item code {value!r} must look like I.3 or II.1", value=value)
+            raise PlanRuleError("plan-item-code", f"item code {value!r} must look like III.2 or IV.10", value=value)
         return value
 
     _before = {"code": _code_shape}
@@ -374,7 +374,7 @@ class Item(_Model):
         return self.code.split(".", 1)[1]
 
     def due_by(self, date: dt.date) -> bool:
-        """Whether the item can be expected to be under way on `date` (I.14 falls in October)."""
+        """Whether the item can be expected to be under way on `date` (honouring sponsors falls in October)."""
         return self.due_from is None or date >= self.due_from
 
     def overdue_at(self, date: dt.date) -> bool:
@@ -598,7 +598,7 @@ class Plan(_Model):
                     _known_figure(f"previous.units.{unit}.{code}", code, figures)
 
     def item_path(self, code: str) -> str:
-        """The readable key path of an item, as plan messages name it: `sections[I].items[I.3]`."""
+        """The readable key path of an item, as plan messages name it: `sections[III].items[III.2]`."""
         for section in self.sections:
             for item in section.items:
                 if item.code == code:
@@ -606,7 +606,7 @@ class Plan(_Model):
         return f"sections[].items[{code}]"
 
     def figure_path(self, code: str) -> str:
-        """`sections[I].items[I.4].figures[raids]`."""
+        """`sections[III].items[III.2].figures[visits]`."""
         for section in self.sections:
             for item in section.items:
                 if any(f.code == code for f in item.figures):
@@ -672,7 +672,7 @@ YESNO_FIELDS = frozenset({"count", "units", "approved_on"})
 
 
 def sentence_fields(text: str, where: str = "") -> list[str]:
-    """The placeholder names of a sentence pattern («{help_children.dative}» → "help_children.dative")."""
+    """The placeholder names of a sentence pattern («{children_helped.dative}» → "children_helped.dative")."""
     import string
 
     try:

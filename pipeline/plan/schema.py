@@ -5,7 +5,7 @@ half of `python -m pipeline check FILE` — while validating the plan itself tak
 The plan needs only a small part of what pydantic does, done here from the dataclasses' type hints:
 str, int, float, bool, date, Literal, `X | None`, `tuple[X, ...]`, fixed tuples, `dict[str, X]` and nested
 models; unknown keys are refused, missing keys named, and every mistake is collected with its location
-(the same `loc` tuples the plan loader turns into `sections[I].items[I.3]…`).
+(the same `loc` tuples the plan loader turns into `sections[III].items[III.2]…`).
 
 A model may give `_before` (field → function applied to the raw value first) and `_check(self)` (raises
 ValueError for a rule across fields); both errors read "Value error, <message>" like pydantic's, and keep

@@ -27,7 +27,7 @@ STATIC_FILES = {
 
 
 def wording(lang: str, plan: Plan | None = None) -> dict[str, Any]:
-    """portal.yaml in `lang`; with a plan, its words take the campaign's own: {clock} («Орал уақыты»),
+    """portal.yaml in `lang`; with a plan, its words take the campaign's own: {clock} («… уақыты»),
     {department} (its name) — the other placeholders are left for the page to fill."""
     words = load_data("portal.yaml")[lang if lang in LANGS else "kk"]
     if plan is None:
@@ -64,7 +64,7 @@ def render(name: str, **context: Any) -> str:
 
 
 def ddmmyyyy(value: dt.date | str | None) -> str:
-    """A date (or an ISO date string from the audit log) as «17.08.2017»."""
+    """A date (or an ISO date string from the audit log) as «DD.MM.YYYY»."""
     if not value:
         return "–"
     if isinstance(value, str):
@@ -81,7 +81,7 @@ def _when_on_page(context: Context, value: str | float | dt.datetime | None) -> 
 
 
 def when(value: str | float | dt.datetime | None, tz: dt.tzinfo) -> str:
-    """An ISO time, a timestamp or a datetime as «17.08.2017 14:05» on the campaign's clock `tz`
+    """An ISO time, a timestamp or a datetime as «DD.MM.YYYY HH:MM» on the campaign's clock `tz`
     (pages get it as `tz` in their context: `campaign_tz(plan)`)."""
     if value is None or value == "":
         return "–"
@@ -106,7 +106,7 @@ def unit_names(plan: Plan, lang: str) -> dict[str, str]:
 
 
 def short_names(plan: Plan, lang: str) -> dict[str, str]:
-    """Names for the narrow grid column: «Ақжайық», «Орал», and the department's own short word."""
+    """Names for the narrow grid column: the units' short names, and the department's own short word."""
     names = {u.code: u.short for u in plan.units}
     names[plan.department.code] = wording(lang, plan)["department_short"]
     return names
