@@ -44,7 +44,8 @@ demo: $(VENV)/.installed ## sample submissions into build/demo-inbox, then the r
 	rm -rf "$(DEMO_INBOX)"; \
 	$(PY) -m pipeline samples --out "$(DEMO_INBOX)" --seed $(DEMO_SEED) --messy "$$d" || exit $$?; \
 	for x in $$dates; do \
-	  $(PY) -m pipeline report --date $$x --inbox "$(DEMO_INBOX)" --outbox "$${OUTBOX:-$(OUTBOX)}" || [ $$? -eq 1 ] || exit $$?; \
+	  $(PY) -m pipeline report --date $$x --inbox "$(DEMO_INBOX)" --outbox "$${OUTBOX:-$(OUTBOX)}" \
+	    || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }; \
 	done; \
 	echo "Демо: $${OUTBOX:-$(OUTBOX)}/$$d/"
 
