@@ -204,8 +204,8 @@ def run_report(
 
     # The chart process is forked before the lock is taken, so it never holds the lock's descriptor.
     with ChartProcess() as charts, outbox_faults(outbox), outbox_lock(outbox, on_wait=on_wait):
-        tidy(outbox)
         check_campaign(outbox, plan)  # one outbox, one campaign: before anything is read or written
+        tidy(outbox)
         # Forms are validated as they are read (the "ingest" stage); "validate" is what is left: the
         # ignored files and any form not seen on the way.
         validation = Validation(plan)
