@@ -20,7 +20,7 @@ from pipeline.plan import Plan
 from pipeline.render.context import build_context
 from pipeline.render.docx import render_bytes
 from pipeline.render.language import KAZAKH, RUSSIAN
-from pipeline.tools.mess import OVERSTATED, add_mess
+from pipeline.tools.mess import add_mess
 from pipeline.tools.samples import generate_samples
 from pipeline.validate import Validation
 
@@ -120,15 +120,16 @@ def test_the_demo_situations_are_said(plan: Plan, demo, lang: str) -> None:
     language = KAZAKH if lang == "kk" else RUSSIAN
     data, prose, _ = reports[(AUG17, lang)]
     text = "\n".join(prose)
+    overstated, rejected = mess.figures.overstated, mess.figures.rejected
     # A fall after a correction (the unit's 8 August figure had an extra zero): said with the fall's verb.
-    assert data.totals[OVERSTATED] < data.totals_at(plan.previous_date(AUG17))[OVERSTATED]
+    assert data.totals[overstated] < data.totals_at(plan.previous_date(AUG17))[overstated]
     change = next(p for p in prose if DECREASE[lang] in p)
-    assert language.lower_first(language.pick(plan.figure_by_code[OVERSTATED], "label")) in change
+    assert language.lower_first(language.pick(plan.figure_by_code[overstated], "label")) in change
     # The rejected «1.500»: the unit's earlier leaflets value is carried and the unit named beside the total.
-    rejected_unit = next(u for (u, d), o in mess.overrides.items() if d == AUG17 and o.get("leaflets", 0) is None)
-    assert data.coverage[AUG17].at[rejected_unit, "leaflets"] == "carried"
-    leaflets = next(p for p in prose if language.lower_first(language.pick(plan.figure_by_code["leaflets"], "label")) in p)
-    assert _named(lang, plan, rejected_unit, leaflets)
+    rejected_unit = next(u for (u, d), o in mess.overrides.items() if d == AUG17 and o.get(rejected, 0) is None)
+    assert data.coverage[AUG17].at[rejected_unit, rejected] == "carried"
+    line = next(p for p in prose if language.lower_first(language.pick(plan.figure_by_code[rejected], "label")) in p)
+    assert _named(lang, plan, rejected_unit, line)
     # The figure one unit never fills: the total names it as missing on every date.
     unit, code = samples.never_filled
     for date in plan.dates:

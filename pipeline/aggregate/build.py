@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 
 from pipeline.aggregate.model import CARRIED, MISSING, OBLAST, REPORTED, DepartmentReport, ReportData
+from pipeline.aggregate.previous import load_previous
 from pipeline.aggregate.select import Selection
 from pipeline.plan.model import Plan
 
@@ -15,7 +17,9 @@ def numeric_codes(plan: Plan) -> list[str]:
     return [f.code for f in plan.figures if f.numeric]
 
 
-def aggregate(plan: Plan, selection: Selection) -> ReportData:
+def aggregate(plan: Plan, selection: Selection, *, plan_path: Path | str | None = None) -> ReportData:
+    """`plan_path`: where the plan file lies, for the previous campaign's figures.csv it names (a path
+    relative to it); a plan naming none needs no path."""
     date = selection.date
     units = [u.code for u in plan.units]
     codes = numeric_codes(plan)
@@ -45,6 +49,7 @@ def aggregate(plan: Plan, selection: Selection) -> ReportData:
         department=department_history[date],
         timeliness=selection.timeliness,
         department_history=department_history,
+        previous=load_previous(plan, plan_path),
     )
 
 
