@@ -67,6 +67,11 @@ class ReportData:
     timeliness: tuple[Timeliness, ...]
     #: the department's own submission as of each reporting date up to `date` (summary.xlsx shows each date).
     department_history: dict[dt.date, DepartmentReport] = field(default_factory=dict)
+    #: unit → numeric figure codes (plan order) whose value in the unit's file for `date` was given but
+    #: rejected, so a carried value (or a gap) stands in for it: the report names the cause.
+    rejected: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: units (plan order) whose file for `date` replaced an earlier file of the same date (a correction).
+    corrected: tuple[str, ...] = ()
 
     def department_at(self, date: dt.date) -> DepartmentReport:
         if date == self.date:
