@@ -51,8 +51,8 @@ def honour_lines(wr: Writer) -> tuple[str, list[str]]:
             lines.append(str(w["honour_line"]).format(unit=wr.lang.unit_name(unit), names=names))
     if not lines:
         lines.append(str(w["honour_none"]))
-    first = figures[0]
-    heading = str(w["honour_heading"]).format(code=wr.plan.item_of_figure[first.code].code, label=wr.lower(first))
+    item = wr.plan.item_of_figure[figures[0].code]
+    heading = str(w["honour_heading"]).format(code=item.code, name=wr.item_name(item))
     return heading, lines
 
 

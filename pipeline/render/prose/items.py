@@ -68,7 +68,9 @@ def units_status(wr: Writer, item: Item, progress: facts.ItemProgress) -> list[s
     for unit, status in progress.statuses.items():
         groups.setdefault(status if status in wr.plan.status_by_code else None, []).append(unit)
     reported = list(progress.statuses)
-    explain = [u for u, s in progress.statuses.items() if s == "not_done" or (overdue and s != "done")]
+    # The units' own comments on what is not done; past the deadline page 1 (or the final part) gives them
+    # beside the overdue item, so the section names the units only.
+    explain = [] if overdue else [u for u, s in progress.statuses.items() if s == "not_done"]
     notes = notes_for(wr, item, explain)
     lines: list[str] = []
     merged = yesno_for_status(wr, item, progress, notes)
@@ -93,13 +95,9 @@ def units_status(wr: Writer, item: Item, progress: facts.ItemProgress) -> list[s
         key = "overdue" if overdue else "status"
         lines.append(wr.lang.upper_first(wr.word("items", key).format(
             source=source, parts=str(w["parts_join"]).join(parts), deadline=wr.deadline(item))))
-    if item.about_reporting:
-        # The item about reporting names who did not report in its own sentence (timeliness_line).
-        pass
-    elif lines and not overdue and progress.carried:
-        # Not past the deadline: that the unit did not report is enough, its last status is not this date's.
-        lines[-1] = lines[-1][:-1] + stale_brief(wr, progress) + "."
-    else:
+    if overdue:
+        # Past the deadline a unit that did not report is said with its last status, as of its date; before
+        # it the unit is simply not counted (the data-quality paragraph names it once for the whole report).
         lines += stale_sentences(wr, progress)
     return [" ".join(lines)] if lines else []
 
@@ -109,18 +107,6 @@ def _by_source(progress: facts.ItemProgress) -> list[tuple[tuple[object, str | N
     for unit, (source, status) in progress.carried.items():
         groups.setdefault((source, status), []).append(unit)
     return sorted(groups.items(), key=lambda kv: (kv[0][0] is None, str(kv[0][0]), str(kv[0][1])))
-
-
-def stale_brief(wr: Writer, progress: facts.ItemProgress) -> str:
-    """« (Тасқала ауданы есепті күнге мәлімет ұсынбаған)»: units that missed the date, without their status."""
-    missed = [u for u, (source, _) in progress.carried.items() if source is not None]
-    never = [u for u, (source, _) in progress.carried.items() if source is None]
-    clauses = []
-    if missed:
-        clauses.append(wr.word("items", "stale_brief", len(missed)).format(units=wr.units(missed, "subject")))
-    if never:
-        clauses.append(wr.word("items", "never_brief", len(never)).format(units=wr.units(never, "subject")))
-    return wr.word("items", "brief").format(clauses="; ".join(clauses))
 
 
 def stale_sentences(wr: Writer, progress: facts.ItemProgress) -> list[str]:
