@@ -93,6 +93,8 @@ def units_status(wr: Writer, item: Item, progress: facts.ItemProgress) -> list[s
             else:
                 parts.append(str(w["status_named"]).format(units=wr.units(units, "place", notes), label=label))
         key = "overdue" if overdue else "status"
+        if len(parts) == 1 and groups.get("done") and len(groups["done"]) == len(wr.plan.units):
+            key = "status_done"  # «Іс-шара барлық әкімдікте орындалды.»: whose data it is goes without saying
         lines.append(wr.lang.upper_first(wr.word("items", key).format(
             source=source, parts=str(w["parts_join"]).join(parts), deadline=wr.deadline(item))))
     if overdue:
