@@ -68,9 +68,9 @@ def units_status(wr: Writer, item: Item, progress: facts.ItemProgress) -> list[s
     for unit, status in progress.statuses.items():
         groups.setdefault(status if status in wr.plan.status_by_code else None, []).append(unit)
     reported = list(progress.statuses)
-    # The units' own comments on what is not done; past the deadline page 1 (or the final part) gives them
-    # beside the overdue item, so the section names the units only.
-    explain = [] if overdue else [u for u, s in progress.statuses.items() if s == "not_done"]
+    # The units' own comments on what they did not do («орындалмады»); the comments of units still at work
+    # past the deadline stand on page 1 (or in the final part), beside the overdue item.
+    explain = [u for u, s in progress.statuses.items() if s == "not_done"]
     notes = notes_for(wr, item, explain)
     lines: list[str] = []
     merged = yesno_for_status(wr, item, progress, notes)
