@@ -224,8 +224,13 @@ class Language:
         plural = lists.get("plural", {})
         forms = {u.code: self._form(u, case) for u in units}
         if any(f is None for f in forms.values()):
-            names = self.join([self.unit_name(u) + (f" ({notes[u.code]})" if u.code in notes else "") for u in units])
-            return f"{self.counted_with(len(units), noun)} ({names})" if noun else names
+            # No case form in the plan: the units counted with the plan's noun in that case, named in the
+            # nominative («2 акиматах (Зеленовский и Сырымский районы)», «акимате (г. Уральск)»).
+            names = self.units(units, "subject", notes=notes)
+            if not noun:
+                return names
+            counted = self.plural(1, noun) if len(units) == 1 else self.counted_with(len(units), noun)
+            return f"{counted} ({names})"
         groups = [str(forms[u.code]) for u in units if u.kind == "city"]
         districts = [u for u in units if u.kind == "district"]
         shorts = {u.code: self._short(u, case) for u in districts}
