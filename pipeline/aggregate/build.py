@@ -50,7 +50,33 @@ def aggregate(plan: Plan, selection: Selection, *, plan_path: Path | str | None 
         timeliness=selection.timeliness,
         department_history=department_history,
         previous=load_previous(plan, plan_path),
+        rejected=_rejected(plan, selection, units, codes),
+        corrected=_corrected(selection, units),
     )
+
+
+def _rejected(plan: Plan, selection: Selection, units: list[str], codes: list[str]) -> dict[str, tuple[str, ...]]:
+    """Figures a unit's file for the date filled in but validation refused (the cell holds something, the
+    submission has no value for it): what stands in their place is not this date's."""
+    out: dict[str, tuple[str, ...]] = {}
+    for unit in units:
+        sub = selection.used.get(unit, {}).get(selection.date)
+        if sub is None:
+            continue
+        refused = []
+        for code in codes:
+            cell = sub.cell_of(code)
+            if code not in sub.values and cell is not None and not cell.empty:
+                refused.append(code)
+        if refused:
+            out[unit] = tuple(refused)
+    return out
+
+
+def _corrected(selection: Selection, units: list[str]) -> tuple[str, ...]:
+    replacing = set(selection.superseded.values())
+    return tuple(u for u in units
+                 if (sub := selection.used.get(u, {}).get(selection.date)) is not None and sub.name in replacing)
 
 
 def _department(plan: Plan, selection: Selection, date: dt.date) -> DepartmentReport:

@@ -71,6 +71,11 @@ class ReportData:
     department_history: dict[dt.date, DepartmentReport] = field(default_factory=dict)
     #: the previous campaign's final figures when the plan names them (`previous:`), keyed by this plan's codes.
     previous: PreviousFigures | None = None
+    #: unit → numeric figure codes (plan order) whose value in the unit's file for `date` was given but
+    #: rejected, so a carried value (or a gap) stands in for it: the report names the cause.
+    rejected: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: units (plan order) whose file for `date` replaced an earlier file of the same date (a correction).
+    corrected: tuple[str, ...] = ()
 
     def department_at(self, date: dt.date) -> DepartmentReport:
         if date == self.date:

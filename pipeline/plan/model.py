@@ -276,6 +276,17 @@ class UnitCases(_Model):
 
 
 @dataclass(frozen=True)
+class UnitCasesRu(_Model):
+    """A unit's Russian name in the cases the Russian copy needs («Зеленовского района», «Зеленовскому
+    району», «Зеленовском районе»; «г. Уральска» …). Several districts share one plural noun («в Зеленовском
+    и Сырымском районах»): the wording file's singular noun is taken off each form to get the adjective."""
+
+    genitive: str
+    dative: str
+    locative: str
+
+
+@dataclass(frozen=True)
 class Unit(_Model):
     code: str
     name: str
@@ -284,6 +295,8 @@ class Unit(_Model):
     kind: Literal["city", "district"]
     cases: UnitCases
     aliases: tuple[str, ...] = ()
+    # Optional: without it the Russian copy names the unit in the nominative («в 2 акиматах (…)»).
+    cases_ru: UnitCasesRu | None = None
 
 
 @dataclass(frozen=True)
@@ -352,6 +365,12 @@ class Item(_Model):
     sentences: tuple[Sentence, ...] = ()
     # The item about reporting itself (the units' reporting calendar): its section states timeliness.
     about_reporting: bool = False
+    # The deadline in Russian (the Russian copy says `deadline` in words no more precise than the plan's;
+    # without it, the `due` date or its month is said).
+    deadline_ru: str = ""
+    # A few words naming the item where its title is too long (page 1, the final's list of overdue items).
+    short: str = ""
+    short_ru: str = ""
 
     @staticmethod
     def _code_shape(value: object) -> object:

@@ -205,10 +205,11 @@ def _roles(plan: Plan) -> _Roles:
 
 def _plain_count(plan: Plan, code: str, parts: Mapping[str, object], rules: set[str]) -> bool:
     """A count nothing depends on: no role, not key, not required, no parts, not a part, in no rule, in
-    no sentence of the report, due within the campaign: leaving it blank troubles nothing but its own line."""
+    page-1 sentence, due within the campaign: leaving it blank troubles nothing but its own item's lines
+    (where the report names the unit that left it blank)."""
     fig = plan.figure_by_code[code]
     item = plan.item_of_figure[code]
-    said = {name.partition(".")[0] for s in (*plan.report.summary, *item.sentences) for lang in ("kk", "ru")
+    said = {name.partition(".")[0] for s in plan.report.summary for lang in ("kk", "ru")
             for name in sentence_fields(getattr(s, lang))}
     return (fig.unit == "count" and fig.role is None and not fig.key and not fig.required and fig.of is None
             and code not in parts and code not in rules and code not in said and code not in plan.report.compare
@@ -571,6 +572,14 @@ def _series(plan: Plan, reporter: str, seed: int) -> dict[str, list[object]]:
         labels = {st.code: st.label for st in plan.statuses}
         columns[item.status_code] = [labels["in_progress" if item.due_by(d) else "not_due"] for d in plan.dates]
     columns.update(_comments(plan, reporter, seed, columns))
+    if reporter in open_units:
+        # A unit late with an item says why (the report gives the stated reason beside its name); from the
+        # date the item is due, so an item not yet due carries no excuse.
+        reasons = sample_text()["comments"]["overdue"]
+        reason = _rng(seed, reporter, "overdue reason").choice(reasons)
+        item = plan.item_by_code[item_code]
+        columns[item.comment_code] = [reason if item.overdue_at(d) else columns[item.comment_code][i]
+                                      for i, d in enumerate(plan.dates)]
     columns.update(_texts(plan, reporter, seed))
     return columns
 
