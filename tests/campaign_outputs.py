@@ -60,9 +60,23 @@ def _grouped(number: float, decimals: int) -> list[str]:
     return [shown, shown.replace(" ", ""), shown.replace(",", ".")]
 
 
-def said_in(fig, language: str, text: str, totals: dict[str, float]) -> bool:  # noqa: ANN001
+def item_section(plan: Plan, code: str, language: str, text: str) -> str:
+    """The part of the body text (normalised) under the item's heading «I.7. <title>», up to the next item's
+    heading: where a short number («88 мониторинг») can be found without matching some other 88."""
+    suffix = "_ru" if language == "ru" else ""
+    headings = [normal(f"{i.code}. {getattr(i, 'title' + suffix) or i.title}")[:60] for i in plan.items]
+    codes = [i.code for i in plan.items]
+    start = text.find(headings[codes.index(code)])
+    if start < 0:
+        return ""
+    ends = [text.find(h, start + 1) for h in headings]
+    return text[start:min([e for e in ends if e > start] or [len(text)])]
+
+
+def said_in(fig, language: str, text: str, totals: dict[str, float], section: str = "") -> bool:  # noqa: ANN001
     """Whether the report body `text` (normalised) says the figure: its label or short label, or its total
-    (a count as «5 104», an amount in thousands of tenge as «40 338,5»)."""
+    (a count as «5 104», an amount in thousands of tenge as «40 338,5»; a total shorter than three characters
+    only inside its item's `section`, where it cannot be another figure's number by chance)."""
     suffix = "_ru" if language == "ru" else ""
     for name in (getattr(fig, "label" + suffix), getattr(fig, "short" + suffix)):
         if name and normal(name) in text:
@@ -79,6 +93,8 @@ def said_in(fig, language: str, text: str, totals: dict[str, float]) -> bool:  #
         shown = total / 1000 if fig.unit == "tenge" else total
         candidates = _grouped(shown, 1 if fig.unit == "tenge" else 0)
         if any(re.search(rf"(?<![\d,.]){re.escape(c)}(?![\d])", text) for c in candidates if len(c) >= 3):
+            return True
+        if section and any(re.search(rf"(?<![\d,.]){re.escape(c)}(?!\d|,\d)", section) for c in candidates):
             return True
     return False
 
