@@ -153,6 +153,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--portal-clients", type=int, default=0, metavar="N",
                        help="also time the portal: N districts uploading at once (0: skip)")
     _add_portal_commands(sub)
+    from pipeline.mail.cli import add_mail_commands  # issue 18: mail fetch|send|tick|check, remind
+
+    add_mail_commands(sub, REPO)
     return parser
 
 

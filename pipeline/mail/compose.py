@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from pipeline.mail.outgoing import new_message
+from pipeline.mail.outgoing import Letter, new_message
 from pipeline.mail.settings import MailSettings
 from pipeline.plan import Plan
 from pipeline.problems import Problem
@@ -41,16 +40,29 @@ def unit_name(plan: Plan, code: str | None, lang: str = "kk") -> str:
     return code or "?"
 
 
-def problem_lines(problems: list[Problem], w: dict[str, Any], limit: int = LISTED) -> list[str]:
+def problem_lines(problems: list[Problem], w: dict[str, Any], limit: int = LISTED, lang: str = "kk") -> list[str]:
     shown = [p for p in problems if p.severity in ("error", "warning")]
     shown.sort(key=lambda p: (p.severity != "error",))
     lines = []
     for p in shown[:limit]:
         where = w["where"].format(sheet=p.sheet, cell=p.cell) if p.sheet and p.cell else ""
-        lines.append(w["problem"].format(where=where, message=p.message))
+        lines.append(w["problem"].format(where=where, message=_message(p, lang)))
     if len(shown) > limit:
         lines.append(w["more"].format(count=len(shown) - limit))
     return lines
+
+
+def _message(p: Problem, lang: str) -> str:
+    """A problem's message in the letter's language where the catalogue has it (Russian wording for every
+    code comes with issue 17), else the Kazakh one."""
+    in_lang = getattr(p, "message_in", None)
+    return in_lang(lang) if lang != "kk" and callable(in_lang) else p.message
+
+
+def _fix_lines(problems: list[Problem], w: dict[str, Any], lang: str) -> list[str]:
+    if lang == "kk" or callable(getattr(problems[0], "message_in", None)):
+        return [w["fix"], *problem_lines(problems, w, lang=lang)]
+    return [w["fix_elsewhere"] if lang == "ru" else w["fix"]]
 
 
 def _signature(plan: Plan, lang: str) -> list[str]:
@@ -73,14 +85,14 @@ class ReplyFile:
 
 
 def reply_message(settings: MailSettings, plan: Plan, to: str, subject: str, original_id: str,
-                  received: dt.datetime | None, files: list[ReplyFile], message_problems: list[Problem]) -> EmailMessage:
+                  received: dt.datetime | None, files: list[ReplyFile], message_problems: list[Problem]) -> Letter:
     w = letters("kk")["reply"]
     title = f"Re: {subject}" if subject and not subject.lower().startswith("re:") else (subject or w["subject_none"])
     message = new_message(settings.sender, [to], [], title, reply_to=settings.reply_to)
-    message.replace_header("Auto-Submitted", "auto-replied")
+    message.set_header("Auto-Submitted", "auto-replied")
     if original_id:
-        message["In-Reply-To"] = original_id
-        message["References"] = original_id
+        message.set_header("In-Reply-To", original_id)
+        message.set_header("References", original_id)
     when = received.strftime("%d.%m.%Y %H:%M") if received else "–"
     lines = [letters("kk")["greeting"], "", w["intro"].format(when=when), ""]
     for n, f in enumerate(files, 1):
@@ -97,11 +109,11 @@ def reply_message(settings: MailSettings, plan: Plan, to: str, subject: str, ori
     if any(f.feedback for f in files):
         lines += [w["feedback"], ""]
     lines += [w["how"], "", *_signature(plan, "kk")]
-    message.set_content("\n".join(lines))
+    message.text = ("\n".join(lines))
     for f in files:
         if f.feedback:
             name, data = f.feedback
-            message.add_attachment(data, maintype=XLSX[0], subtype=XLSX[1], filename=name)
+            message.attach(data, XLSX[0], XLSX[1], name)
     return message
 
 
@@ -109,7 +121,7 @@ def reply_message(settings: MailSettings, plan: Plan, to: str, subject: str, ori
 
 
 def reminder_message(settings: MailSettings, plan: Plan, to: list[str], unit: str, date: dt.date, *,
-                     late_days: int, reason: str, problems: list[Problem]) -> EmailMessage:
+                     late_days: int, reason: str, problems: list[Problem]) -> Letter:
     """`late_days` 0: a reminder before the deadline; more: a lateness notice naming the days."""
     after = late_days > 0
     kk, ru = letters("kk")["remind"], letters("ru")["remind"]
@@ -129,13 +141,11 @@ def reminder_message(settings: MailSettings, plan: Plan, to: list[str], unit: st
         body.append(w["missing"] if reason == "missing" else w["errors"].format(
             count=sum(p.severity == "error" for p in problems)))
         if problems:
-            # The problem messages are in Kazakh only (problems.yaml): listed once, in the Kazakh part.
-            if lang == "kk":
-                body += ["", w["fix"], *problem_lines(problems, w)]
+            body += ["", *_fix_lines(problems, w, lang)]
         address = settings.inbox_address
         body += ["", w["how_mail"].format(address=address) if address else w["how_portal"], "",
                  *_signature(plan, lang)]
-    message.set_content("\n".join(body))
+    message.text = ("\n".join(body))
     return message
 
 
@@ -143,7 +153,7 @@ def reminder_message(settings: MailSettings, plan: Plan, to: list[str], unit: st
 
 
 def report_message(settings: MailSettings, plan: Plan, to: list[str], cc: list[str], date: dt.date, final: bool,
-                   files: list[Path]) -> EmailMessage:
+                   files: list[Path]) -> Letter:
     kk, ru = letters("kk")["report"], letters("ru")["report"]
     key = "subject_final" if final else "subject"
     subject = " / ".join((kk[key].format(campaign=plan.campaign.name_genitive, date=ddmmyyyy(date)),
@@ -165,15 +175,15 @@ def report_message(settings: MailSettings, plan: Plan, to: list[str], cc: list[s
                  w["body_final" if final else "body"].format(campaign=campaign, date=ddmmyyyy(date)), "",
                  w["attached"].format(files=names), "", *signatory, signer, "",
                  w["executor"].format(name=executor, phone=plan.executor.phone)]
-    message.set_content("\n".join(body))
+    message.text = ("\n".join(body))
     for path in files:
         kind = PDF if path.suffix == ".pdf" else DOCX
-        message.add_attachment(path.read_bytes(), maintype=kind[0], subtype=kind[1], filename=path.name)
+        message.attach(path.read_bytes(), kind[0], kind[1], path.name)
     return message
 
 
 def feedback_message(settings: MailSettings, plan: Plan, to: list[str], date: dt.date, file_label: str,
-                     issues: list[Problem], workbook: Path, attachment_name: str) -> EmailMessage:
+                     issues: list[Problem], workbook: Path, attachment_name: str) -> Letter:
     kk, ru = letters("kk")["feedback"], letters("ru")["feedback"]
     subject = kk["subject"].format(date=ddmmyyyy(date))
     message = new_message(settings.sender, to, [], subject, reply_to=settings.reply_to)
@@ -186,6 +196,6 @@ def feedback_message(settings: MailSettings, plan: Plan, to: list[str], date: dt
         if issues and lang == "kk":
             body += ["", w["problems"], *[line.strip() for line in problem_lines(issues, reply_words)]]
         body += ["", *_signature(plan, lang)]
-    message.set_content("\n".join(body))
-    message.add_attachment(workbook.read_bytes(), maintype=XLSX[0], subtype=XLSX[1], filename=attachment_name)
+    message.text = ("\n".join(body))
+    message.attach(workbook.read_bytes(), XLSX[0], XLSX[1], attachment_name)
     return message

@@ -14,7 +14,7 @@ a recipient) and listed by `python -m pipeline mail check`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from email.utils import formataddr, getaddresses
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +82,7 @@ def _check(path: Path, data: Any, plan: Plan, problems: list[tuple[str, str]]) -
         problems.append((key, str(w[message]).format(**values)))
 
     if not isinstance(data, dict):
-        say("(файл)" if False else "-", "not_mapping")
+        say("-", "not_mapping")
         return Contacts(path)
     allowed = {"addressee", "department", "units"}
     for extra in sorted(set(map(str, data)) - allowed):
@@ -109,10 +109,11 @@ def _check(path: Path, data: Any, plan: Plan, problems: list[tuple[str, str]]) -
                 say(where, "bad_address", value=item)
                 continue
             folded = address.casefold()
-            if folded in seen and seen[folded] != key:
-                say(where, "address_twice", value=address, other=seen[folded])
+            other = seen.get(folded)
+            if other is not None and other != key and (key.startswith("units.") or other.startswith("units.")):
+                say(where, "address_twice", value=address, other=other)
             seen.setdefault(folded, key)
-            out.append(formataddr((name, address)) if name else address)
+            out.append(_display(name, address))
         return tuple(out)
 
     addressee = addresses("addressee", data.get("addressee"))
@@ -134,6 +135,15 @@ def _check(path: Path, data: Any, plan: Plan, problems: list[tuple[str, str]]) -
             continue
         units[str(code)] = addresses(key, value)
     return Contacts(path, addressee, department, units)
+
+
+def _display(name: str, address: str) -> str:
+    """«Name <address>» as people write it (the message headers encode it when they are written)."""
+    if not name:
+        return address
+    if any(ch in name for ch in '()<>@,;:\\".[]'):
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{name} <{address}>"
 
 
 def _looks_like_address(address: str) -> bool:

@@ -20,12 +20,19 @@ the ledger line after the server's answer; it is reported, never guessed.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import uuid
 from dataclasses import dataclass, field
-from email import policy
-from email.message import EmailMessage
-from email.utils import formatdate, getaddresses, make_msgid
+from email import encoders
+from email.generator import BytesGenerator
+from email.header import Header
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import formataddr, formatdate, getaddresses, make_msgid
 from pathlib import Path
 
 from pipeline.atomic import atomic_write
@@ -97,32 +104,74 @@ def draft_folder(outbox: Path, date: dt.date, kind: str) -> Path:
     return Path(outbox) / date.isoformat() / MAIL_SUBFOLDER / kind
 
 
-def new_message(sender: str, to: list[str], cc: list[str], subject: str, *, reply_to: str = "") -> EmailMessage:
-    message = EmailMessage(policy=policy.SMTP)
-    if sender:
-        message["From"] = sender
-    if to:
-        message["To"] = ", ".join(to)
-    if cc:
-        message["Cc"] = ", ".join(cc)
-    if reply_to:
-        message["Reply-To"] = reply_to
-    message["Subject"] = subject
-    message["Date"] = formatdate(localtime=False)
-    domain = sender.rsplit("@", 1)[-1].strip(">") if "@" in sender else "mektepke-zhol.local"
-    message["Message-ID"] = make_msgid(idstring=uuid.uuid4().hex[:12], domain=domain)
-    # Our letters answer nobody's auto-reply and tell auto-responders to keep quiet (RFC 3834).
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-Auto-Response-Suppress"] = "All"
-    return message
+class Letter:
+    """One outgoing message, written with the email package's long-tested compat32 generator: Python's
+    newer header folder drops the space between two encoded words of a long Cyrillic subject («Дорогав
+    школу»), the older `Header` encoder keeps it."""
+
+    def __init__(self, sender: str, to: list[str], cc: list[str], subject: str, *, reply_to: str = "") -> None:
+        self.sender, self.to, self.cc, self.subject, self.reply_to = sender, list(to), list(cc), subject, reply_to
+        domain = getaddresses([sender])[0][1].rsplit("@", 1)[-1] if "@" in sender else "mektepke-zhol.local"
+        self.message_id = make_msgid(idstring=uuid.uuid4().hex[:12], domain=domain)
+        self.headers: list[tuple[str, str]] = [
+            # Our letters answer nobody's auto-reply and ask auto-responders to keep quiet (RFC 3834).
+            ("Auto-Submitted", "auto-generated"), ("X-Auto-Response-Suppress", "All"),
+        ]
+        self.text = ""
+        self.attachments: list[tuple[str, bytes, str, str]] = []
+
+    @property
+    def recipients(self) -> list[str]:
+        return [address for _, address in getaddresses(self.to + self.cc) if address]
+
+    def set_header(self, name: str, value: str) -> None:
+        self.headers = [(n, v) for n, v in self.headers if n.lower() != name.lower()] + [(name, value)]
+
+    def attach(self, data: bytes, maintype: str, subtype: str, filename: str) -> None:
+        self.attachments.append((filename, data, maintype, subtype))
+
+    def as_bytes(self) -> bytes:
+        body = MIMEText(self.text, "plain", "utf-8")
+        if self.attachments:
+            root: Message = MIMEMultipart("mixed")
+            root.attach(body)
+            for filename, data, maintype, subtype in self.attachments:
+                part = MIMEBase(maintype, subtype)
+                part.set_payload(data)
+                encoders.encode_base64(part)
+                part.set_param("name", ("utf-8", "", filename))
+                part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", filename))
+                root.attach(part)
+        else:
+            root = body
+        if self.sender:
+            root["From"] = _addresses([self.sender])
+        if self.to:
+            root["To"] = _addresses(self.to)
+        if self.cc:
+            root["Cc"] = _addresses(self.cc)
+        if self.reply_to:
+            root["Reply-To"] = _addresses([self.reply_to])
+        root["Subject"] = Header(self.subject, "utf-8", header_name="Subject")
+        root["Date"] = formatdate(localtime=False)
+        root["Message-ID"] = self.message_id
+        for name, value in self.headers:
+            root[name] = value
+        buffer = io.BytesIO()
+        BytesGenerator(buffer, policy=compat32.clone(linesep="\r\n")).flatten(root)
+        return buffer.getvalue()
 
 
-def recipients_of(message: EmailMessage) -> list[str]:
-    found = getaddresses([str(v) for h in ("To", "Cc") for v in message.get_all(h, [])])
-    return [address for _, address in found if address]
+def _addresses(values: list[str]) -> str:
+    """Address headers: each display name as one RFC 2047 word, the addresses as they are."""
+    return ", ".join(formataddr((name, address), charset="utf-8") for name, address in getaddresses(values) if address)
 
 
-def write_drafts(outbox: Path, ledger: Ledger, items: list[tuple[str, str, dt.date, str, EmailMessage]],
+def new_message(sender: str, to: list[str], cc: list[str], subject: str, *, reply_to: str = "") -> Letter:
+    return Letter(sender, to, cc, subject, reply_to=reply_to)
+
+
+def write_drafts(outbox: Path, ledger: Ledger, items: list[tuple[str, str, dt.date, str, Letter]],
                  *, again: bool = False) -> list[Draft]:
     """items: (key, kind, date, file name, message). A message already sent (or handed over without a
     confirmation) keeps its draft as it was sent, unless `again`. Written under the outbox lock: a report
@@ -133,9 +182,8 @@ def write_drafts(outbox: Path, ledger: Ledger, items: list[tuple[str, str, dt.da
             path = draft_folder(outbox, date, kind) / name
             done = ledger.state(key) in ("sent", "committing")
             if done and not again:
-                drafts.append(Draft(key, kind, date, path, recipients_of(message), str(message["Message-ID"]),
-                                    written=False))
+                drafts.append(Draft(key, kind, date, path, message.recipients, message.message_id, written=False))
                 continue
-            atomic_write(path, UNSENT + message.as_bytes(policy=policy.SMTP))
-            drafts.append(Draft(key, kind, date, path, recipients_of(message), str(message["Message-ID"])))
+            atomic_write(path, UNSENT + message.as_bytes())
+            drafts.append(Draft(key, kind, date, path, message.recipients, message.message_id))
     return drafts

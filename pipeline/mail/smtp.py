@@ -7,6 +7,7 @@ can fail into a coded message. The password goes to `login` and nowhere else.
 
 from __future__ import annotations
 
+import base64
 import re
 import smtplib
 import socket
@@ -48,6 +49,31 @@ def _detail(exc: BaseException) -> str:
     return " ".join(str(text).split())[:160]
 
 
+def _login(smtp: smtplib.SMTP, user: str, password: str) -> bool:
+    """AUTH PLAIN or LOGIN with UTF-8 (smtplib's own login sends ASCII only: a Cyrillic password would
+    fail with an exception instead of logging in); other mechanisms through smtplib."""
+    mechanisms = smtp.esmtp_features.get("auth", "").upper().split()
+
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+    if "PLAIN" in mechanisms:
+        code, _ = smtp.docmd("AUTH", "PLAIN " + b64(f"\0{user}\0{password}"))
+        return code == 235
+    if "LOGIN" in mechanisms:
+        code, _ = smtp.docmd("AUTH", "LOGIN")
+        if code == 334:
+            code, _ = smtp.docmd(b64(user))
+        if code == 334:
+            code, _ = smtp.docmd(b64(password))
+        return code == 235
+    try:
+        smtp.login(user, password)
+    except (smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError, UnicodeEncodeError):
+        return False
+    return True
+
+
 @dataclass
 class Delivery:
     sent: list[Draft] = field(default_factory=list)
@@ -85,16 +111,15 @@ class SmtpSession:
             raise fault_of(exc, s) from None
         if s.user and password is not None:
             try:
-                self.smtp.login(s.user, password.reveal())
-            except smtplib.SMTPAuthenticationError:
-                self._drop()
-                raise MailFault("mail-login-failed", server=s.label, user=s.user) from None
-            except smtplib.SMTPNotSupportedError:
-                self._drop()
-                raise MailFault("mail-login-failed", server=s.label, user=s.user) from None
-            except (OSError, smtplib.SMTPException) as exc:
+                ok = _login(self.smtp, s.user, password.reveal())
+            except (OSError, smtplib.SMTPServerDisconnected) as exc:
                 self._drop()
                 raise fault_of(exc, s, "session") from None
+            except smtplib.SMTPException:
+                ok = False
+            if not ok:
+                self._drop()
+                raise MailFault("mail-login-failed", server=s.label, user=s.user) from None
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -186,7 +211,7 @@ def deliver(drafts: list[Draft], settings: SmtpSettings, sender: str, ledger: Le
             if len(data) > limit:
                 result.failed.append(draft)
                 result.problems.append(Problem.make("mail-send-too-large", _label(draft), size=_mb(len(data)),
-                                                    limit=_mb(limit), file=draft.path.name))
+                                                    limit=_mb(limit), draft=draft.path.name))
                 continue
             ledger.mark(draft.key, "sending", message_id=draft.message_id, to=draft.recipients,
                         draft=str(draft.path))
@@ -204,7 +229,7 @@ def deliver(drafts: list[Draft], settings: SmtpSettings, sender: str, ledger: Le
                 code = "mail-send-too-large" if exc.smtp_code == 552 else "mail-send-failed"
                 ledger.mark(draft.key, "failed", code=code)
                 result.failed.append(draft)
-                params = (dict(size=_mb(len(data)), limit=_mb(session.size_limit), file=draft.path.name)
+                params = (dict(size=_mb(len(data)), limit=_mb(session.size_limit), draft=draft.path.name)
                           if code == "mail-send-too-large" else dict(detail=_detail(exc)))
                 result.problems.append(Problem.make(code, _label(draft), **params))
                 continue

@@ -301,7 +301,7 @@ class SmtpServer:
         def authenticator(smtp, session, envelope, mechanism, auth_data):  # noqa: ANN001
             ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == server.user
                   and auth_data.password.decode() == server.password)
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535 itself
 
         context = None
         if self.starttls:
