@@ -51,22 +51,52 @@ def add_mail_commands(sub: Any, repo: Path) -> None:
 
     fetch = mail_sub.add_parser("fetch", parents=[common, sending], help=h["fetch"], description=h["fetch"])
     fetch.add_argument("--reply", action="store_true", help=h["reply"])
-    fetch.set_defaults(run=lambda args: cmd_fetch(args, repo))
+    fetch.set_defaults(run=lambda args: guarded(cmd_fetch, args, repo))
 
     send = mail_sub.add_parser("send", parents=[common, sending], help=h["send"], description=h["send"])
     send.add_argument("--date", required=True, metavar=m["mv_date"], help=m["date"])
-    send.set_defaults(run=lambda args: cmd_send(args, repo))
+    send.set_defaults(run=lambda args: guarded(cmd_send, args, repo))
 
     tick = mail_sub.add_parser("tick", parents=[common], help=h["tick"], description=h["tick"])
-    tick.set_defaults(run=lambda args: cmd_tick(args, repo))
+    tick.set_defaults(run=lambda args: guarded(cmd_tick, args, repo))
 
     check = mail_sub.add_parser("check", parents=[common], help=h["check"], description=h["check"])
-    check.set_defaults(run=lambda args: cmd_check(args, repo))
+    check.set_defaults(run=lambda args: guarded(cmd_check, args, repo))
 
     remind = sub.add_parser("remind", parents=[common, sending], help=h["remind"], description=h["remind"])
     remind.add_argument("--date", required=True, metavar=m["mv_date"], help=m["date"])
     remind.add_argument("--today", metavar=m["mv_date"], help=h["today"])
-    remind.set_defaults(run=lambda args: cmd_remind(args, repo))
+    remind.set_defaults(run=lambda args: guarded(cmd_remind, args, repo))
+
+
+def guarded(command: Any, args: argparse.Namespace, repo: Path) -> int:
+    """A bug in a mail command is one line and exit 70, its traceback in outbox/.mail/mail.log; the faults
+    the main command line knows (settings, servers, usage) pass through to it."""
+    import traceback
+
+    from pipeline.errors import RunStopped, UsageError
+    from pipeline.plan import PlanError
+
+    try:
+        return int(command(args, repo))
+    except (RunStopped, UsageError, PlanError, KeyboardInterrupt, OSError):
+        raise  # the main command line answers these with their codes
+    except Exception as exc:  # noqa: BLE001 - the one place a mail command's bug is caught
+        from pipeline.mail.journal import mail_dir
+        from pipeline.messages import messages
+
+        log = mail_dir(args.outbox) / "mail.log"
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("a", encoding="utf-8") as fh:
+                fh.write(f"{' '.join(sys.argv[1:3])} crashed\n{traceback.format_exc()}\n")
+        except OSError:
+            log = Path("-")
+        text = messages()
+        detail = type(exc).__name__
+        print(f"{text['usage']['error_prefix']} [mail-crashed]: "
+              + str(text["run"]["mail-crashed"]).format(detail=detail, log=log), file=sys.stderr)
+        return EXIT["crashed"]
 
 
 def context(args: argparse.Namespace, repo: Path) -> MailContext:

@@ -95,6 +95,7 @@ class FileOutcome:
     duplicate_of: str | None = None
     problems: list[Problem] = field(default_factory=list)
     feedback: tuple[str, bytes] | None = None
+    recorded: bool = False  # its audit line is written
 
     @property
     def stored(self) -> bool:
@@ -254,7 +255,8 @@ class FetchJob:
                 if outcome.outcome == "seen" or outcome.held_before:
                     continue
                 for f in outcome.files:
-                    self.audit.append(self._file_record(outcome, f))
+                    if not f.recorded:
+                        self.audit.append(self._file_record(outcome, f))
                 if outcome.outcome == "held" and outcome.incoming.key not in self.audit.held:
                     self.audit.append(self._message_record(outcome))
         finally:
@@ -293,10 +295,10 @@ class FetchJob:
                 "mail-other-unit", label, cell.sheet if cell else None, cell.cell if cell else None,
                 unit=unit_name(self.plan, f.unit), sender_unit=unit_name(self.plan, sender)))
         else:
-            self._store(outcome, f, verdict)
-        if f.verdict != "refused" or f.unit is not None:
+            # The district's own workbook with its problem cells marked, as the portal answers an upload.
             if needs_feedback(verdict.problems) and verdict.raw.cells:
                 f.feedback = self._feedback(verdict, staged)
+            self._store(outcome, f, verdict)
 
     def _store(self, outcome: MessageOutcome, f: FileOutcome, verdict: FileVerdict) -> None:
         sha = f.attachment.sha256
@@ -304,6 +306,7 @@ class FetchJob:
         if earlier is not None and (self.inbox / str(earlier.get("stored_name"))).is_file():
             if earlier.get("message") == outcome.incoming.key:
                 f.stored_name = str(earlier["stored_name"])  # this very message, handled before a stop
+                f.recorded = True
                 return
             f.verdict = "duplicate"
             f.duplicate_of = str(earlier["stored_name"])
@@ -311,10 +314,21 @@ class FetchJob:
             f.problems.append(Problem.make("mail-duplicate", f.attachment.label,
                                            time=_shown_time(str(earlier.get("time", "")))))
             return
+        folder = self.inbox / MAIL_SUBDIR
+        kept = _already_in(folder, sha)
+        if kept is not None:
+            # Stored by a run stopped before its audit line (the name carries the hash; the bytes are checked).
+            f.stored_name = f"{MAIL_SUBDIR}/{kept}"
+        else:
+            f.stored_name = self._write(f, verdict, folder, sha)
+        # The audit line at once: a run stopped after this point knows the file is stored.
+        self.audit.append(self._file_record(outcome, f))
+        f.recorded = True
+
+    def _write(self, f: FileOutcome, verdict: FileVerdict, folder: Path, sha: str) -> str:
         fmt = EXTENSIONS.get(verdict.raw.format or "", "xlsx")
         when = self.now().strftime("%Y%m%dT%H%M%S")
         date = f.report_date.isoformat() if f.report_date else "nodate"
-        folder = self.inbox / MAIL_SUBDIR
         base = f"{f.unit}-{date}-{when}-{sha[:16]}"
         name, n = f"{base}.{fmt}", 1
         while (folder / name).exists():  # never overwrite
@@ -322,10 +336,7 @@ class FetchJob:
             name = f"{base}-{n}.{fmt}"
         atomic_write(folder / name, f.attachment.data)
         fsync_dir(folder)
-        f.stored_name = f"{MAIL_SUBDIR}/{name}"
-        # Known at once, before the batch's audit lines: the same bytes later in this batch are a duplicate.
-        self.audit.stored.setdefault(sha, {"stored_name": f.stored_name, "message": outcome.incoming.key,
-                                           "time": stamp(self.now())})
+        return f"{MAIL_SUBDIR}/{name}"
 
     def _feedback(self, verdict: FileVerdict, staged: Path) -> tuple[str, bytes] | None:
         with tempfile.TemporaryDirectory(prefix="mz-feedback-", dir=staged.parent) as tmp:
@@ -372,7 +383,9 @@ class FetchJob:
                                     item.date, files, item.problems)
             key = f"reply:{item.key}" + (":held" if o.outcome == "held" else "")
             date = self._folder_date(o, today)
-            name = f"{self.now().strftime('%Y%m%dT%H%M%S')}-{safe_part(item.answer_to.split('@')[0], 24)}-{item.key[:8]}.eml"
+            # Named by the message, not the hour: a run stopped and run again rewrites the same draft.
+            held = "-held" if o.outcome == "held" else ""
+            name = f"{safe_part(item.answer_to.split('@')[0], 24)}-{item.key[:12]}{held}.eml"
             items.append((key, "reply", date, name, message))
         return write_drafts(self.outbox, self.ledger, items, again=self.again) if items else []
 
@@ -383,6 +396,19 @@ class FetchJob:
             if f.report_date is not None:
                 return next((d for d in dates if d >= f.report_date), dates[-1])
         return next((d for d in dates if d >= today), dates[-1])
+
+
+def _already_in(folder: Path, sha: str) -> str | None:
+    """A file of ours in inbox/mail holding exactly these bytes (its name ends with the hash's prefix)."""
+    if not folder.is_dir():
+        return None
+    for path in sorted(folder.glob(f"*-{sha[:16]}*")):
+        try:
+            if path.is_file() and _digest(path.read_bytes()) == sha:
+                return path.name
+        except OSError:
+            continue
+    return None
 
 
 def _reply_verdict(f: FileOutcome) -> str:

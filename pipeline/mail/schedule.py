@@ -190,7 +190,8 @@ class MailScheduler:
             return JobOutcome(job, stamp(now), "failed", "usage", _one_line(exc))
         except Exception as exc:  # noqa: BLE001 - a job's bug must never stop the portal; its traceback is logged
             self._log(f"{stamp(now)} {job} crashed\n{traceback.format_exc()}")
-            return JobOutcome(job, stamp(now), "failed", "mail-job-crashed", type(exc).__name__)
+            return JobOutcome(job, stamp(now), "failed", "mail-job-crashed", _run_message(RunStopped(
+                "mail-job-crashed", 0, detail=type(exc).__name__, log=mail_dir(self.outbox) / LOG_FILE)))
 
     def _fetch(self, ctx: MailContext, now: dt.datetime) -> JobOutcome:
         from pipeline.mail.fetch import FetchJob
