@@ -394,6 +394,9 @@ def _add_portal_commands(sub: Any) -> None:
     serve.add_argument("--port", type=int, default=8017, help=words["port"])
     serve.add_argument("--inbox", type=Path, default=REPO / "inbox", help=words["inbox"])
     serve.add_argument("--outbox", type=Path, default=REPO / "outbox", help=words["outbox"])
+    from pipeline.mail.cli import words as mail_words  # issue 18: serve also runs the mail jobs
+
+    serve.add_argument("--mail-settings", type=Path, metavar="FILE", help=mail_words("cli")["mail_settings"])
     serve.set_defaults(run=cmd_serve)
 
     links = sub.add_parser("links", help=words["links"])
@@ -422,8 +425,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError(messages()["usage"]["inbox_missing"].format(path=args.inbox))
     if not load_hashes(args.outbox):
         print(words["no_links"].format(outbox=args.outbox), file=sys.stderr)
+    from pipeline.mail.cli import start_for_serve  # issue 18: the mail jobs run beside the portal
+
+    mail_settings = start_for_serve(args, REPO)
     print(words["listening"].format(url=f"http://{args.host}:{args.port}"), flush=True)
-    serve(PortalConfig(inbox=args.inbox, outbox=args.outbox, plan_path=args.plan), args.host, args.port)
+    serve(PortalConfig(inbox=args.inbox, outbox=args.outbox, plan_path=args.plan, mail_settings=mail_settings),
+          args.host, args.port)
     return 0
 
 

@@ -257,3 +257,33 @@ def cmd_check(args: argparse.Namespace, repo: Path) -> int:
         print(w["contacts"].format(path=c.path, units=len([u for u in c.units.values() if u]),
                                    missing=", ".join(c.missing(ctx.plan)) or "–"))
     return EXIT["ok"]
+
+
+#: the first tick waits until the server has started (its imports done) before any worker is forked
+START_DELAY_SECONDS = 10.0
+
+
+def start_for_serve(args: argparse.Namespace, repo: Path) -> Path:
+    """`serve` runs the mail jobs in a background thread when a settings file exists; returns the settings
+    path for the department page's mail panel."""
+    from pipeline.mail.context import MailContext, settings_path
+    from pipeline.mail.journal import mail_dir
+    from pipeline.mail.schedule import LOG_FILE, MailScheduler, start_in_background
+
+    path, _ = settings_path(getattr(args, "mail_settings", None), repo / "mail.toml")
+    w = words("console")
+    if not path.exists():
+        print(w["serve_off"].format(path=path), flush=True)
+        return path
+
+    def load() -> MailContext:
+        return MailContext.load(path, required=True, plan_path=args.plan, inbox=args.inbox, outbox=args.outbox)
+
+    # The jobs fork reader workers from this many-threaded server: the same precautions as the portal's
+    # uploads (modules the workers need imported first, few malloc arenas), taken before the thread exists.
+    from pipeline.portal.uploads import preload_readers
+
+    preload_readers()
+    start_in_background(MailScheduler(load, args.outbox, workers=1), delay=START_DELAY_SECONDS)
+    print(w["serve_on"].format(path=path, log=mail_dir(args.outbox) / LOG_FILE), flush=True)
+    return path

@@ -256,16 +256,19 @@ class MailScheduler:
         except OSError:
             pass  # a log that cannot be written never stops a job
 
-    def run_forever(self, stop: threading.Event, interval: float = TICK_SECONDS) -> None:
+    def run_forever(self, stop: threading.Event, interval: float = TICK_SECONDS, delay: float = 0.0) -> None:
+        if stop.wait(delay):
+            return
         while not stop.is_set():
             self.tick()
             stop.wait(interval)
 
 
-def start_in_background(scheduler: MailScheduler) -> tuple[threading.Thread, threading.Event]:
+def start_in_background(scheduler: MailScheduler, delay: float = 0.0) -> tuple[threading.Thread, threading.Event]:
     """The scheduler's own daemon thread (serve): the portal's requests never wait for a mail job."""
     stop = threading.Event()
-    thread = threading.Thread(target=scheduler.run_forever, args=(stop,), name="mail-jobs", daemon=True)
+    thread = threading.Thread(target=scheduler.run_forever, args=(stop, TICK_SECONDS, delay), name="mail-jobs",
+                              daemon=True)
     thread.start()
     return thread, stop
 
