@@ -152,6 +152,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.set_defaults(run=cmd_bench)
     bench.add_argument("--portal-clients", type=int, default=0, metavar="N",
                        help="also time the portal: N districts uploading at once (0: skip)")
+    bench.add_argument("--mail-messages", type=int, default=0, metavar="N",
+                       help="also time `mail fetch` over a mailbox of N messages on a private Dovecot (0: skip)")
     _add_portal_commands(sub)
     from pipeline.mail.cli import add_mail_commands  # issue 18: mail fetch|send|tick|check, remind
 
@@ -307,6 +309,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from pipeline.tools.bench import run_portal_bench
 
         run_portal_bench(clients=args.portal_clients, say=lambda line: print(line, flush=True))
+    if args.mail_messages:
+        from pipeline.tools.bench import run_mail_bench
+
+        run_mail_bench(args.mail_messages, say=lambda line: print(line, flush=True))
     return 0
 
 

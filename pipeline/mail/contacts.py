@@ -120,7 +120,10 @@ def _check(path: Path, data: Any, plan: Plan, problems: list[tuple[str, str]]) -
     department = addresses("department", data.get("department"))
     units: dict[str, tuple[str, ...]] = {}
     raw_units = data.get("units") or {}
-    known = {u.code: u.name for u in plan.units}
+    from pipeline.messages import current_lang
+
+    ru = current_lang() == "ru"
+    known = {u.code: (u.name_ru if ru and u.name_ru else u.name) for u in plan.units}
     if not isinstance(raw_units, dict):
         say("units", "not_mapping")
         raw_units = {}

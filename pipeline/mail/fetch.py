@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import shutil
 import tempfile
 import uuid
@@ -28,10 +29,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.atomic import atomic_write, fsync_dir
+from pipeline.atomic import atomic_write
 from pipeline.errors import EXIT
 from pipeline.forms.layout import HEADER_CODES
-from pipeline.mail.compose import ReplyFile, reply_message, unit_name
+from pipeline.mail.compose import ReplyFile, letters, reply_message, unit_name
 from pipeline.mail.contacts import Contacts
 from pipeline.mail.imap import ImapSession
 from pipeline.mail.journal import JsonLines, job_lock, mail_dir, stamp
@@ -44,6 +45,7 @@ from pipeline.plan import Plan
 from pipeline.problems import Problem
 from pipeline.render.feedback import needs_feedback, write_feedback
 from pipeline.report import check_files
+from pipeline.safe_text import file_name_part
 from pipeline.verdicts import FileVerdict
 
 MAIL_SUBDIR = "mail"  # inside the inbox, beside portal/ and whatever the department saves by hand
@@ -63,6 +65,7 @@ class MailAudit:
         self.handled: set[str] = set()
         self.held: set[str] = set()
         self.stored: dict[str, dict[str, object]] = {}  # sha256 → the record that stored it
+        self._pending: list[dict[str, object]] = []
         for record in self.log.records():
             self._note(record)
 
@@ -78,8 +81,14 @@ class MailAudit:
             self.stored.setdefault(str(record.get("sha256")), record)
 
     def append(self, record: dict[str, object]) -> None:
-        self.log.append(record)
+        """Known at once; on disk with the next `flush` (one fsync a batch, before the batch's messages are
+        marked on the server). A file stored before a stop that lost its line is found by its hash."""
+        self._pending.append(record)
         self._note(record)
+
+    def flush(self) -> None:
+        self.log.append_many(self._pending)
+        self._pending = []
 
     def records(self) -> list[dict[str, object]]:
         return list(self.log.records())
@@ -166,6 +175,9 @@ class FetchJob:
                 return result
             self.audit = MailAudit(self.outbox)
             self.ledger = Ledger(self.outbox)
+            # This run's memory of bytes already checked (verdict, staged copy) and feedback already made.
+            self._known: dict[str, tuple[FileVerdict | None, Path]] = {}
+            self._workbooks: dict[str, bytes | None] = {}
             try:
                 self._fetch(result)
             except MailFault as fault:
@@ -210,6 +222,7 @@ class FetchJob:
                 for o in outcomes:
                     if o.outcome != "held" and o.outcome != "seen":
                         self.audit.append(self._message_record(o))
+                self.audit.flush()  # on disk before the server forgets these messages are new
                 box.mark_handled([o.incoming.uid for o in outcomes if o.outcome != "held"])
                 done += len(batch)
                 if self.progress is not None:
@@ -218,7 +231,8 @@ class FetchJob:
     # --- one batch -----------------------------------------------------------------------------------------
     def _handle(self, incoming: list[Incoming]) -> list[MessageOutcome]:
         outcomes: list[MessageOutcome] = []
-        staged: list[tuple[MessageOutcome, FileOutcome, Path]] = []
+        staged: list[tuple[MessageOutcome, FileOutcome, Path | None]] = []
+        first: dict[str, Path] = {}  # sha256 → its staged copy: the same bytes are checked once a batch
         staging = mail_dir(self.outbox) / "staging" / uuid.uuid4().hex
         try:
             for item in incoming:
@@ -242,15 +256,23 @@ class FetchJob:
                         f.problems.insert(0, Problem.make("mail-sender-unknown", attachment.label,
                                                           sender=item.sender or "?"))
                         continue
-                    path = staging / f"{len(staged):06d}.bin"
-                    atomic_write(path, attachment.data, mode=0o600)
+                    sha = attachment.sha256
+                    if sha in self._known or sha in first:
+                        staged.append((outcome, f, None))
+                        continue
+                    path = first[sha] = staging / f"{len(first):06d}.bin"
+                    _stage(path, attachment.data)
                     staged.append((outcome, f, path))
                 if sender_unit is None and any(f.attachment.kind == "form" for f in outcome.files):
                     outcome.outcome = "held"
                     outcome.held_before = item.key in self.audit.held
-            verdicts = self._check([p for _, _, p in staged])
+            verdicts = self._check(list(first.values()))
             for outcome, f, path in staged:
-                self._decide(outcome, f, verdicts.get(str(path)), path)
+                sha = f.attachment.sha256
+                if path is not None:
+                    self._known[sha] = (verdicts.get(str(path)), path)
+                verdict, source = self._known[sha]
+                self._decide(outcome, f, verdict, source)
             for outcome in outcomes:
                 if outcome.outcome == "seen" or outcome.held_before:
                     continue
@@ -334,18 +356,24 @@ class FetchJob:
         while (folder / name).exists():  # never overwrite
             n += 1
             name = f"{base}-{n}.{fmt}"
-        atomic_write(folder / name, f.attachment.data)
-        fsync_dir(folder)
+        atomic_write(folder / name, f.attachment.data)  # whole or not at all, fsync'ed with its folder
         return f"{MAIL_SUBDIR}/{name}"
 
     def _feedback(self, verdict: FileVerdict, staged: Path) -> tuple[str, bytes] | None:
-        with tempfile.TemporaryDirectory(prefix="mz-feedback-", dir=staged.parent) as tmp:
+        """(attachment name, workbook): made once a run for the same bytes."""
+        sha = verdict.raw.sha256
+        if sha not in self._workbooks:
+            self._workbooks[sha] = self._make_feedback(verdict, staged)
+        data = self._workbooks[sha]
+        if data is None:
+            return None
+        stem = file_name_part(Path(verdict.raw.name.rsplit(" / ", 1)[-1]).stem, 60)
+        return str(letters("kk")["reply"]["feedback_name"]).format(stem=stem), data
+
+    def _make_feedback(self, verdict: FileVerdict, staged: Path) -> bytes | None:
+        with tempfile.TemporaryDirectory(prefix="mz-feedback-", dir=staged.parent.parent) as tmp:
             written = write_feedback(self.plan, [verdict], Path(tmp), staged.parent)
-            if not written:
-                return None
-            path = next(iter(written.values()))
-            stem = Path(verdict.raw.name.rsplit(" / ", 1)[-1]).stem or "nysan"
-            return f"{safe_part(stem, 60) if not stem.isascii() else stem[:60]} - feedback.xlsx", path.read_bytes()
+            return next(iter(written.values())).read_bytes() if written else None
 
     # --- records and replies -------------------------------------------------------------------------------
     def _file_record(self, outcome: MessageOutcome, f: FileOutcome) -> dict[str, object]:
@@ -396,6 +424,14 @@ class FetchJob:
             if f.report_date is not None:
                 return next((d for d in dates if d >= f.report_date), dates[-1])
         return next((d for d in dates if d >= today), dates[-1])
+
+
+def _stage(path: Path, data: bytes) -> None:
+    """A private scratch copy for the check (removed after it): no fsync, nothing depends on it surviving."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
 
 
 def _already_in(folder: Path, sha: str) -> str | None:

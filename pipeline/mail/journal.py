@@ -32,12 +32,20 @@ class JsonLines:
         self.path = path
 
     def append(self, record: dict[str, object]) -> None:
+        self.append_many([record])
+
+    def append_many(self, records: list[dict[str, object]]) -> None:
+        """One write and one fsync for several lines (a batch of messages)."""
+        if not records:
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+        data = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records).encode("utf-8")
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            os.write(fd, line)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from email.policy import compat32
 from email.utils import formataddr, formatdate, getaddresses, make_msgid
 from pathlib import Path
 
-from pipeline.atomic import atomic_write
+from pipeline.atomic import fsync_dir
 from pipeline.mail.journal import JsonLines, mail_dir, stamp
 from pipeline.mail.clock import local_now
 from pipeline.problems import Problem
@@ -177,6 +178,7 @@ def write_drafts(outbox: Path, ledger: Ledger, items: list[tuple[str, str, dt.da
     confirmation) keeps its draft as it was sent, unless `again`. Written under the outbox lock: a report
     being published for that date is never raced."""
     drafts: list[Draft] = []
+    folders: set[Path] = set()
     with outbox_lock(outbox):
         for key, kind, date, name, message in items:
             path = draft_folder(outbox, date, kind) / name
@@ -184,6 +186,24 @@ def write_drafts(outbox: Path, ledger: Ledger, items: list[tuple[str, str, dt.da
             if done and not again:
                 drafts.append(Draft(key, kind, date, path, message.recipients, message.message_id, written=False))
                 continue
-            atomic_write(path, UNSENT + message.as_bytes())
+            _replace(path, UNSENT + message.as_bytes())
+            folders.add(path.parent)
             drafts.append(Draft(key, kind, date, path, message.recipients, message.message_id))
+        for folder in folders:  # the renames made durable once per folder, not once per draft
+            fsync_dir(folder)
     return drafts
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """`atomic_write` without its folder fsync (done once for the batch by the caller)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)  # created by open(): 0666 less the umask, like any document
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

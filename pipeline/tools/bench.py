@@ -605,3 +605,50 @@ def run_portal_bench(clients: int = 13, uploads: int | None = None, *, work: Pat
         say(f"bench portal clients={clients} uploads={len(answers)} p50_s={p50:.2f} p95_s={p95:.2f} "
             f"errors={errors} lost={lost}")
         return {"clients": clients, "uploads": len(answers), "p50_s": p50, "p95_s": p95, "errors": errors, "lost": lost}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The morning's mail: fetching a mailbox of N messages from a real Dovecot (issue 18)
+
+
+def run_mail_bench(messages: int = 500, *, work: Path | None = None, say: Callable[[str], None] = print) -> dict[str, float]:
+    """Seed a private Dovecot mailbox with `messages` district e-mails (the sample generator's forms, each
+    sent a few times, one in 25 without an attachment) and time one `python -m pipeline mail fetch
+    --reply` over them (start-up, IMAP, the check of every form, storing, audit, reply drafts). Prints one
+    `bench mail …` line; skipped with the reason when Dovecot is not installed."""
+    from pipeline.tools.mailservers import Dovecot, dovecot_missing, outlook_message
+    from pipeline.tools.samples import generate_samples
+
+    reason = dovecot_missing()
+    if reason:
+        say(f"bench mail skipped: {reason}")
+        return {}
+    plan = load_plan()
+    with tempfile.TemporaryDirectory(prefix="bench-mail-") as tmp, Dovecot(tls=False) as server:
+        root = Path(work) if work else Path(tmp)
+        inbox, outbox = root / "inbox", root / "outbox"
+        inbox.mkdir(parents=True, exist_ok=True)
+        samples = [f for f in generate_samples(plan, root / "samples").files if f.unit != plan.department.code]
+        (root / "contacts.yaml").write_text(
+            "units:\n" + "".join(f"  {u.code}: [{u.code}@example.kz]\n" for u in plan.units), encoding="utf-8")
+        user, password = server.new_user()
+        raws = []
+        for n in range(messages):
+            f = samples[n % len(samples)]
+            attachment = None if n % 25 == 24 else (f.path.name, f.path.read_bytes())
+            raws.append(outlook_message(f"{f.unit}@example.kz", f"Есеп {n}", attachment))
+        server.append(user, raws)
+        settings = root / "mail.toml"
+        settings.write_text('from = "Bench <mektep@example.kz>"\ncontacts = "contacts.yaml"\n[imap]\n'
+                            f'host = "127.0.0.1"\nport = {server.port}\ntls = "none"\nuser = "{user}"\n'
+                            'password_env = "MZ_BENCH_IMAP"\n', encoding="utf-8")
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, "-m", "pipeline", "mail", "fetch", "--reply", "--mail-settings",
+                                 str(settings), "--inbox", str(inbox), "--outbox", str(outbox)],
+                                capture_output=True, text=True, env={**os.environ, "MZ_BENCH_IMAP": password})
+        seconds = time.perf_counter() - start
+        stored = len(list((inbox / "mail").iterdir())) if (inbox / "mail").is_dir() else 0
+        ok = result.returncode in (0, 1)
+        say(f"bench mail fetch messages={messages} seconds={seconds:.2f} per_second={messages / seconds:.1f} "
+            f"stored={stored} exit={result.returncode}{'' if ok else ' FAILED'}")
+        return {"messages": messages, "seconds": seconds, "per_second": messages / seconds, "stored": stored}

@@ -324,3 +324,30 @@ class SmtpServer:
         if self.controller is not None:
             self.controller.stop()
         shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def outlook_message(sender: str, subject: str, attachment: tuple[str, bytes] | None, *, to: str = "mektep@example.kz") -> bytes:
+    """A message as Outlook writes it: RFC 2047 subject, the attachment's Cyrillic name as RFC 2231
+    parameters (for the benchmark; the tests write every mail program's style in tests/mail/mime.py)."""
+    import base64
+    import urllib.parse
+    import uuid
+
+    def b64(data: bytes) -> str:
+        text = base64.b64encode(data).decode()
+        return "\r\n".join(text[i : i + 76] for i in range(0, len(text), 76))
+
+    boundary = "_004_" + uuid.uuid4().hex
+    word = "=?utf-8?B?" + base64.b64encode(subject.encode()).decode() + "?="
+    head = (f"From: {sender}\r\nTo: {to}\r\nSubject: {word}\r\nDate: Wed, 16 Aug 2017 10:15:00 +0500\r\n"
+            f"Message-ID: <{uuid.uuid4().hex}@EXCH01.example.kz>\r\nMIME-Version: 1.0\r\n"
+            f'Content-Type: multipart/mixed; boundary="{boundary}"\r\n\r\n'
+            f"--{boundary}\r\nContent-Type: text/plain; charset=\"utf-8\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            + b64("Нысан қоса беріліп отыр.".encode()) + "\r\n")
+    if attachment is not None:
+        name, data = attachment
+        encoded = urllib.parse.quote(name.encode("utf-8"), safe="")
+        head += (f"--{boundary}\r\nContent-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\r\n"
+                 f"Content-Disposition: attachment;\r\n\tfilename*=utf-8''{encoded}\r\n"
+                 "Content-Transfer-Encoding: base64\r\n\r\n" + b64(data) + "\r\n")
+    return (head + f"--{boundary}--\r\n").encode()

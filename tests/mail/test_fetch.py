@@ -104,7 +104,7 @@ def test_a_morning_of_district_mail(desk: Desk, mailbox: Mailbox, forms: dict[st
     bad = message_from_bytes(replies[address("akzhaiyk")].path.read_bytes(), policy=policy.default)
     assert bad["In-Reply-To"] and bad["Auto-Submitted"] == "auto-replied"
     attachments = list(bad.iter_attachments())
-    assert len(attachments) == 1 and attachments[0].get_filename().endswith("feedback.xlsx")
+    assert len(attachments) == 1 and attachments[0].get_filename().startswith("Тізім") and attachments[0].get_filename().endswith(" – кері байланыс.xlsx")
     text = bad.get_body(("plain",)).get_content()
     assert "түзетуді қажет етеді" in text and "010203400500" not in text
     good = message_from_bytes(replies[address("terekti")].path.read_bytes(), policy=policy.default)
