@@ -400,9 +400,8 @@ def _add_portal_commands(sub: Any) -> None:
     serve.add_argument("--port", type=int, default=8017, help=words["port"])
     serve.add_argument("--inbox", type=Path, default=REPO / "inbox", help=words["inbox"])
     serve.add_argument("--outbox", type=Path, default=REPO / "outbox", help=words["outbox"])
-    from pipeline.mail.cli import words as mail_words  # issue 18: serve also runs the mail jobs
-
-    serve.add_argument("--mail-settings", type=Path, metavar="FILE", help=mail_words("cli")["mail_settings"])
+    serve.add_argument("--mail-settings", type=Path, metavar="FILE",  # issue 18: serve also runs the mail jobs
+                       help=messages()["cli"]["mail_settings"])
     serve.set_defaults(run=cmd_serve)
 
     links = sub.add_parser("links", help=words["links"])

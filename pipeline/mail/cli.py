@@ -36,36 +36,38 @@ def words(section: str) -> dict[str, Any]:
 def add_mail_commands(sub: Any, repo: Path) -> None:
     from pipeline.messages import messages
 
-    h, m = words("cli"), messages()["cli"]
+    # The help texts live in messages.yaml (loaded by every command anyway): building the parser reads no
+    # other file, so `check`'s start-up pays nothing for the mail commands.
+    m = messages()["cli"]
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--mail-settings", type=Path, metavar=m["mv_file"], help=h["mail_settings"])
+    common.add_argument("--mail-settings", type=Path, metavar=m["mv_file"], help=m["mail_settings"])
     common.add_argument("--inbox", type=Path, default=repo / "inbox", metavar=m["mv_dir"], help=m["inbox"])
     common.add_argument("--outbox", type=Path, default=repo / "outbox", metavar=m["mv_dir"], help=m["outbox"])
     sending = argparse.ArgumentParser(add_help=False)
-    sending.add_argument("--send", action="store_true", help=h["send_flag"])
-    sending.add_argument("--again", action="store_true", help=h["again"])
+    sending.add_argument("--send", action="store_true", help=m["mail_send_flag"])
+    sending.add_argument("--again", action="store_true", help=m["mail_again"])
 
-    mail = sub.add_parser("mail", help=h["mail"], description=h["mail"])
+    mail = sub.add_parser("mail", help=m["mail"], description=m["mail"])
     mail_sub = mail.add_subparsers(dest="mail_command", metavar="fetch|send|tick|check")
     mail.set_defaults(run=lambda args: (mail.print_help(), EXIT["usage"])[1])
 
-    fetch = mail_sub.add_parser("fetch", parents=[common, sending], help=h["fetch"], description=h["fetch"])
-    fetch.add_argument("--reply", action="store_true", help=h["reply"])
+    fetch = mail_sub.add_parser("fetch", parents=[common, sending], help=m["mail_fetch"], description=m["mail_fetch"])
+    fetch.add_argument("--reply", action="store_true", help=m["mail_reply"])
     fetch.set_defaults(run=lambda args: guarded(cmd_fetch, args, repo))
 
-    send = mail_sub.add_parser("send", parents=[common, sending], help=h["send"], description=h["send"])
+    send = mail_sub.add_parser("send", parents=[common, sending], help=m["mail_send"], description=m["mail_send"])
     send.add_argument("--date", required=True, metavar=m["mv_date"], help=m["date"])
     send.set_defaults(run=lambda args: guarded(cmd_send, args, repo))
 
-    tick = mail_sub.add_parser("tick", parents=[common], help=h["tick"], description=h["tick"])
+    tick = mail_sub.add_parser("tick", parents=[common], help=m["mail_tick"], description=m["mail_tick"])
     tick.set_defaults(run=lambda args: guarded(cmd_tick, args, repo))
 
-    check = mail_sub.add_parser("check", parents=[common], help=h["check"], description=h["check"])
+    check = mail_sub.add_parser("check", parents=[common], help=m["mail_check"], description=m["mail_check"])
     check.set_defaults(run=lambda args: guarded(cmd_check, args, repo))
 
-    remind = sub.add_parser("remind", parents=[common, sending], help=h["remind"], description=h["remind"])
+    remind = sub.add_parser("remind", parents=[common, sending], help=m["mail_remind"], description=m["mail_remind"])
     remind.add_argument("--date", required=True, metavar=m["mv_date"], help=m["date"])
-    remind.add_argument("--today", metavar=m["mv_date"], help=h["today"])
+    remind.add_argument("--today", metavar=m["mv_date"], help=m["mail_today"])
     remind.set_defaults(run=lambda args: guarded(cmd_remind, args, repo))
 
 

@@ -12,10 +12,9 @@ import re
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from pipeline.errors import EXIT
 from pipeline.mail.outgoing import UNSENT, Draft, Ledger
 from pipeline.mail.settings import MailFault, Server, SmtpSettings
 from pipeline.problems import Problem
@@ -147,7 +146,8 @@ class SmtpSession:
             limit = min(limit, int(announced))
         return limit
 
-    def hand_over(self, sender: str, recipients: list[str], data: bytes, on_commit: callable) -> dict[str, tuple[int, bytes]]:
+    def hand_over(self, sender: str, recipients: list[str], data: bytes,
+                  on_commit: Callable[[], None]) -> dict[str, tuple[int, bytes]]:
         """MAIL, RCPT, DATA and the text; `on_commit()` just before the final dot. Returns the refused
         recipients (all refused raises SMTPRecipientsRefused)."""
         smtp = self.smtp

@@ -14,7 +14,7 @@ from pipeline.mail.fetch import FetchJob
 from pipeline.mail.imap import HANDLED
 from pipeline.plan import Plan
 
-from .conftest import DEPT, Desk, Mailbox, address, imap_table, write_settings
+from .conftest import Desk, Mailbox, address, imap_table, write_settings
 from .mime import message, plain_message, tnef_message, zip_of
 
 NOW = dt.datetime(2017, 8, 16, 11, 0, tzinfo=dt.timezone(dt.timedelta(hours=5)))

@@ -18,7 +18,7 @@ from pipeline.mail.imap import HANDLED
 from pipeline.plan import Plan
 from pipeline.tools.mailservers import SmtpServer, free_port
 
-from .conftest import DEPT, REPO, Desk, Mailbox, address, imap_table, write_settings
+from .conftest import REPO, Desk, Mailbox, address, imap_table, write_settings
 from .mime import message, plain_message
 
 MB = 1_000_000

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from email import message_from_bytes, policy
 from pathlib import Path
 

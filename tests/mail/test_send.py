@@ -3,7 +3,6 @@ default, STARTTLS with a certificate made here, login, every fault coded, exactl
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import signal
@@ -186,3 +185,20 @@ def test_killed_midway_every_message_delivered_exactly_once(tmp_path: Path, plan
     assert delivered == sorted(address(u.code) for u in plan.units)
     ids = [parsed(r.data)["Message-ID"] for r in smtp.received]
     assert len(set(ids)) == len(ids) == 13
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="soffice not installed")
+def test_the_pdf_goes_with_the_report_when_one_was_made(tmp_path: Path, forms: dict[str, Path], plan: Plan) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for unit in [u.code for u in plan.units] + [plan.department.code]:
+        shutil.copy(forms[unit], inbox / f"{unit}.xlsx")
+    run_report(DATE.isoformat(), inbox=inbox, outbox=tmp_path / "outbox", workers=1, pdf=True)
+    write_contacts(tmp_path, plan)
+    write_settings(tmp_path)
+    assert run(tmp_path, "mail", "send", "--date", DATE.isoformat()).returncode == 0
+    draft = tmp_path / "outbox" / DATE.isoformat() / "mail" / "report" / f"report-{DATE.isoformat()}.eml"
+    names = [a.get_filename() for a in parsed(draft.read_bytes()).iter_attachments()]
+    assert names == [f"akparat-{DATE}.docx", f"akparat-{DATE}-ru.docx", f"akparat-{DATE}.pdf"]
+    assert "akparat-2017-08-17.pdf" in parsed(draft.read_bytes()).get_body(("plain",)).get_content()
