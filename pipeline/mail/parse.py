@@ -85,7 +85,9 @@ class Incoming:
 
     @property
     def answer_to(self) -> str:
-        return self.reply_to or self.sender
+        """Replies go to the From address (the one the contacts file knows), never to a Reply-To that could
+        send a district's workbook anywhere."""
+        return self.sender
 
 
 def header_summary(raw_headers: bytes, size: int, key: str) -> Incoming:

@@ -121,3 +121,32 @@ def test_personal_data_in_a_name_is_masked_everywhere_it_is_kept(forms: dict[str
 def test_malformed_messages_never_raise(raw: bytes) -> None:
     got = parse_message(raw, max_attachment_bytes=LIMIT)
     assert got.problems and got.problems[0].code in ("mail-message-malformed", "mail-no-spreadsheet")
+
+
+def test_hostile_names_become_harmless_text(forms: Path) -> None:
+    data = b"PK\x03\x04 not a real workbook"
+    cases = {
+        "..\\..\\Windows\\System32\\есеп.xlsx": "есеп.xlsx",
+        "../../etc/passwd.xlsx": "passwd.xlsx",
+        "есеп\u202egpj.xlsx": "есеп gpj.xlsx",  # a right-to-left override is not printable: a space
+        "а" * 500 + ".xlsx": "а" * 200,
+    }
+    for raw_name, shown in cases.items():
+        got = parse_message(message("x <t@a.kz>", "z", [(raw_name, data, "outlook")]), max_attachment_bytes=LIMIT)
+        assert got.attachments[0].name == shown, raw_name
+
+
+def test_zip_bomb_and_a_zip_inside_a_zip(forms: dict[str, Path]) -> None:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("big.xlsx", b"\x00" * 300_000_000)  # deflates ~1000:1
+    bomb = parse_message(message("x <t@a.kz>", "z", [("архив.zip", buffer.getvalue(), "outlook")]),
+                         max_attachment_bytes=LIMIT)
+    assert [a.problem.code for a in bomb.attachments] == ["mail-zip-unreadable"]
+    inner = zip_of([("Теректі.xlsx", forms["terekti"].read_bytes())])
+    nested = parse_message(message("x <t@a.kz>", "z", [("a.zip", zip_of([("b.zip", inner)]), "outlook")]),
+                           max_attachment_bytes=LIMIT)
+    assert [(a.kind, a.problem.code) for a in nested.attachments] == [("skipped", "mail-attachment-not-spreadsheet")]
