@@ -8,7 +8,7 @@ a recipient) and listed by `python -m pipeline mail check`.
     addressee: ["Облыс әкімінің орынбасары <deputy@example.kz>"]
     department: [bilim@example.kz]
     units:
-      terekti: [terekti-bilim@example.kz]
+      <unit code from the plan>: [district-office@example.kz]
 """
 
 from __future__ import annotations

@@ -112,7 +112,7 @@ class Letter:
 
     def __init__(self, sender: str, to: list[str], cc: list[str], subject: str, *, reply_to: str = "") -> None:
         self.sender, self.to, self.cc, self.subject, self.reply_to = sender, list(to), list(cc), subject, reply_to
-        domain = getaddresses([sender])[0][1].rsplit("@", 1)[-1] if "@" in sender else "mektepke-zhol.local"
+        domain = getaddresses([sender])[0][1].rsplit("@", 1)[-1] if "@" in sender else "report-pipeline.local"
         self.message_id = make_msgid(idstring=uuid.uuid4().hex[:12], domain=domain)
         self.headers: list[tuple[str, str]] = [
             # Our letters answer nobody's auto-reply and ask auto-responders to keep quiet (RFC 3834).
