@@ -20,7 +20,7 @@ DEMO_SEED := 2014
 PLAN_DATE = d="$${DATE:-}"; [ -n "$$d" ] || d="$$($(PY) -m pipeline plan dates --default)" || exit $$?;
 
 .DEFAULT_GOAL := help
-.PHONY: help env demo report pdf history restore forms check samples test codes bench clean serve plan-check
+.PHONY: help env demo report pdf history restore forms check samples test codes bench clean serve plan-check fetch remind send
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -28,6 +28,7 @@ help: ## list the commands
 	@echo "             (default the plan's second reporting date), INBOX=dir (default inbox), OUTBOX=dir"
 	@echo "             (default outbox; outbox-<plan name> with PLAN=)"
 	@echo "  check:     FILE=\"inbox/Теректі 17.08.xlsx\" (one file, spaces allowed) or DIR=inbox (every file in it)"
+	@echo "  mail:      fetch/remind/send write .eml drafts; SEND=1 sends them (mail.toml [smtp]), AGAIN=1 resends"
 	@echo "  report/pdf/check exit 0 when the report was written or the files checked; scripts wanting the"
 	@echo "  CLI's own codes (1 = some file has errors) call python -m pipeline directly (see README)"
 
@@ -83,10 +84,23 @@ codes: $(VENV)/.installed ## regenerate docs/problem-codes.md from the catalogue
 	$(PY) -m pipeline codes --out docs/problem-codes.md
 
 bench: $(VENV)/.installed ## benchmark: 13, 1,000 and 10,000 submissions against a bare calamine read
-	$(PY) -m pipeline bench --files 13 --files 1000 --files 10000 --portal-clients 13
+	$(PY) -m pipeline bench --files 13 --files 1000 --files 10000 --portal-clients 13 --mail-messages 500
 
 serve: $(VENV)/.installed ## the district portal on 127.0.0.1:8017 (HOST=…, PORT=…); links: python -m pipeline links
 	$(PY) -m pipeline serve --host $(or $(HOST),127.0.0.1) --port $(or $(PORT),8017) --inbox $(INBOX) --outbox $(OUTBOX)
+
+# Mail (README «Mail»): drafts under OUTBOX/DATE/mail/ unless SEND=1 (and [smtp] in mail.toml); the CLI's 1
+# ("done, but some file or message has errors") is success for make, as for report.
+MAIL_FLAGS = $(if $(SEND),--send) $(if $(AGAIN),--again) $(if $(MAIL),--mail-settings "$(MAIL)")
+
+fetch: $(VENV)/.installed ## fetch the mailbox: forms into INBOX/mail/, each sender answered (SEND=1 to send)
+	@$(PY) -m pipeline mail fetch --reply $(MAIL_FLAGS) --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}" || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }
+
+remind: $(VENV)/.installed ## reminders (before the deadline) or lateness notices (after it) for DATE (SEND=1, TODAY=…)
+	@$(PLAN_DATE) $(PY) -m pipeline remind --date "$$d" $(if $(TODAY),--today "$(TODAY)") $(MAIL_FLAGS) --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}" || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }
+
+send: $(VENV)/.installed ## the report of DATE to leadership, feedback to the districts (SEND=1 to send, AGAIN=1)
+	@$(PLAN_DATE) $(PY) -m pipeline mail send --date "$$d" $(MAIL_FLAGS) --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}" || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }
 
 clean: ## remove the virtualenv, build/ and generated outputs, kept versions included (never inbox/)
 	rm -rf $(VENV) build outbox/.runs outbox/.history outbox/.cache outbox/.lock outbox/.logs outbox/.campaign.json \

@@ -192,7 +192,12 @@ def _parser() -> argparse.ArgumentParser:
     bench.set_defaults(run=cmd_bench)
     bench.add_argument("--portal-clients", type=int, default=0, metavar="N",
                        help="also time the portal: N districts uploading at once (0: skip)")
+    bench.add_argument("--mail-messages", type=int, default=0, metavar="N",
+                       help="also time `mail fetch` over a mailbox of N messages on a private Dovecot (0: skip)")
     _add_portal_commands(sub)
+    from pipeline.mail.cli import add_mail_commands  # issue 18: mail fetch|send|tick|check, remind
+
+    add_mail_commands(sub, REPO)
     _add_plan_commands(sub, h)
     # `--plan` is also understood after the command («report --plan next.yaml --date …»).
     for command in sub.choices.values():
@@ -203,6 +208,11 @@ def _parser() -> argparse.ArgumentParser:
 def _add_plan_option(parser: argparse.ArgumentParser, h: dict[str, str]) -> None:
     if not any("--plan" in action.option_strings for action in parser._actions):
         parser.add_argument("--plan", type=Path, default=argparse.SUPPRESS, metavar=h["mv_file"], help=h["plan"])
+    # A command with commands of its own («mail fetch», «plan check»): each of them takes it too.
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                _add_plan_option(command, h)
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for child in action.choices.values():
@@ -417,6 +427,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from pipeline.tools.bench import run_portal_bench
 
         run_portal_bench(clients=args.portal_clients, say=lambda line: print(line, flush=True))
+    if args.mail_messages:
+        from pipeline.tools.bench import run_mail_bench
+
+        run_mail_bench(args.mail_messages, say=lambda line: print(line, flush=True))
     return 0
 
 
@@ -504,6 +518,8 @@ def _add_portal_commands(sub: Any) -> None:
     serve.add_argument("--port", type=int, default=8017, help=words["port"])
     serve.add_argument("--inbox", type=Path, default=REPO / "inbox", help=words["inbox"])
     serve.add_argument("--outbox", type=Path, default=REPO / "outbox", help=words["outbox"])
+    serve.add_argument("--mail-settings", type=Path, metavar="FILE",  # issue 18: serve also runs the mail jobs
+                       help=messages()["cli"]["mail_settings"])
     serve.set_defaults(run=cmd_serve)
 
     links = sub.add_parser("links", help=words["links"])
@@ -536,8 +552,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     check_campaign(args.outbox, load_plan(args.plan))  # the portal builds reports into this outbox
     if not load_hashes(args.outbox):
         print(words["no_links"].format(outbox=args.outbox), file=sys.stderr)
+    from pipeline.mail.cli import start_for_serve  # issue 18: the mail jobs run beside the portal
+
+    mail_settings = start_for_serve(args, REPO)
     print(words["listening"].format(url=f"http://{args.host}:{args.port}"), flush=True)
-    serve(PortalConfig(inbox=args.inbox, outbox=args.outbox, plan_path=args.plan), args.host, args.port)
+    serve(PortalConfig(inbox=args.inbox, outbox=args.outbox, plan_path=args.plan, mail_settings=mail_settings),
+          args.host, args.port)
     return 0
 
 

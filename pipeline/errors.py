@@ -10,6 +10,8 @@ EXIT = {
     "nothing_to_report": 3,  # no usable submission for the date; nothing written, the published report kept
     "refused": 4,  # fewer submissions than the published report; nothing written unless --force
     "outbox_fault": 5,  # the outbox cannot be written (a file, read-only, full, no permission); nothing left
+    "mail_fault": 6,  # a mail server cannot be used (unreachable, TLS, login, lost); what was done is kept
+    "crashed": 70,  # a bug: one line on the console, the traceback in a log (sysexits' EX_SOFTWARE)
 }
 
 

@@ -43,9 +43,12 @@ class CatalogueError(Exception):
 def catalogue(path: Path = CATALOGUE_PATH) -> dict[str, Entry]:
     raw = safe_load(path.read_text(encoding="utf-8"))
     entries: dict[str, Entry] = {}
+    required = {"severity", "scope", "title", "message"}
     for code, body in raw.items():
-        if set(body) != {"severity", "scope", "title", "message"}:
-            raise CatalogueError(f"{path}: {code}: keys must be severity, scope, title, message")
+        # `message_ru` (the Russian wording, issue 17) is allowed beside the four; it is not used here yet.
+        if not required <= set(body) <= required | {"message_ru"}:
+            raise CatalogueError(f"{path}: {code}: keys must be severity, scope, title, message (, message_ru)")
+        body = {k: v for k, v in body.items() if k in required}
         if body["severity"] not in SEVERITY_ORDER:
             raise CatalogueError(f"{path}: {code}: unknown severity {body['severity']!r}")
         if body["scope"] not in ("file", "cell", "unit"):

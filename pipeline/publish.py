@@ -44,6 +44,9 @@ CACHE = ".cache"
 MANIFEST = "manifest.json"
 #: Published versions kept per date, the current one included.
 KEEP = 10
+#: Sub-folders another face keeps inside a report folder (the mail face's drafts, `<DATE>/mail/`): carried
+#: into each new version without a word, and a folder holding nothing else is not a report version.
+FACE_FOLDERS = ("mail",)
 
 
 class Busy(Exception):
@@ -124,12 +127,19 @@ def publish(outbox: Path, date_text: str, run_dir: Path) -> Published:
     fsync_tree(run_dir)
     versions = _history_numbers(outbox, date_text)
     previous: int | None = None
+    faces_only = False
     if final.exists() or final.is_symlink():
         if not final.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(final))
-        previous = (max(versions) if versions else 0) + 1
+        faces_only = _faces_only(final)
+        if not faces_only:
+            previous = (max(versions) if versions else 0) + 1
     journal = outbox / RUNS / f"{date_text}.switch"
     old_to = outbox / HISTORY / date_text / str(previous) if previous is not None else None
+    if faces_only:
+        # Drafts written before the date's first report (reminders): copied into the new folder above; the
+        # old folder is set aside to be swept, not kept as a version.
+        old_to = outbox / RUNS / f"{date_text}.faces.{os.getpid()}"
     atomic_write(journal, json.dumps({"run": run_dir.name, "old": str(previous) if previous else None}).encode())
     if old_to is not None:
         old_to.parent.mkdir(parents=True, exist_ok=True)
@@ -210,7 +220,7 @@ def versions(outbox: Path, date_text: str) -> list[Version]:
         for n in _history_numbers(outbox, date_text)
     ]
     final = outbox / date_text
-    if final.is_dir():
+    if final.is_dir() and not _faces_only(final):
         number = (found[-1].number if found else 0) + 1
         found.append(Version(number, final, True, _read_manifest(final)))
     return found
@@ -305,8 +315,16 @@ def _person_files(final: Path, run_dir: Path) -> tuple[list[str], list[str]]:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
-        carried.append(name)
+        if name.split("/", 1)[0] not in FACE_FOLDERS:
+            carried.append(name)
     return carried, edited
+
+
+def _faces_only(folder: Path) -> bool:
+    """A date folder without a report, holding only other faces' sub-folders (mail drafts)."""
+    if _read_manifest(folder) is not None:
+        return False
+    return all(entry.is_dir() and entry.name in FACE_FOLDERS for entry in folder.iterdir())
 
 
 def _migrate_link(outbox: Path, date_text: str) -> None:

@@ -37,3 +37,24 @@ def test_bench_prints_one_summary_line_per_n(tmp_path):
             assert zf.testzip() is None
     report = tmp_path / "n20" / "outbox" / "2017-08-17"
     assert (report / "manifest.json").exists()
+
+
+MAIL_LINE = re.compile(r"^bench mail fetch messages=(\d+) distinct_forms=(\d+) seconds=\d+\.\d\d per_second=\d+\.\d "
+                       r"stored=(\d+)$")
+
+
+def test_mail_bench_prints_its_lines(tmp_path):
+    from pipeline.tools.bench import run_mail_bench
+    from pipeline.tools.mailservers import dovecot_missing
+
+    lines: list[str] = []
+    results = run_mail_bench(30, work=tmp_path, say=lines.append)
+    if dovecot_missing():
+        assert lines == [f"bench mail skipped: {dovecot_missing()}"] and results == []
+        return
+    matched = [MAIL_LINE.match(line) for line in lines]
+    assert all(matched), lines
+    # 30 messages, the 25th without an attachment: the campaign's mailbox has fewer distinct forms than
+    # messages (stored once each), the synthetic one a distinct form in every other message.
+    assert [m.group(1) for m in matched] == ["30", "30"]  # type: ignore[union-attr]
+    assert int(matched[1].group(3)) == 29  # type: ignore[union-attr]

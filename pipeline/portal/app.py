@@ -9,6 +9,7 @@ URLs (every one under a secret link; a wrong or missing secret answers the same 
     GET  /p/{secret}/unit/{code}         department: one unit's files and problems
     POST /p/{secret}/build               department: build the report for a date (csrf)
     GET  /p/{secret}/report/{date}/{n}   department: the n-th file of a published report
+    GET  /p/{secret}/mail/remind/{d}/{u} department: the reminder draft (.eml) for unit u and date d
     GET  /static/{name}                  the CSS and the few lines of JS (fixed list)
 """
 
@@ -73,6 +74,8 @@ class PortalConfig:
     refresh_seconds: int = 30
     #: the portal's "today" (tests set one); None: today on the campaign's clock (the plan's utc_offset)
     today: Callable[[], dt.date] | None = None
+    #: mail.toml of the mail face (issue 18): the department page shows its panel when set (serve sets it)
+    mail_settings: Path | None = None
 
 
 class TooLarge(Exception):
@@ -219,6 +222,7 @@ class Portal:
                 ],
                 "reports": {d: [f.name for f in files] for d, files in reports.items()},
             })
+        mail = await run_in_threadpool(self._mail_panel, status, self.lang(request))
         built = request.query_params.get("built", "")
         shown = request.query_params.get("upload", "")
         result = next((r for r in self.uploads.audit.uploads(DEPARTMENT) if r.get("id") == shown), None) \
@@ -227,7 +231,33 @@ class Portal:
                          unit=DEPARTMENT, limit_mb=self.config.max_upload_bytes // MB,
                          refresh=self.config.refresh_seconds, built=built if built in reports else None,
                          build_default=pages.next_date(self.plan, self.today()) or self.plan.final_date,
-                         error=request.query_params.get("error") == "1")
+                         error=request.query_params.get("error") == "1", mail=mail)
+
+    # --- the mail panel (issue 18; wording and logic in pipeline/mail/panel.py) ------------------------------
+    def _mail_panel(self, status: Any, lang: str) -> dict[str, Any] | None:
+        if self.config.mail_settings is None:
+            return None
+        from pipeline.mail.panel import mail_panel
+
+        c = self.config
+        return mail_panel(c.mail_settings, inbox=c.inbox, outbox=c.outbox, plan_path=c.plan_path, status=status,
+                          today=self.today(), lang=lang)
+
+    async def mail_draft(self, request: Request) -> Response:
+        role, _ = self.role(request)
+        if role != DEPARTMENT or self.config.mail_settings is None:
+            raise _not_found()
+        from pipeline.mail.panel import draft_bytes
+
+        c, date, unit = self.config, str(request.path_params["date"]), str(request.path_params["unit"])
+        status = await run_in_threadpool(self.status)
+        data = await run_in_threadpool(lambda: draft_bytes(c.mail_settings, inbox=c.inbox, outbox=c.outbox,
+                                                           plan_path=c.plan_path, status=status, date_text=date,
+                                                           unit=unit, today=self.today()))
+        if data is None:
+            raise _not_found()
+        return Response(data, media_type="message/rfc822",
+                        headers={"content-disposition": f'attachment; filename="remind-{unit}-{date}.eml"'})
 
     async def unit_page(self, request: Request) -> Response:
         role, secret = self.role(request)
@@ -385,6 +415,7 @@ def create_app(config: PortalConfig) -> Any:
         Route("/p/{secret}/unit/{code}", portal.unit_page, methods=["GET"]),
         Route("/p/{secret}/build", portal.build, methods=["POST"]),
         Route("/p/{secret}/report/{date}/{index}", portal.report_file, methods=["GET"]),
+        Route("/p/{secret}/mail/remind/{date}/{unit}", portal.mail_draft, methods=["GET"]),
         Route("/static/{name}", portal.static, methods=["GET"]),
     ]
     app = Starlette(routes=routes)

@@ -606,3 +606,69 @@ def run_portal_bench(clients: int = 13, uploads: int | None = None, *, work: Pat
         say(f"bench portal clients={clients} uploads={len(answers)} p50_s={p50:.2f} p95_s={p95:.2f} "
             f"errors={errors} lost={lost}")
         return {"clients": clients, "uploads": len(answers), "p50_s": p50, "p95_s": p95, "errors": errors, "lost": lost}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The morning's mail: fetching a mailbox of N messages from a real Dovecot (issue 18)
+
+
+def run_mail_bench(messages: int = 500, *, work: Path | None = None, say: Callable[[str], None] = print) -> list[dict[str, float]]:
+    """Time one `python -m pipeline mail fetch --reply` (start-up, IMAP, the check of every form, storing,
+    audit, reply drafts) over a private Dovecot mailbox of `messages` district e-mails, one in 25 without an
+    attachment, twice: as a campaign's mailbox is (the sample generator's forms, each sent several times)
+    and with every form distinct (a synthetic plan's cloned units, each form checked). One `bench mail …`
+    line each; skipped with the reason when Dovecot is not installed."""
+    from pipeline.tools.mailservers import Dovecot, dovecot_missing
+    from pipeline.tools.samples import generate_samples
+
+    reason = dovecot_missing()
+    if reason:
+        say(f"bench mail skipped: {reason}")
+        return []
+    plan = load_plan()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-mail-") as tmp, Dovecot(tls=False) as server:
+        root = Path(work) if work else Path(tmp)
+        samples = [f for f in generate_samples(plan, root / "samples").files if f.unit != plan.department.code]
+        forms = [(f.unit, f.path.name, f.path.read_bytes()) for f in samples]
+        results.append(_mail_run(server, DEFAULT_PLAN, forms, messages, root / "campaign", say))
+        synthetic = write_synthetic_plan(root / "distinct" / "plan.yaml", units_needed(plan, messages))
+        paths = write_inbox(synthetic, [u.code for u in plan.units], _pool(plan, root / "templates"),
+                            root / "distinct" / "forms", messages)
+        forms = [(p.stem.rsplit("_", 1)[0], p.name, p.read_bytes()) for p in paths]
+        results.append(_mail_run(server, root / "distinct" / "plan.yaml", forms, messages, root / "distinct", say))
+    _POOLS.clear()
+    return results
+
+
+def _mail_run(server: object, plan_path: Path, forms: list[tuple[str, str, bytes]], messages: int, root: Path,
+              say: Callable[[str], None]) -> dict[str, float]:
+    from pipeline.tools.mailservers import outlook_message
+
+    inbox, outbox = root / "inbox", root / "outbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    units = sorted({unit for unit, _, _ in forms})
+    (root / "contacts.yaml").write_text("units:\n" + "".join(f"  {u}: [{u}@example.kz]\n" for u in units),
+                                        encoding="utf-8")
+    user, password = server.new_user()  # type: ignore[attr-defined]
+    raws = []
+    for n in range(messages):
+        unit, name, data = forms[n % len(forms)]
+        raws.append(outlook_message(f"{unit}@example.kz", f"Есеп {n}", None if n % 25 == 24 else (name, data)))
+    server.append(user, raws)  # type: ignore[attr-defined]
+    settings = root / "mail.toml"
+    settings.write_text('from = "Bench <mektep@example.kz>"\ncontacts = "contacts.yaml"\n[imap]\n'
+                        f'host = "127.0.0.1"\nport = {server.port}\ntls = "none"\nuser = "{user}"\n'  # type: ignore[attr-defined]
+                        'password_env = "MZ_BENCH_IMAP"\n', encoding="utf-8")
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "pipeline", "--plan", str(plan_path), "mail", "fetch", "--reply",
+                             "--mail-settings", str(settings), "--inbox", str(inbox), "--outbox", str(outbox)],
+                            capture_output=True, text=True, env={**os.environ, "MZ_BENCH_IMAP": password})
+    seconds = time.perf_counter() - start
+    stored = len(list((inbox / "mail").iterdir())) if (inbox / "mail").is_dir() else 0
+    distinct = len({data for _, _, data in forms[:messages]})
+    failed = "" if result.returncode in (0, 1) else f" FAILED: {result.stderr.strip()[-200:]}"
+    say(f"bench mail fetch messages={messages} distinct_forms={distinct} seconds={seconds:.2f} "
+        f"per_second={messages / seconds:.1f} stored={stored}{failed}")
+    return {"messages": messages, "distinct": distinct, "seconds": seconds, "per_second": messages / seconds,
+            "stored": stored}
