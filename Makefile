@@ -6,9 +6,16 @@ PY := $(VENV)/bin/python
 DATE ?= 2017-08-17
 INBOX ?= inbox
 OUTBOX ?= outbox
-DEMO_INBOX := build/demo-inbox
+# The demo has its own inbox and outbox: trying it never leaves reports in the real outbox/ (whose published
+# report a first real run would then refuse to replace) nor sample files in the real inbox/.
+DEMO_INBOX := build/demo/inbox
+DEMO_OUTBOX := build/demo/outbox
 # A seed whose schedule has, on 17 August, one unit missing and one late: the demo shows both.
 DEMO_SEED := 2014
+# HOST and PORT only from make's command line: a login shell may export HOST (the machine's name), and the
+# portal must not listen beyond this computer unless asked to.
+SERVE_HOST = $(if $(filter command line,$(origin HOST)),$(HOST),127.0.0.1)
+SERVE_PORT = $(if $(filter command line,$(origin PORT)),$(PORT),8017)
 DATES := 2017-08-08 2017-08-17 2017-08-26 2017-09-07 2017-09-18 2017-09-28
 
 .DEFAULT_GOAL := help
@@ -29,15 +36,16 @@ $(VENV)/.installed: pyproject.toml
 
 env: $(VENV)/.installed ## build the virtualenv with pinned packages (done by every target that needs it)
 
-demo: $(VENV)/.installed ## sample submissions into build/demo-inbox, then the report for every reporting date
-	rm -rf $(DEMO_INBOX)
+demo: $(VENV)/.installed ## sample submissions into build/demo/inbox, every date's report into build/demo/outbox
+	rm -rf build/demo
 	$(PY) -m pipeline samples --out $(DEMO_INBOX) --seed $(DEMO_SEED) --messy $(DATE)
-	@for d in $(DATES); do $(PY) -m pipeline report --date $$d --inbox $(DEMO_INBOX) --outbox $(OUTBOX) || [ $$? -eq 1 ]; done
-	@echo "Демо: $(OUTBOX)/$(DATE)/"
+	@for d in $(DATES); do $(PY) -m pipeline report --date $$d --inbox $(DEMO_INBOX) --outbox $(DEMO_OUTBOX) || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }; done
+	@echo "Демо: $(DEMO_OUTBOX)/$(DATE)/ (кіріс қалтасы: $(DEMO_INBOX)/). Нағыз inbox/ пен outbox/ өзгерген жоқ."
 
 # The CLI's 1 means "written, but some file has errors (see issues.csv)": for a person running make that is
-# success, and make would turn it into «Error 1» (exit 2); every other code is a real failure. Variables
-# given on make's command line reach the recipe's environment, so "$${X}" keeps spaces in names intact.
+# success, and make would turn it into «Error 1» (exit 2); every other code is a real failure and make stops
+# with it («Error 3», «Error 7», …). Variables given on make's command line reach the recipe's environment,
+# so "$${X}" keeps spaces in names intact: every path below is quoted that way.
 report: $(VENV)/.installed ## the report for DATE from INBOX into OUTBOX/DATE/ (add FORCE=1 for --force)
 	@$(PY) -m pipeline report --date "$${DATE:-$(DATE)}" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}" $(if $(FORCE),--force) || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }
 
@@ -51,7 +59,7 @@ restore: $(VENV)/.installed ## make version V of the report for DATE current aga
 	@$(PY) -m pipeline restore --date "$${DATE:-$(DATE)}" --version "$(V)" --outbox "$${OUTBOX:-$(OUTBOX)}"
 
 forms: $(VENV)/.installed ## blank district forms into OUTBOX/forms/
-	$(PY) -m pipeline forms --out $(OUTBOX)/forms
+	@$(PY) -m pipeline forms --out "$${OUTBOX:-$(OUTBOX)}/forms"
 
 check: $(VENV)/.installed ## validate FILE="inbox/Теректі 17.08.xlsx" or DIR=inbox without writing a report
 	@if [ -n "$${FILE}" ]; then set -- "$${FILE}"; elif [ -n "$${DIR}" ]; then set -- "$${DIR}"; \
@@ -69,7 +77,9 @@ bench: $(VENV)/.installed ## benchmark: 13, 1,000 and 10,000 submissions against
 	$(PY) -m pipeline bench --files 13 --files 1000 --files 10000 --portal-clients 13
 
 serve: $(VENV)/.installed ## the district portal on 127.0.0.1:8017 (HOST=…, PORT=…); links: python -m pipeline links
-	$(PY) -m pipeline serve --host $(or $(HOST),127.0.0.1) --port $(or $(PORT),8017) --inbox $(INBOX) --outbox $(OUTBOX)
+	$(PY) -m pipeline serve --host "$(SERVE_HOST)" --port "$(SERVE_PORT)" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}"
 
-clean: ## remove the virtualenv, build/ and generated outputs, kept versions included (never inbox/)
+clean: ## remove the virtualenv, build/ (the demo) and outbox/'s reports, kept versions and caches
 	rm -rf $(VENV) build outbox/.runs outbox/.history outbox/.cache outbox/.lock outbox/.logs outbox/20* outbox/forms
+	@echo "Kept: inbox/ (the districts' files, never touched) and outbox/.portal/ (the portal's link keys and"
+	@echo "its audit log: remove it by hand to invalidate every link and drop the upload history)."

@@ -93,22 +93,33 @@ def test_fewer_submissions_refused_unless_forced(inbox, outbox, tmp_path):
     dropped = next(i["file"] for i in manifest["inputs"] if i["status"] == "used" and i["report_date"] == DATE)
     (fewer / dropped).unlink()
     before = tree(outbox / DATE)
-    old_used = manifest["counts"]["used"]
+    old_used = manifest["counts"]["used_this_date"]
     result = _cli("report", "--date", DATE, "--inbox", str(fewer), "--outbox", str(outbox), "--no-progress")
     assert result.returncode == EXIT["refused"] == 4, result.stderr
     assert "[report-fewer-submissions]" in result.stderr and "--force" in result.stderr
+    # Both reports' counts, in the words the console and `history` use for them.
+    assert f"осы күннің қолданылған нысандары: {old_used - 1}," in result.stderr
+    assert f"осы күннің қолданылған нысандары: {old_used}," in result.stderr
     assert tree(outbox / DATE) == before
     forced = run_report(DATE, inbox=fewer, outbox=outbox, force=True)
     assert forced.published is not None and forced.published.previous == 1
-    assert sum(f.status == "used" for f in forced.files) < old_used
+    assert forced.counts is not None and forced.counts.used_this_date == old_used - 1
     assert tree(outbox / ".history" / DATE / "1") == before  # the replaced report is kept, byte for byte
 
 
-def test_history_and_restore_round_trip(inbox, outbox):
+def _with_letters(inbox: Path, folder: Path, count: int) -> Path:
+    """A copy of the inbox plus `count` cover letters (PDFs): another inbox, so another report (its
+    manifest lists them), with the same figures."""
+    shutil.copytree(inbox, folder)
+    for n in range(count):
+        (folder / f"Ілеспе хат {n}.pdf").write_bytes(b"%PDF-1.4 " + bytes([48 + n]))
+    return folder
+
+
+def test_history_and_restore_round_trip(inbox, outbox, tmp_path):
     first = tree(outbox / DATE)
-    (outbox / DATE / "akparat-2017-08-17.docx").stat()
-    run_report(DATE, inbox=inbox, outbox=outbox, force=True)
-    run_report(DATE, inbox=inbox, outbox=outbox, force=True)
+    run_report(DATE, inbox=_with_letters(inbox, tmp_path / "one", 1), outbox=outbox)
+    run_report(DATE, inbox=_with_letters(inbox, tmp_path / "two", 2), outbox=outbox)
     kept = versions(outbox, DATE)
     assert [v.number for v in kept] == [1, 2, 3] and kept[-1].current
     listed = _cli("history", "--date", DATE, "--outbox", str(outbox))
@@ -124,11 +135,27 @@ def test_history_and_restore_round_trip(inbox, outbox):
     assert missing.returncode == 2 and "Traceback" not in missing.stderr and "1, 2, 3, 4" in missing.stderr
 
 
-def test_only_the_last_versions_are_kept(inbox, outbox):
-    run_report(DATE, inbox=inbox, outbox=outbox)
+def test_an_unchanged_rerun_adds_no_version_and_says_so(inbox, outbox):
+    """Ten idle re-runs must not push the earlier versions out of the ten kept."""
+    before = tree(outbox / DATE)
+    for _ in range(3):
+        result = _cli("report", "--date", DATE, "--inbox", str(inbox), "--outbox", str(outbox), "--no-progress")
+        assert result.returncode == 1, result.stderr  # written before, some file of the date has errors
+        assert "Есеп өзгерген жоқ" in result.stdout and "Есеп жазылды" not in result.stdout
+    assert [v.number for v in versions(outbox, DATE)] == [1]
+    assert tree(outbox / DATE) == before  # the published folder is the one it was, byte for byte
+    # A person's edit of an output is not "unchanged": the next run is a new version, the edit kept in history.
+    edited = outbox / DATE / "issues.csv"
+    edited.write_bytes(edited.read_bytes() + b"# seen\n")
+    assert run_report(DATE, inbox=inbox, outbox=outbox).published.previous == 1
+    assert (outbox / ".history" / DATE / "1" / "issues.csv").read_bytes().endswith(b"# seen\n")
+
+
+def test_only_the_last_versions_are_kept(inbox, outbox, tmp_path):
+    run_report(DATE, inbox=_with_letters(inbox, tmp_path / "other", 1), outbox=outbox)
     for _ in range(KEEP + 1):
-        with outbox_lock(outbox):
-            restore(outbox, DATE, versions(outbox, DATE)[0].number)
+        with outbox_lock(outbox):  # the version before the current one: never the same report
+            restore(outbox, DATE, versions(outbox, DATE)[-2].number)
     numbers = [v.number for v in versions(outbox, DATE)]
     assert len(numbers) == KEEP and numbers == list(range(numbers[0], numbers[0] + KEEP))
 
@@ -200,8 +227,12 @@ def test_an_old_symlinked_report_is_migrated_not_lost(inbox, outbox):
     os.rename(folder, runs_copy)
     folder.symlink_to(Path(".runs") / runs_copy.name, target_is_directory=True)
     before = tree(runs_copy)
-    run_report(DATE, inbox=inbox, outbox=outbox)
+    result = run_report(DATE, inbox=inbox, outbox=outbox)
     assert folder.is_dir() and not folder.is_symlink()
+    # The same inbox makes the same report: the migrated folder stays current, byte for byte.
+    assert result.published is not None and result.published.unchanged
+    assert tree(folder) == before
+    run_report(DATE, inbox=_with_letters(inbox, outbox.parent / "letters", 1), outbox=outbox)
     assert tree(outbox / ".history" / DATE / "1") == before
 
 
@@ -277,12 +308,12 @@ def test_help_and_argparse_errors_in_kazakh_or_russian():
     assert kk.returncode == 0 and "қолданылуы:" in kk.stdout and "параметрлер" in kk.stdout
     assert "usage:" not in kk.stdout and "show this help" not in kk.stdout and "options" not in kk.stdout
     error = _cli("report")
-    assert error.returncode == 2 and "қате:" in error.stderr and "--date" in error.stderr
+    assert error.returncode == 2 and "қате [usage-arguments]:" in error.stderr and "--date" in error.stderr
     assert "error:" not in error.stderr and "required" not in error.stderr
     ru = _cli("--lang", "ru", "report", "--help")
     assert "использование:" in ru.stdout and "отчётная дата" in ru.stdout
     by_env = _cli("report", env={"MZ_LANG": "ru"})
-    assert "ошибка:" in by_env.stderr and "обязательные аргументы" in by_env.stderr
+    assert "ошибка [usage-arguments]:" in by_env.stderr and "обязательные аргументы" in by_env.stderr
 
 
 def test_samples_console_line_in_kazakh(tmp_path):
@@ -416,7 +447,7 @@ def test_a_failed_second_rename_puts_the_published_report_back(outbox, monkeypat
     assert not (outbox / ".runs" / f"{DATE}.switch").exists()
 
 
-def test_every_file_is_flushed_before_the_folder_is_switched(inbox, outbox, monkeypatch):
+def test_every_file_is_flushed_before_the_folder_is_switched(inbox, outbox, monkeypatch, tmp_path):
     import pipeline.publish as publish_module
 
     flushed: set[str] = set()
@@ -436,7 +467,7 @@ def test_every_file_is_flushed_before_the_folder_is_switched(inbox, outbox, monk
         pytest.skip("needs /proc to name the flushed files")
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(publish_module.os, "rename", rename)
-    run_report(DATE, inbox=inbox, outbox=outbox)
+    run_report(DATE, inbox=_with_letters(inbox, tmp_path / "letters", 1), outbox=outbox)  # a new version
     (run, seen), = switched.items()
     files = {str(Path(run) / rel) for rel in tree(outbox / DATE)}
     folders = {str(Path(run) / rel) for rel in ("", "charts", "feedback")}

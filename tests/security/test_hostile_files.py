@@ -61,17 +61,34 @@ def good_form(plan, tmp_path_factory) -> Path:
     return tmp / "good.xlsx"
 
 
-def test_check_on_a_fifo_and_a_device_answers_at_once(tmp_path):
+def test_a_fifo_or_device_given_or_inside_a_folder_is_file_not_regular(tmp_path, good_form):
     fifo = tmp_path / "pipe.xlsx"
     os.mkfifo(fifo)
-    # A folder given to `check` is checked file by file (`make check DIR=…`); a FIFO in it is not a file.
+    # A folder given to `check` is checked file by file (`make check DIR=…`): a FIFO in it is answered too,
+    # never silently left out (and never opened: an open would block until a writer came).
     folder = tmp_path / "folder.xlsx"
     folder.mkdir()
     os.mkfifo(folder / "inner.xlsx")
     out = _cli("check", str(fifo), str(folder), "/dev/zero")
     _no_traceback(out)
     assert out.returncode == 1
-    assert _codes_of(out.stdout) == {"pipe.xlsx": "file-not-regular", "zero": "file-not-regular"}
+    assert _codes_of(out.stdout) == {"pipe.xlsx": "file-not-regular", "inner.xlsx": "file-not-regular",
+                                     "zero": "file-not-regular"}
+    # The same FIFO in a report's inbox: the same answer, in issues.csv and the manifest; the run goes on.
+    inbox = tmp_path / "inbox"
+    (inbox / "Теректі").mkdir(parents=True)
+    os.mkfifo(inbox / "Теректі" / "pipe.xlsx")
+    arrived = dt.datetime(2017, 8, 7, 12).timestamp()  # it belongs to 8 August, the date of this report
+    os.utime(inbox / "Теректі" / "pipe.xlsx", (arrived, arrived))
+    (inbox / "good.xlsx").write_bytes(good_form.read_bytes())
+    run = _cli("report", "--date", "2017-08-08", "--inbox", str(inbox), "--outbox", str(tmp_path / "out"))
+    _no_traceback(run)
+    assert run.returncode == 1, run.stderr
+    manifest = json.loads((tmp_path / "out" / "2017-08-08" / "manifest.json").read_text(encoding="utf-8"))
+    codes = {i["file"]: i["codes"] for i in manifest["inputs"]}
+    assert codes["Теректі/pipe.xlsx"] == ["file-not-regular"] and "good.xlsx" in codes
+    issues = (tmp_path / "out" / "2017-08-08" / "issues.csv").read_text(encoding="utf-8-sig")
+    assert "Теректі/pipe.xlsx,,,file-not-regular,error," in issues
 
 
 def test_a_link_to_a_huge_sparse_file_is_refused_by_size_unread(tmp_path, plan):
