@@ -19,14 +19,15 @@ SERVE_PORT = $(if $(filter command line,$(origin PORT)),$(PORT),8017)
 DATES := 2017-08-08 2017-08-17 2017-08-26 2017-09-07 2017-09-18 2017-09-28
 
 .DEFAULT_GOAL := help
-.PHONY: help env demo report pdf history restore forms check samples test codes bench clean serve
+.PHONY: help env demo report pdf history restore status links forms check samples test codes bench clean serve
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 	@echo "  variables: DATE=YYYY-MM-DD (default $(DATE)), INBOX=dir (default inbox), OUTBOX=dir (default outbox)"
 	@echo "  check:     FILE=\"inbox/Теректі 17.08.xlsx\" (one file, spaces allowed) or DIR=inbox (every file in it)"
-	@echo "  report/pdf/check exit 0 when the report was written or the files checked; scripts wanting the"
-	@echo "  CLI's own codes (1 = some file has errors) call python -m pipeline directly (see README)"
+	@echo "  report/pdf/check/demo succeed when the report was written or the files checked, also when a district's"
+	@echo "  file has errors (exit 1: see issues.csv); any other code stops make with it (README, Exit codes)."
+	@echo "  Russian: MZ_LANG=ru. Scripts: .venv/bin/python -m pipeline (docs/command-line.md)."
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,7 +50,7 @@ demo: $(VENV)/.installed ## sample submissions into build/demo/inbox, every date
 report: $(VENV)/.installed ## the report for DATE from INBOX into OUTBOX/DATE/ (add FORCE=1 for --force)
 	@$(PY) -m pipeline report --date "$${DATE:-$(DATE)}" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}" $(if $(FORCE),--force) || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }
 
-pdf: $(VENV)/.installed ## the report for DATE, plus a PDF copy (needs LibreOffice)
+pdf: $(VENV)/.installed ## the report for DATE, plus PDF copies of both languages (needs LibreOffice)
 	@$(PY) -m pipeline report --date "$${DATE:-$(DATE)}" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}" --pdf $(if $(FORCE),--force) || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }
 
 history: $(VENV)/.installed ## the kept versions of the report for DATE
@@ -57,6 +58,12 @@ history: $(VENV)/.installed ## the kept versions of the report for DATE
 
 restore: $(VENV)/.installed ## make version V of the report for DATE current again (V=3)
 	@$(PY) -m pipeline restore --date "$${DATE:-$(DATE)}" --version "$(V)" --outbox "$${OUTBOX:-$(OUTBOX)}"
+
+status: $(VENV)/.installed ## where each unit stands at DATE: what came, on time or late, what to fix, which feedback
+	@$(PY) -m pipeline status --date "$${DATE:-$(DATE)}" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}"
+
+links: $(VENV)/.installed ## new secret portal links (BASE_URL=http://10.0.0.5:8017; ROTATE=unit: only that one)
+	@$(PY) -m pipeline links --outbox "$${OUTBOX:-$(OUTBOX)}" --base-url "$${BASE_URL:-http://127.0.0.1:8017}" $(if $(ROTATE),--rotate "$${ROTATE}")
 
 forms: $(VENV)/.installed ## blank district forms into OUTBOX/forms/
 	@$(PY) -m pipeline forms --out "$${OUTBOX:-$(OUTBOX)}/forms"
@@ -76,7 +83,7 @@ codes: $(VENV)/.installed ## regenerate docs/problem-codes.md from the catalogue
 bench: $(VENV)/.installed ## benchmark: 13, 1,000 and 10,000 submissions against a bare calamine read
 	$(PY) -m pipeline bench --files 13 --files 1000 --files 10000 --portal-clients 13
 
-serve: $(VENV)/.installed ## the district portal on 127.0.0.1:8017 (HOST=…, PORT=…); links: python -m pipeline links
+serve: $(VENV)/.installed ## the district portal on 127.0.0.1:8017 (HOST=…, PORT=…); links first: make links
 	$(PY) -m pipeline serve --host "$(SERVE_HOST)" --port "$(SERVE_PORT)" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}"
 
 clean: ## remove the virtualenv, build/ (the demo) and outbox/'s reports, kept versions and caches

@@ -161,13 +161,49 @@ def _with_dimension(src: Path, out: Path, ref: str) -> Path:
     return out
 
 
-def test_a_huge_declared_dimension_is_refused_before_the_reader_allocates(tmp_path, good_form):
-    huge = _with_dimension(good_form, tmp_path / "huge-dimension.xlsx", "A1:XFD1048576")
+def _with_far_cell(src: Path, out: Path, column: str, row: int) -> Path:
+    """The form with one real cell at `column``row` on its first sheet, its dimension saying so truthfully."""
+    ref = f"{column}{row}"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data, n = re.subn(rb'<dimension ref="[^"]*"\s*/>', f'<dimension ref="A1:{ref}"/>'.encode(), data)
+                data, m = re.subn(rb"</sheetData>", f'<row r="{row}"><c r="{ref}"><v>1</v></c></row></sheetData>'.encode(),
+                                  data)
+                assert n == m == 1
+            zout.writestr(info, data)
+    return out
+
+
+#: What the reader processes may allocate (the plan's `limits.reader_memory_mb`, the pool's RLIMIT_AS).
+READER_MB = 1024
+#: calamine keeps a sheet as a dense rectangle (measured: ~32 bytes a cell), so a real cell at CV1000000
+#: makes it allocate 100 million cells, ~3 GB: more than a reader process may have.
+FAR_COLUMN, FAR_ROW = "CV", 1_000_000
+
+
+def test_a_huge_declared_dimension_is_refused_before_the_reader_allocates(tmp_path, good_form, plan):
+    far = _with_far_cell(good_form, tmp_path / "far-cell.xlsx", FAR_COLUMN, FAR_ROW)
     fine = _with_dimension(good_form, tmp_path / "fine-dimension.xlsx", "A1:H60")
-    out = _cli("check", str(huge), str(fine))
+    assert plan.limits.reader_memory_mb == READER_MB
+    # The ground truth, without our code: calamine itself, opening that sheet in a process limited as a
+    # reader is, fails (the allocation is refused: an exception or an abort).
+    bare = subprocess.run(
+        [sys.executable, "-c",
+         "import resource, sys, python_calamine as pc\n"
+         "from pipeline.ingest.isolate import address_space_limit\n"
+         f"limit = address_space_limit({READER_MB}); resource.setrlimit(resource.RLIMIT_AS, (limit, limit))\n"
+         "wb = pc.CalamineWorkbook.from_path(sys.argv[1]); wb.get_sheet_by_name(wb.sheet_names[0])\n"
+         "print('allocated')",
+         str(far)], cwd=REPO, capture_output=True, text=True, timeout=FAST)
+    assert bare.returncode != 0 and "allocated" not in bare.stdout, bare.stdout
+    # The same file through `check`, whose reader processes have that limit: refused with its code, so the
+    # refusal came before calamine allocated the sheet (after, the reader would have crashed).
+    out = _cli("check", str(far), str(fine))
     _no_traceback(out)
     codes = _codes_of(out.stdout)
-    assert codes["huge-dimension.xlsx"] == "file-too-many-cells"
+    assert codes["far-cell.xlsx"] == "file-too-many-cells"
     assert "file-" not in codes["fine-dimension.xlsx"]
 
 
