@@ -416,7 +416,9 @@ def _issue_row(problem: Problem) -> dict[str, str]:
 
 def _write_csv(path: Path, rows: list[dict[str, str]], columns: list[str]) -> None:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    # CRLF (RFC 4180): the csv module quotes a field holding a character of the line terminator, so a lone
+    # carriage return in a district's text (a file name, a cell) is quoted too instead of ending the row.
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     writer.writerows(rows)
     # utf-8-sig: Excel opens a CSV with Kazakh text correctly only with the byte-order mark.
