@@ -99,12 +99,12 @@ def test_check_answers_every_corpus_file_with_a_verdict_and_a_code():
         assert line[3] != "-", name  # none of them is our form: each is answered with a code
 
 
-def test_readme_lists_every_template_field():
+def test_the_template_page_lists_every_template_field():
     from pipeline.render import template_fields
 
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    page = (REPO / "docs" / "report-template.md").read_text(encoding="utf-8")
     for name in template_fields():
-        assert f"`{name}`" in readme, name
+        assert f"`{name}`" in page, name
 
 
 # --- check and report answer a folder's files the same way ------------------------------------------------

@@ -291,12 +291,18 @@ def test_make_clean_never_touches_inbox(tmp_path):
                  ".cache/ingest.sqlite"):
         (outbox / name).parent.mkdir(parents=True, exist_ok=True)
         (outbox / name).write_bytes(b"x")
-    (tmp_path / "build" / "demo-inbox").mkdir(parents=True)
+    for name in ("links.json", "audit.jsonl"):
+        (outbox / ".portal").mkdir(exist_ok=True)
+        (outbox / ".portal" / name).write_bytes(b"{}")
+    (tmp_path / "build" / "demo" / "inbox").mkdir(parents=True)
     (tmp_path / ".venv").mkdir()
     result = subprocess.run(["make", "-C", str(tmp_path), "clean"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert tree(inbox) == before and (inbox / ".gitkeep").exists()
-    assert sorted(p.name for p in outbox.iterdir()) == [".gitkeep"]
+    # What it keeps, it says: the inbox and the portal's keys and audit log.
+    assert sorted(p.name for p in outbox.iterdir()) == [".gitkeep", ".portal"]
+    assert sorted(p.name for p in (outbox / ".portal").iterdir()) == ["audit.jsonl", "links.json"]
+    assert "Kept: inbox/" in result.stdout and "outbox/.portal/" in result.stdout
     assert not (tmp_path / "build").exists() and not (tmp_path / ".venv").exists()
 
 
@@ -339,46 +345,6 @@ def test_message_catalogue_has_the_same_keys_in_both_languages():
                  "inbox-inside-outbox", "outbox-not-folder", "outbox-read-only", "outbox-permission-denied",
                  "outbox-disk-full", "outbox-write-failed"):
         assert code in kk["run"], code
-
-
-def _readme_walk() -> list[str]:
-    """The `make` lines of the README's "Daily use" walk, comments dropped, in order."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Daily use", 1)[1].split("\n## ", 1)[0]
-    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
-    return [line.split("  #", 1)[0].strip() for line in block.splitlines() if line.startswith("make ")]
-
-
-def test_readme_daily_use_walk_works_as_written(plan, tmp_path):
-    """The walk on a fresh clone, the empty-inbox mistake included: each line as the README writes it, with
-    the repository's inbox/, outbox/ and build/demo-inbox/ swapped for this test's folders."""
-    import shlex
-
-    walk = _readme_walk()
-    assert walk[0] == "make demo" and len(walk) == 6, walk
-    demo_inbox, inbox, outbox = tmp_path / "demo-inbox", _empty_inbox(tmp_path), tmp_path / "outbox"
-    # `make demo` (six dates, ~40 s) stands in as what it does for 17 August: the messy sample inbox and
-    # the report published once.
-    samples = generate_samples(plan, demo_inbox, seed=2014)
-    add_mess(plan, samples, AUG17)
-    run_report(DATE, inbox=demo_inbox, outbox=outbox)
-    version1 = tree(outbox / DATE)
-    outcomes = []
-    for line in walk[1:]:
-        args = shlex.split(line.replace("build/demo-inbox", str(demo_inbox)))[1:]
-        if args[0] in ("report", "pdf") and not any(a.startswith("INBOX=") for a in args):
-            args.append(f"INBOX={inbox}")  # the repository's inbox/ as on a fresh clone: only .gitkeep
-        if args[0] != "check":
-            args.append(f"OUTBOX={outbox}")
-        before = tree(outbox / DATE)
-        result = _make(*args)
-        outcomes.append(result.returncode)
-        assert "Traceback" not in result.stdout + result.stderr, line
-        if result.returncode != 0:
-            assert "[report-nothing-to-report]" in result.stderr and tree(outbox / DATE) == before, line
-    assert outcomes == [2, 0, 0, 0, 0]  # only the mistake fails (make reports the CLI's 3 as its own 2)
-    assert tree(outbox / DATE) == version1  # restored
-    assert [v.number for v in versions(outbox, DATE)] == [1, 2, 3]
 
 
 # --- the switch itself ---------------------------------------------------------------------------------
