@@ -71,7 +71,7 @@ forms: $(VENV)/.installed ## blank district forms into OUTBOX/forms/
 check: $(VENV)/.installed ## validate FILE="inbox/Теректі 17.08.xlsx" or DIR=inbox without writing a report
 	@if [ -n "$${FILE}" ]; then set -- "$${FILE}"; elif [ -n "$${DIR}" ]; then set -- "$${DIR}"; \
 	else set -- $(FILES); fi; \
-	if [ $$# -eq 0 ]; then echo 'make check FILE="inbox/Теректі 17.08.xlsx"  |  make check DIR=inbox' >&2; exit 2; fi; \
+	if [ $$# -eq 0 ]; then echo 'Қате [usage-arguments]: make check FILE="inbox/Теректі 17.08.xlsx"  |  make check DIR=inbox' >&2; exit 2; fi; \
 	$(PY) -m pipeline check "$$@" || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }
 
 test: $(VENV)/.installed ## run the test suite

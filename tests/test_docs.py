@@ -61,3 +61,14 @@ def test_make_help_lists_every_target():
     targets = re.findall(r"^([a-z-]+):.*##", (REPO / "Makefile").read_text(encoding="utf-8"), flags=re.M)
     for target in targets:
         assert f"make {target}" in result.stdout, target
+
+
+def test_every_path_in_a_make_recipe_is_quoted():
+    """INBOX, OUTBOX, FILE, DIR and BASE_URL reach a recipe as "$${X:-…}" (the environment's value, quoted), never
+    bare $(X), which the shell would split at a space («Есептер 2017»)."""
+    recipes = [line for line in (REPO / "Makefile").read_text(encoding="utf-8").splitlines() if line.startswith("\t")]
+    for line in recipes:
+        for name in ("INBOX", "OUTBOX", "FILE", "DIR", "BASE_URL"):
+            assert f"$({name})" not in line.replace(f'"$${{{name}:-$({name})}}"', ""), line
+            for used in re.findall(rf"\$\${{{name}[^}}]*}}", line):
+                assert f'"{used}' in line or f'"{used}"' in line, line

@@ -223,7 +223,9 @@ class Portal:
                          unit=DEPARTMENT, limit_mb=self.config.max_upload_bytes // MB,
                          refresh=self.config.refresh_seconds, built=built if built in reports else None,
                          build_default=pages.next_date(self.plan, self.config.today()) or self.plan.final_date,
-                         error=request.query_params.get("error") == "1")
+                         error=request.query_params.get("error") == "1",
+                         # Which folders it watches and writes, so no one wonders whose inbox the grid shows.
+                         folders={"inbox": self.config.inbox.resolve(), "outbox": self.config.outbox.resolve()})
 
     async def unit_page(self, request: Request) -> Response:
         role, secret = self.role(request)

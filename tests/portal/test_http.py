@@ -323,3 +323,13 @@ def test_department_uploads_its_own_form_from_its_page(client, site: Site, workb
     [stored] = stored_files(site)
     assert stored.name.startswith("department-2017-08-17-")
     assert upload(client, dept, workbooks["oral"]).json()["problems"][0]["code"] == "upload-other-unit"
+
+
+def test_department_page_says_which_folders_it_watches(client, site: Site) -> None:
+    """After a demo run elsewhere, no one should wonder whose inbox the grid shows: the page names it."""
+    import html
+
+    page = html.unescape(client.get(site.links["department"]).text)
+    assert str(site.inbox.resolve()) in page and str(site.outbox.resolve()) in page
+    russian = html.unescape(client.get(site.links["department"] + "?lang=ru").text)
+    assert "Входящая папка" in russian and str(site.inbox.resolve()) in russian
