@@ -69,6 +69,6 @@ def test_every_path_in_a_make_recipe_is_quoted():
     recipes = [line for line in (REPO / "Makefile").read_text(encoding="utf-8").splitlines() if line.startswith("\t")]
     for line in recipes:
         for name in ("INBOX", "OUTBOX", "FILE", "DIR", "BASE_URL"):
-            assert f"$({name})" not in line.replace(f'"$${{{name}:-$({name})}}"', ""), line
-            for used in re.findall(rf"\$\${{{name}[^}}]*}}", line):
-                assert f'"{used}' in line or f'"{used}"' in line, line
+            assert f"$({name})" not in line.replace(f"$${{{name}:-$({name})}}", ""), line
+            for start in [m.start() for m in re.finditer(rf"\$\${{{name}\b", line)]:
+                assert line[start - 1] == '"', line  # the word opens with a double quote
