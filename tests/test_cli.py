@@ -166,3 +166,21 @@ def test_check_and_report_answer_a_lock_file_and_a_cover_letter_alike(tmp_path, 
     inputs = {i["file"]: i for i in manifest["inputs"]}
     assert set(inputs) == {"Сырым 08.08.xlsx", *expected}
     assert {name: (inputs[name]["verdict"], ",".join(inputs[name]["codes"])) for name in expected} == expected
+
+
+def test_default_folders_are_those_of_the_current_folder(tmp_path, plan):
+    """Without --inbox/--outbox a run reads ./inbox and writes ./outbox of the folder it is started in,
+    wherever the package itself lies (here: this repository, on PYTHONPATH)."""
+    import datetime as dt
+    import os
+
+    from pipeline.tools.samples import generate_samples
+
+    generate_samples(plan, tmp_path / "inbox", seed=2014, dates=[dt.date(2017, 8, 8)])
+    before = sorted(p.name for p in (REPO / "outbox").iterdir())
+    result = subprocess.run([sys.executable, "-m", "pipeline", "report", "--date", "2017-08-08", "--no-progress"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode in (0, 1), result.stderr
+    assert (tmp_path / "outbox" / "2017-08-08" / "akparat-2017-08-08.docx").is_file()
+    assert sorted(p.name for p in (REPO / "outbox").iterdir()) == before
