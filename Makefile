@@ -3,27 +3,38 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-DATE ?= 2017-08-17
 INBOX ?= inbox
+# The campaign: PLAN=path (any target), else the environment's MZ_PLAN, else the bundled plan. Its dates,
+# DATE's default (the second reporting date) and its own outbox (outbox-<plan file name> for a PLAN given
+# here: one outbox holds one campaign) come from it, not from this file.
+ifneq ($(strip $(PLAN)),)
+export MZ_PLAN := $(PLAN)
+OUTBOX ?= outbox-$(basename $(notdir $(PLAN)))
+endif
 OUTBOX ?= outbox
 # The demo has its own inbox and outbox: trying it never leaves reports in the real outbox/ (whose published
 # report a first real run would then refuse to replace) nor sample files in the real inbox/.
-DEMO_INBOX := build/demo/inbox
-DEMO_OUTBOX := build/demo/outbox
-# A seed whose schedule has, on 17 August, one unit missing and one late: the demo shows both.
+DEMO = build/demo$(if $(strip $(PLAN)),-$(basename $(notdir $(PLAN))))
+DEMO_INBOX = $(DEMO)/inbox
+DEMO_OUTBOX = $(DEMO)/outbox
+# A seed whose schedule has, on the demo date, one unit missing and one late: the demo shows both.
 DEMO_SEED := 2014
+# Shell prefix of the recipes that need a date: d = DATE, else the plan's default date (`plan dates
+# --default`; a plan with a mistake stops here with its messages and exit 2).
+PLAN_DATE = d="$${DATE:-}"; [ -n "$$d" ] || d="$$($(PY) -m pipeline plan dates --default)" || exit $$?;
 # HOST and PORT only from make's command line: a login shell may export HOST (the machine's name), and the
 # portal must not listen beyond this computer unless asked to.
 SERVE_HOST = $(if $(filter command line,$(origin HOST)),$(HOST),127.0.0.1)
 SERVE_PORT = $(if $(filter command line,$(origin PORT)),$(PORT),8017)
-DATES := 2017-08-08 2017-08-17 2017-08-26 2017-09-07 2017-09-18 2017-09-28
 
 .DEFAULT_GOAL := help
-.PHONY: help env demo report pdf history restore status links forms check samples test codes bench clean serve
+.PHONY: help env demo report pdf history restore status links forms check samples test codes bench clean serve plan-check
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
-	@echo "  variables: DATE=YYYY-MM-DD (default $(DATE)), INBOX=dir (default inbox), OUTBOX=dir (default outbox)"
+	@echo "  variables: PLAN=plan.yaml (any target; default the bundled plan, or MZ_PLAN), DATE=YYYY-MM-DD"
+	@echo "             (default the plan's second reporting date), INBOX=dir (default inbox), OUTBOX=dir"
+	@echo "             (default outbox; outbox-<plan name> with PLAN=)"
 	@echo "  check:     FILE=\"inbox/Теректі 17.08.xlsx\" (one file, spaces allowed) or DIR=inbox (every file in it)"
 	@echo "  report/pdf/check/demo succeed when the report was written or the files checked, also when a district's"
 	@echo "  file has errors (exit 1: see issues.csv); any other code stops make with it (README, Exit codes)."
@@ -38,29 +49,36 @@ $(VENV)/.installed: pyproject.toml
 env: $(VENV)/.installed ## build the virtualenv with pinned packages (done by every target that needs it)
 
 demo: $(VENV)/.installed ## sample submissions into build/demo/inbox, every date's report into build/demo/outbox
-	rm -rf build/demo
-	$(PY) -m pipeline samples --out $(DEMO_INBOX) --seed $(DEMO_SEED) --messy $(DATE)
-	@for d in $(DATES); do $(PY) -m pipeline report --date $$d --inbox $(DEMO_INBOX) --outbox $(DEMO_OUTBOX) || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }; done
-	@echo "Демо: $(DEMO_OUTBOX)/$(DATE)/ (кіріс қалтасы: $(DEMO_INBOX)/). Нағыз inbox/ пен outbox/ өзгерген жоқ."
+	@$(PLAN_DATE) dates="$$($(PY) -m pipeline plan dates)" || exit $$?; \
+	rm -rf "$(DEMO)"; \
+	$(PY) -m pipeline samples --out "$(DEMO_INBOX)" --seed $(DEMO_SEED) --messy "$$d" || exit $$?; \
+	for x in $$dates; do \
+	  $(PY) -m pipeline report --date $$x --inbox "$(DEMO_INBOX)" --outbox "$(DEMO_OUTBOX)" \
+	    || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }; \
+	done; \
+	echo "Демо: $(DEMO_OUTBOX)/$$d/ (кіріс қалтасы: $(DEMO_INBOX)/). Нағыз inbox/ пен outbox/ өзгерген жоқ."
+
+plan-check: $(VENV)/.installed ## check the plan file (PLAN=…): each mistake named by its key, in Kazakh
+	@$(PY) -m pipeline plan check
 
 # The CLI's 1 means "written, but some file has errors (see issues.csv)": for a person running make that is
 # success, and make would turn it into «Error 1» (exit 2); every other code is a real failure and make stops
 # with it («Error 3», «Error 7», …). Variables given on make's command line reach the recipe's environment,
 # so "$${X}" keeps spaces in names intact: every path below is quoted that way.
 report: $(VENV)/.installed ## the report for DATE from INBOX into OUTBOX/DATE/ (add FORCE=1 for --force)
-	@$(PY) -m pipeline report --date "$${DATE:-$(DATE)}" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}" $(if $(FORCE),--force) || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }
+	@$(PLAN_DATE) $(PY) -m pipeline report --date "$$d" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}" $(if $(FORCE),--force) || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }
 
 pdf: $(VENV)/.installed ## the report for DATE, plus PDF copies of both languages (needs LibreOffice)
-	@$(PY) -m pipeline report --date "$${DATE:-$(DATE)}" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}" --pdf $(if $(FORCE),--force) || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }
+	@$(PLAN_DATE) $(PY) -m pipeline report --date "$$d" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}" --pdf $(if $(FORCE),--force) || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }
 
 history: $(VENV)/.installed ## the kept versions of the report for DATE
-	@$(PY) -m pipeline history --date "$${DATE:-$(DATE)}" --outbox "$${OUTBOX:-$(OUTBOX)}"
+	@$(PLAN_DATE) $(PY) -m pipeline history --date "$$d" --outbox "$${OUTBOX:-$(OUTBOX)}"
 
 restore: $(VENV)/.installed ## make version V of the report for DATE current again (V=3)
-	@$(PY) -m pipeline restore --date "$${DATE:-$(DATE)}" --version "$(V)" --outbox "$${OUTBOX:-$(OUTBOX)}"
+	@$(PLAN_DATE) $(PY) -m pipeline restore --date "$$d" --version "$(V)" --outbox "$${OUTBOX:-$(OUTBOX)}"
 
 status: $(VENV)/.installed ## where each unit stands at DATE: what came, on time or late, what to fix, which feedback
-	@$(PY) -m pipeline status --date "$${DATE:-$(DATE)}" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}"
+	@$(PLAN_DATE) $(PY) -m pipeline status --date "$$d" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}"
 
 links: $(VENV)/.installed ## new secret portal links (BASE_URL=http://10.0.0.5:8017; ROTATE=unit: only that one)
 	@$(PY) -m pipeline links --outbox "$${OUTBOX:-$(OUTBOX)}" --base-url "$${BASE_URL:-http://127.0.0.1:8017}" $(if $(ROTATE),--rotate "$${ROTATE}")
@@ -86,7 +104,11 @@ bench: $(VENV)/.installed ## benchmark: 13, 1,000 and 10,000 submissions against
 serve: $(VENV)/.installed ## the district portal on 127.0.0.1:8017 (HOST=…, PORT=…); links first: make links
 	$(PY) -m pipeline serve --host "$(SERVE_HOST)" --port "$(SERVE_PORT)" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}"
 
-clean: ## remove the virtualenv, build/ (the demo) and outbox/'s reports, kept versions and caches
-	rm -rf $(VENV) build outbox/.runs outbox/.history outbox/.cache outbox/.lock outbox/.logs outbox/20* outbox/forms
+clean: ## remove the virtualenv, build/ (the demo) and the reports of outbox/ and outbox-<plan>/, versions and caches
+	rm -rf $(VENV) build
+	@for o in outbox outbox-*; do [ -d "$$o" ] || continue; \
+	  rm -rf "$$o"/.runs "$$o"/.history "$$o"/.cache "$$o"/.lock "$$o"/.logs "$$o"/.campaign.json "$$o"/20* "$$o"/forms; \
+	  rmdir "$$o" 2>/dev/null || true; \
+	done
 	@echo "Kept: inbox/ (the districts' files, never touched) and outbox/.portal/ (the portal's link keys and"
 	@echo "its audit log: remove it by hand to invalidate every link and drop the upload history)."

@@ -50,13 +50,22 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
     ("old", "new", "named"),
     [
         ("    kind: city", "    knd: city", "units[oral].knd"),
-        ("of: help_amount}", "of: help_amont}", "figures.fund_amount.of"),
+        ("of: help_amount}", "of: help_amont}", "items[I.5].figures[fund_amount].of"),
         ("code: akzhaiyk", "code: oral", "duplicate code 'oral'"),
         ("{code: raids,", "{code: home_visits,", "duplicate code 'home_visits'"),
-        ("unit: count, key: true, required: true}", "unit: pieces, key: true, required: true}", "unit"),
+        ("unit: count, key: true, required: true,", "unit: pieces, key: true, required: true,", "unit"),
         ("  - {date: 2017-09-28, kind: final}", "  - {date: 2017-10-28, kind: final}", "outside"),
         ("rules:\n", "rules:\n  colour: red\n", "rules.colour: unknown key"),
         ("campaign:\n", "campaign:\n  year: 2018\n", "duplicate key 'year'"),
+        # What the report says must name figures that exist, in a form they have.
+        ("{sponsor_amount} мың теңге.\"\n      ru", "{sponsor_amont} мың теңге.\"\n      ru", "report.summary[0].kk"),
+        ("{raids.nominative}", "{raids.dative}", "'raids' has no 'dative'"),
+        ("numerator: help_amount", "numerator: help_children", "report.per_head.numerator"),
+        ("compare: [help_children,", "compare: [sponsors_to_honour,", "report.compare"),
+        ("  utc_offset: 5\n", "  utc_offset: 50\n", "utc_offset"),
+        ("  unit_noun: {subject: әкімдік, place: әкімдікте}", "  unit_noun: {subject: әкімдік}", "unit_noun"),
+        ("not_yet: \"{units} комиссия", "not_yet: \"{unit} комиссия", "{unit}"),
+        ("about_reporting: true", "about_reporting: maybe", "about_reporting"),
     ],
 )
 def test_plan_mistakes_name_the_key(tmp_path, old, new, named):
@@ -70,3 +79,13 @@ def test_plan_that_is_not_yaml(tmp_path):
     path.write_text("campaign: [unclosed", encoding="utf-8")
     with pytest.raises(PlanError, match="not valid YAML"):
         load_plan(path)
+
+
+TEST_PLANS = sorted((Path(__file__).parent / "plans").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", TEST_PLANS, ids=lambda p: p.name)
+def test_the_test_plans_load(path):
+    plan = load_plan(path)
+    assert plan.region.name and plan.report.summary and plan.report.per_head is not None
+    assert any(item.about_reporting for item in plan.items)

@@ -70,7 +70,7 @@ def _load(tmp_path: Path, old: str, new: str):
         ("    kind: city", "    kind: 7", "units[oral].kind"),
         ("  - {date: 2017-09-28, kind: final}", "  - {date: 28.09.2017, kind: final}", "reporting_dates"),
         ("code: raids,", "code: Raids,", "lower_snake_case"),
-        ("unit: count, key: true, required: true}", "unit: count, key: maybe, required: true}", "key"),
+        ("unit: count, key: true, required: true,", "unit: count, key: maybe, required: true,", "key"),
         ("    kind: city\n", "", "units[oral].kind: required key is missing"),
     ],
 )
