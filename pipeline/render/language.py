@@ -143,7 +143,8 @@ class Language:
         return str(self.words["dates"]["with_year"]).format(day_month=day_month, year=date.year)
 
     def table_date(self, date: dt.date) -> str:
-        """Babel's long format, «2017 ж. 17 тамыз» / «17 августа 2017 г.»: for table headers, not running text."""
+        """Babel's long format (Kazakh «<year> ж. <day> <month>», Russian «<day> <month's genitive> <year> г.»):
+        for table headers, not running text."""
         return str(format_date(date, "long", locale=self.code))
 
     # --- words ------------------------------------------------------------------------------------------
