@@ -30,7 +30,7 @@ def _many_units_data(tmp_path: Path, units: int):
 
 def test_many_units_show_the_largest_and_one_bar_for_the_rest(tmp_path: Path) -> None:
     from pipeline.render.charts import MAX_BARS, TOP_UNITS, _unit_bars
-    from pipeline.render.kazakh import fmt_count, words
+    from pipeline.render.language import KAZAKH
 
     small, shortened = _unit_bars(make_report_data("2017-08-17"))
     assert not shortened and len(small) == 13
@@ -43,7 +43,7 @@ def test_many_units_show_the_largest_and_one_bar_for_the_rest(tmp_path: Path) ->
     assert shown == sorted(shown, reverse=True)
     assert shown == sorted(children.tolist(), reverse=True)[:TOP_UNITS]
     others = bars[-1]
-    assert others.label == words()["charts"]["others"].format(count=fmt_count(len(data.plan.units) - TOP_UNITS))
+    assert others.label == KAZAKH.words["charts"]["others"].format(count=KAZAKH.count(len(data.plan.units) - TOP_UNITS))
     assert others.total == children.sum() - sum(shown)
 
     with warnings.catch_warnings(record=True) as caught:

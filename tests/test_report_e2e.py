@@ -8,14 +8,16 @@ import hashlib
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from pipeline.tools.mess import add_mess
-from pipeline.publish import Busy, outbox_lock
+from pipeline.publish import versions
 from pipeline.report import run_report
 from pipeline.tools.samples import generate_samples
+from tests.hooks import HOLD_THE_LOCK, hooked_env
 
 AUG8, AUG17 = dt.date(2017, 8, 8), dt.date(2017, 8, 17)
 REPO = Path(__file__).resolve().parent.parent
@@ -140,17 +142,35 @@ def test_feedback_workbook_marks_the_problem_cell(demo):
     assert "value-ambiguous-number" in listed
 
 
-def test_second_run_waits_for_the_lock(tmp_path):
-    script = "import sys, time; from pathlib import Path; from pipeline.publish import outbox_lock\n" \
-             "with outbox_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(3)\n"
-    holder = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True, cwd=REPO)
-    assert holder.stdout.readline().strip() == "held"
-    with pytest.raises(Busy):
-        with outbox_lock(tmp_path, wait=False):
-            pass
-    holder.wait(timeout=10)
-    with outbox_lock(tmp_path, wait=False):
-        pass
+def test_second_run_waits_for_the_lock(plan, tmp_path):
+    """Two real `report` runs on one outbox: the second waits while the first holds the lock (it says so),
+    then runs on the first one's result; nothing is half-written or lost."""
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    generate_samples(plan, inbox, seed=2014, dates=[AUG8, AUG17])
+    held, release = tmp_path / "held", tmp_path / "release"
+    command = [sys.executable, "-m", "pipeline", "report", "--date", "2017-08-17", "--inbox", str(inbox),
+               "--outbox", str(outbox), "--no-progress"]
+    first = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=hooked_env(tmp_path / "hook", HOLD_THE_LOCK, MZ_TEST_HELD=str(held),
+                                            MZ_TEST_RELEASE=str(release)))
+    second = None
+    try:
+        while not held.exists():  # the first run now holds the outbox lock, and keeps it until released
+            assert first.poll() is None, first.communicate()
+            time.sleep(0.05)
+        second = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        waiting = second.stderr.readline()  # blocks until the second run says something
+        assert waiting.startswith("Басқа есеп жасалып жатыр") and str(outbox) in waiting, waiting
+        assert second.poll() is None  # and it is still waiting: the first run has not been released
+    finally:
+        release.touch()
+    out1, err1 = first.communicate(timeout=600)
+    out2, err2 = second.communicate(timeout=600)
+    assert first.returncode in (0, 1) and "Есеп жазылды" in out1, err1
+    # The second run read the same inbox after the first had published: the same report, no new version.
+    assert second.returncode in (0, 1) and "Есеп өзгерген жоқ" in out2, err2
+    assert [v.number for v in versions(outbox, "2017-08-17")] == [1]
+    assert not any((outbox / ".runs").iterdir())
 
 
 def test_failed_run_leaves_previous_report_intact(demo, monkeypatch):

@@ -402,6 +402,3 @@ def read_isolated(items: Sequence[tuple[str, str]], spec: ReadSpec, settings: Po
     pool = ReaderPool(spec, settings)
     return pool.run(items, on_done, on_form, prepare)
 
-
-def default_workers() -> int:
-    return max(1, min(2, os.cpu_count() or 1))

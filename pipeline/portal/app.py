@@ -231,7 +231,9 @@ class Portal:
                          unit=DEPARTMENT, limit_mb=self.config.max_upload_bytes // MB,
                          refresh=self.config.refresh_seconds, built=built if built in reports else None,
                          build_default=pages.next_date(self.plan, self.today()) or self.plan.final_date,
-                         error=request.query_params.get("error") == "1", mail=mail)
+                         error=request.query_params.get("error") == "1", mail=mail,
+                         # Which folders it watches and writes, so no one wonders whose inbox the grid shows.
+                         folders={"inbox": self.config.inbox.resolve(), "outbox": self.config.outbox.resolve()})
 
     # --- the mail panel (issue 18; wording and logic in pipeline/mail/panel.py) ------------------------------
     def _mail_panel(self, status: Any, lang: str) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from functools import cache, cached_property
 from typing import Any, Literal
 
 from babel import Locale
+from babel.dates import format_date
 from babel.numbers import NumberPattern, parse_pattern
 
 from pipeline.plan.model import Unit
@@ -141,8 +142,10 @@ class Language:
             return day_month
         return str(self.words["dates"]["with_year"]).format(day_month=day_month, year=date.year)
 
-    def short_date(self, date: dt.date) -> str:
-        return date.strftime("%d.%m.%Y")
+    def table_date(self, date: dt.date) -> str:
+        """Babel's long format (Kazakh «<year> ж. <day> <month>», Russian «<day> <month's genitive> <year> г.»):
+        for table headers, not running text."""
+        return str(format_date(date, "long", locale=self.code))
 
     # --- words ------------------------------------------------------------------------------------------
     def lower_first(self, text: str) -> str:

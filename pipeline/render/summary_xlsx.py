@@ -11,7 +11,7 @@ from pipeline.atomic import atomic_write
 from pipeline.plan.model import Figure
 from pipeline.render.cells import safe_cell_text
 from pipeline.render.docx import report_moment
-from pipeline.render.kazakh import fmt_date_short, words
+from pipeline.render.language import KAZAKH
 from pipeline.render.reuse import OutputCache, frame_digest, key_of
 from pipeline.render.xlsx_writer import Book, Cell, sheet_xml
 from pipeline.safe_text import starts_formula
@@ -80,7 +80,7 @@ def shown(fig: Figure, value: object) -> object:
 
 def _figures_sheet(book: Book, cells: _Cells, data: ReportData, date: Any, reuse: OutputCache | None = None,
                    plan_repr: str = "") -> None:
-    plan, w = data.plan, words()["xlsx"]
+    plan, w = data.plan, KAZAKH.words["xlsx"]
     frame = data.history[date]
     key = ""
     if reuse is not None:
@@ -131,7 +131,7 @@ def _figures_sheet(book: Book, cells: _Cells, data: ReportData, date: Any, reuse
 
 
 def _statuses_sheet(book: Book, cells: _Cells, data: ReportData) -> None:
-    plan, w = data.plan, words()["xlsx"]
+    plan, w = data.plan, KAZAKH.words["xlsx"]
     items = list(plan.items)
     text_codes = list(data.texts.columns)
     widths = {1: NAME_WIDTH, **{k: 40 for k in range(len(items) + 2, len(items) + 2 + len(text_codes))}}
@@ -169,8 +169,8 @@ def _statuses_sheet(book: Book, cells: _Cells, data: ReportData) -> None:
 
 
 def _timeliness_sheet(book: Book, cells: _Cells, data: ReportData) -> None:
-    plan, w = data.plan, words()["xlsx"]
-    states = words()["timeliness"]
+    plan, w = data.plan, KAZAKH.words["xlsx"]
+    states = KAZAKH.words["timeliness"]
     widths = dict(zip(range(1, 6), (24, 18, 22, 12, 32)))
     sheet: list[Row] = [[cells.text(head, bold=True)
                          for head in (w["unit"], w["reporting_date"], w["state"], w["days_late"], w["file"])]]
@@ -180,7 +180,7 @@ def _timeliness_sheet(book: Book, cells: _Cells, data: ReportData) -> None:
     for t in rows:
         unit = plan.unit_by_code.get(t.unit)
         if t.date not in short_dates:
-            short_dates[t.date] = fmt_date_short(t.date)
+            short_dates[t.date] = KAZAKH.table_date(t.date)
         sheet.append([
             cells.text(unit.name if unit else t.unit),
             cells.text(short_dates[t.date]),
@@ -201,7 +201,7 @@ def summary_bytes(data: ReportData, reuse: OutputCache | None = None) -> bytes:
     _statuses_sheet(book, cells, data)
     _timeliness_sheet(book, cells, data)
     # Dated to the report, not to the moment of writing: the same data give the same bytes.
-    return book.save(creator=words()["template"]["document_author"], moment=report_moment(data.date))
+    return book.save(creator=KAZAKH.words["template"]["document_author"], moment=report_moment(data.date))
 
 
 def write_summary(data: ReportData, path: Path, reuse: OutputCache | None = None) -> Path:

@@ -159,9 +159,14 @@ def test_oversized_upload_413_by_declared_length(tmp_path: Path, workbooks) -> N
         assert stored_files(site) == [] and audit(site) == []
 
 
+OFFERED = 2000  # chunks of 64 KiB: 128 MB, against a 100 kB limit
+
+
 def test_oversized_upload_413_while_streaming_without_length(tmp_path: Path) -> None:
     """A real server, a chunked body with no Content-Length: the answer 413 comes while the client is still
-    sending, long before the 13 MB offered are read."""
+    sending, long before the 128 MB offered are read. (No clock: the client offers 2,000 chunks of 64 KiB,
+    looking for an answer 20 ms after each — over 40 s in all, far more than any CI machine needs to answer
+    past the 100 kB limit — and the server must answer before the last.)"""
     import select
     import socket
 
@@ -182,7 +187,7 @@ def test_oversized_upload_413_while_streaming_without_length(tmp_path: Path) -> 
                           "Transfer-Encoding: chunked\r\n\r\n").encode())
             chunk = head + b"\0" * 65536
             try:
-                for sent in range(1, 201):  # 200 × 64 KiB offered
+                for sent in range(1, OFFERED + 1):
                     sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
                     chunk = b"\0" * 65536
                     if select.select([sock], [], [], 0.02)[0]:
@@ -196,7 +201,7 @@ def test_oversized_upload_413_while_streaming_without_length(tmp_path: Path) -> 
             except (ConnectionResetError, TimeoutError):
                 pass
         assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
-        assert sent < 200
+        assert sent < OFFERED
     assert stored_files(site) == []
 
 
@@ -318,3 +323,13 @@ def test_department_uploads_its_own_form_from_its_page(client, site: Site, workb
     [stored] = stored_files(site)
     assert stored.name.startswith("department-2017-08-17-")
     assert upload(client, dept, workbooks["oral"]).json()["problems"][0]["code"] == "upload-other-unit"
+
+
+def test_department_page_says_which_folders_it_watches(client, site: Site) -> None:
+    """After a demo run elsewhere, no one should wonder whose inbox the grid shows: the page names it."""
+    import html
+
+    page = html.unescape(client.get(site.links["department"]).text)
+    assert str(site.inbox.resolve()) in page and str(site.outbox.resolve()) in page
+    russian = html.unescape(client.get(site.links["department"] + "?lang=ru").text)
+    assert "Входящая папка" in russian and str(site.inbox.resolve()) in russian

@@ -61,17 +61,34 @@ def good_form(plan, tmp_path_factory) -> Path:
     return tmp / "good.xlsx"
 
 
-def test_check_on_a_fifo_and_a_device_answers_at_once(tmp_path):
+def test_a_fifo_or_device_given_or_inside_a_folder_is_file_not_regular(tmp_path, good_form):
     fifo = tmp_path / "pipe.xlsx"
     os.mkfifo(fifo)
-    # A folder given to `check` is checked file by file (`make check DIR=…`); a FIFO in it is not a file.
+    # A folder given to `check` is checked file by file (`make check DIR=…`): a FIFO in it is answered too,
+    # never silently left out (and never opened: an open would block until a writer came).
     folder = tmp_path / "folder.xlsx"
     folder.mkdir()
     os.mkfifo(folder / "inner.xlsx")
     out = _cli("check", str(fifo), str(folder), "/dev/zero")
     _no_traceback(out)
     assert out.returncode == 1
-    assert _codes_of(out.stdout) == {"pipe.xlsx": "file-not-regular", "zero": "file-not-regular"}
+    assert _codes_of(out.stdout) == {"pipe.xlsx": "file-not-regular", "inner.xlsx": "file-not-regular",
+                                     "zero": "file-not-regular"}
+    # The same FIFO in a report's inbox: the same answer, in issues.csv and the manifest; the run goes on.
+    inbox = tmp_path / "inbox"
+    (inbox / "Теректі").mkdir(parents=True)
+    os.mkfifo(inbox / "Теректі" / "pipe.xlsx")
+    arrived = dt.datetime(2017, 8, 7, 12).timestamp()  # it belongs to 8 August, the date of this report
+    os.utime(inbox / "Теректі" / "pipe.xlsx", (arrived, arrived))
+    (inbox / "good.xlsx").write_bytes(good_form.read_bytes())
+    run = _cli("report", "--date", "2017-08-08", "--inbox", str(inbox), "--outbox", str(tmp_path / "out"))
+    _no_traceback(run)
+    assert run.returncode == 1, run.stderr
+    manifest = json.loads((tmp_path / "out" / "2017-08-08" / "manifest.json").read_text(encoding="utf-8"))
+    codes = {i["file"]: i["codes"] for i in manifest["inputs"]}
+    assert codes["Теректі/pipe.xlsx"] == ["file-not-regular"] and "good.xlsx" in codes
+    issues = (tmp_path / "out" / "2017-08-08" / "issues.csv").read_text(encoding="utf-8-sig")
+    assert "Теректі/pipe.xlsx,,,file-not-regular,error," in issues
 
 
 def test_a_link_to_a_huge_sparse_file_is_refused_by_size_unread(tmp_path, plan):
@@ -144,13 +161,49 @@ def _with_dimension(src: Path, out: Path, ref: str) -> Path:
     return out
 
 
-def test_a_huge_declared_dimension_is_refused_before_the_reader_allocates(tmp_path, good_form):
-    huge = _with_dimension(good_form, tmp_path / "huge-dimension.xlsx", "A1:XFD1048576")
+def _with_far_cell(src: Path, out: Path, column: str, row: int) -> Path:
+    """The form with one real cell at `column``row` on its first sheet, its dimension saying so truthfully."""
+    ref = f"{column}{row}"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data, n = re.subn(rb'<dimension ref="[^"]*"\s*/>', f'<dimension ref="A1:{ref}"/>'.encode(), data)
+                data, m = re.subn(rb"</sheetData>", f'<row r="{row}"><c r="{ref}"><v>1</v></c></row></sheetData>'.encode(),
+                                  data)
+                assert n == m == 1
+            zout.writestr(info, data)
+    return out
+
+
+#: What the reader processes may allocate (the plan's `limits.reader_memory_mb`, the pool's RLIMIT_AS).
+READER_MB = 1024
+#: calamine keeps a sheet as a dense rectangle (measured: ~32 bytes a cell), so a real cell at CV1000000
+#: makes it allocate 100 million cells, ~3 GB: more than a reader process may have.
+FAR_COLUMN, FAR_ROW = "CV", 1_000_000
+
+
+def test_a_huge_declared_dimension_is_refused_before_the_reader_allocates(tmp_path, good_form, plan):
+    far = _with_far_cell(good_form, tmp_path / "far-cell.xlsx", FAR_COLUMN, FAR_ROW)
     fine = _with_dimension(good_form, tmp_path / "fine-dimension.xlsx", "A1:H60")
-    out = _cli("check", str(huge), str(fine))
+    assert plan.limits.reader_memory_mb == READER_MB
+    # The ground truth, without our code: calamine itself, opening that sheet in a process limited as a
+    # reader is, fails (the allocation is refused: an exception or an abort).
+    bare = subprocess.run(
+        [sys.executable, "-c",
+         "import resource, sys, python_calamine as pc\n"
+         "from pipeline.ingest.isolate import address_space_limit\n"
+         f"limit = address_space_limit({READER_MB}); resource.setrlimit(resource.RLIMIT_AS, (limit, limit))\n"
+         "wb = pc.CalamineWorkbook.from_path(sys.argv[1]); wb.get_sheet_by_name(wb.sheet_names[0])\n"
+         "print('allocated')",
+         str(far)], cwd=REPO, capture_output=True, text=True, timeout=FAST)
+    assert bare.returncode != 0 and "allocated" not in bare.stdout, bare.stdout
+    # The same file through `check`, whose reader processes have that limit: refused with its code, so the
+    # refusal came before calamine allocated the sheet (after, the reader would have crashed).
+    out = _cli("check", str(far), str(fine))
     _no_traceback(out)
     codes = _codes_of(out.stdout)
-    assert codes["huge-dimension.xlsx"] == "file-too-many-cells"
+    assert codes["far-cell.xlsx"] == "file-too-many-cells"
     assert "file-" not in codes["fine-dimension.xlsx"]
 
 
