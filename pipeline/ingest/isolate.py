@@ -25,6 +25,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -49,6 +50,17 @@ MAX_BATCH = 16
 #: More reader processes than this only thrash a small machine (and each may take reader_memory_mb):
 #: requests above it are capped here and refused by the CLI.
 MAX_WORKERS = 16
+
+#: Held while a worker process is started or its exit status is collected, by every pool of the process.
+#: The portal checks uploads in many threads at once, each with its own pool, and multiprocessing is not
+#: safe for that on its own: `Process.start()` polls every child of the process (`_cleanup`), so a thread
+#: asking about its own worker could lose the exit status to another thread's waitpid and be told the
+#: dead worker still runs (`Process.close()` then raised "Cannot close a process while it is still
+#: running": 2 uploads in 200 answered 500). Under this lock a fork also never inherits another pool's
+#: pipe ends half-made, which would keep that worker's sentinel open after it died.
+_PROCESSES = threading.Lock()
+#: How long to wait for a worker's exit status after its sentinel said it ended (see `_reap`).
+REAP_SECONDS = 10.0
 
 
 @dataclass
@@ -217,21 +229,22 @@ class ReaderPool:
         self.on_form: OnForm | None = None
 
     def _spawn(self) -> _Worker:
-        parent_end, child_end = self.ctx.Pipe(duplex=True)
-        inherited: list[mpc.Connection] = []
-        if self.ctx.get_start_method() == "fork":
-            inherited = [parent_end, *(w.conn for w in self.workers)]
         if self._log_dir is None:
             self._log_dir = Path(tempfile.mkdtemp(prefix="mz-reader-logs-"))
         self._spawned += 1
         log = self._log_dir / f"worker-{self._spawned}.log"
-        proc = self.ctx.Process(
-            target=_worker_main,
-            args=(child_end, inherited, self.spec, self.settings.memory_mb, self.settings.reader, str(log)),
-            daemon=True,
-        )
-        proc.start()
-        child_end.close()
+        with _PROCESSES:
+            parent_end, child_end = self.ctx.Pipe(duplex=True)
+            inherited: list[mpc.Connection] = []
+            if self.ctx.get_start_method() == "fork":
+                inherited = [parent_end, *(w.conn for w in self.workers)]
+            proc = self.ctx.Process(
+                target=_worker_main,
+                args=(child_end, inherited, self.spec, self.settings.memory_mb, self.settings.reader, str(log)),
+                daemon=True,
+            )
+            proc.start()
+            child_end.close()
         worker = _Worker(proc, parent_end, log=log)
         self.workers.append(worker)
         return worker
@@ -243,16 +256,10 @@ class ReaderPool:
             worker.conn.close()
         except OSError:
             pass
-        if worker.proc.is_alive():
-            worker.proc.kill()
-        worker.proc.join(5)
-        if worker.proc.exitcode is None:
-            # Still not reaped (a machine loaded by many concurrent uploads): SIGKILL cannot be refused, so
-            # waiting for it is bounded; Process.close() on a live process would raise instead.
-            worker.proc.kill()
-            worker.proc.join()
-        worker.exitcode = worker.proc.exitcode
-        worker.proc.close()
+        with _PROCESSES:
+            if worker.proc.exitcode is None:
+                worker.proc.kill()  # SIGKILL cannot be refused: the sentinel below closes soon
+        worker.exitcode = _reap(worker.proc)
 
     def close(self) -> None:
         for worker in list(self.workers):
@@ -346,8 +353,8 @@ class ReaderPool:
                         worker.started = time.monotonic()
                 except (EOFError, OSError):
                     dead = True
-                if worker.proc.sentinel in ready and not worker.proc.is_alive():
-                    dead = True
+                if worker.proc.sentinel in ready:
+                    dead = True  # the sentinel closes when the process ends (its status is `_reap`'s)
             if worker.inflight and not dead and time.monotonic() - worker.started > seconds:
                 done += self._fail(worker, "file-reader-timeout", results, pending, suspects)
             elif worker.inflight and dead:
@@ -382,6 +389,27 @@ class ReaderPool:
         if self.on_form is not None:
             self.on_form(idx, results[idx])
         return 1
+
+
+def _reap(proc: Any) -> int | None:
+    """Wait for a killed worker to end, collect its exit status and free it; never raises.
+
+    The end is awaited on the sentinel (a pipe the process holds open until it dies), not with waitpid:
+    another thread's `Process.start()` may take the status first, and records it in the same object a
+    moment later, so the status is asked for under `_PROCESSES` until it is there. If it never is (someone
+    else's waitpid), the object is left to the garbage collector instead of `close()`, which would raise.
+    """
+    deadline = time.monotonic() + REAP_SECONDS
+    mpc.wait([proc.sentinel], timeout=REAP_SECONDS)
+    while True:
+        with _PROCESSES:
+            code = proc.exitcode
+            if code is not None:
+                proc.close()
+                return code
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.005)
 
 
 def _read_log(path: Path | None, limit: int = 16384) -> str:
