@@ -188,11 +188,11 @@ def run_report(
 ) -> ReportResult:
     """`cache`: reuse files read before (see `pipeline.ingest.cache`, kept in `<outbox>/.cache/`);
     `progress(done, total)` is called as files are read; `force`: replace the published report even with
-    one built from fewer submissions.
+    one built from fewer forms of its date.
 
     Raises `RunStopped` (nothing written, the published report untouched) when the date has no usable
-    submission or would be replaced by a report from fewer submissions, and `OutboxFault` when the outbox
-    cannot be written."""
+    submission or would be replaced by a report from fewer forms of its date, and `OutboxFault` when the
+    outbox cannot be written."""
     clock = clock or StageClock()
     with clock.stage("plan"):
         plan = load_plan(plan_path)
@@ -206,63 +206,83 @@ def run_report(
     with ChartProcess() as charts, outbox_faults(outbox), outbox_lock(outbox, on_wait=on_wait):
         check_campaign(outbox, plan)  # one outbox, one campaign: before anything is read or written
         tidy(outbox)
-        # Forms are validated as they are read (the "ingest" stage); "validate" is what is left: the
-        # ignored files and any form not seen on the way.
-        validation = Validation(plan)
-        with clock.stage("ingest"):
-            reader_cache = None
-            if cache:
-                from pipeline.ingest.cache import IngestCache, default_cache_path
-                from pipeline.validate.store import rules_fingerprint
-
-                reader_cache = IngestCache.open(default_cache_path(outbox), plan_fingerprint(plan_path),
-                                                rules_fingerprint())
-                validation.store = reader_cache
-            try:
-                raws = read_inbox(plan, inbox, workers=workers, cache=reader_cache, progress=progress,
-                                  on_form=validation.add)
-                validation.save()
-            finally:
-                if reader_cache is not None:
-                    reader_cache.close()
-        with clock.stage("validate"):
-            subs = validation.results(raws)
+        subs = _read_and_validate(plan, plan_path, inbox, outbox, workers, cache, progress, clock)
         with clock.stage("select"):
-            selection = select(plan, subs, date)
-            extra = selection.problems + check_across(plan, selection)
-            files = verdicts(subs, selection, extra)
-            concerned = concerns(plan, selection, files)
-            _better_founded(outbox, date, inbox, files, force)
+            selection, files, concerned = _select(plan, subs, date)
+            something_to_report(files, date, inbox)
+            not_worse_founded(outbox, date, files, force)
         with clock.stage("aggregate"):
             from pipeline.aggregate.build import aggregate  # pandas: imported by the run that needs it
 
             data = aggregate(plan, selection, plan_path=plan_path)
-        run_dir = new_run_dir(outbox, date.isoformat())
-        try:
-            with clock.stage("render"):
-                reuse = None
-                if cache:
-                    from pipeline.render.reuse import OutputCache, default_outputs_path
-
-                    reuse = OutputCache(default_outputs_path(outbox))
-                outputs = write_outputs(run_dir, plan, plan_path, data, files, inbox=inbox, pdf=pdf,
-                                        charts=charts, concerned=concerned, reuse=reuse)
-                if reuse is not None:
-                    reuse.tidy()
-            with clock.stage("publish"):
-                published = publish(outbox, date.isoformat(), run_dir)
-                record_campaign(outbox, plan, plan_path, plan_fingerprint(plan_path))
-        except Exception:
-            # The chart process may still be drawing into the run folder: let it finish (or fail) first, so
-            # that it neither recreates the folder after it is removed nor dies on a closed pipe.
-            with contextlib.suppress(Exception):
-                charts.result()
-            discard_run_dir(run_dir)  # a failed run leaves nothing behind; the published report is untouched
-            raise
-        except BaseException:
-            discard_run_dir(run_dir)  # interrupted: what the chart process still writes is swept next run
-            raise
+        outputs, published = _write_and_publish(plan, plan_path, data, files, concerned, inbox=inbox,
+                                                outbox=outbox, pdf=pdf, cache=cache, charts=charts, clock=clock)
     return ReportResult(date, published.folder, files, data, outputs, concerned, published)
+
+
+def _read_and_validate(plan: Plan, plan_path: Path, inbox: Path, outbox: Path, workers: int, cache: bool,
+                       progress: Callable[[int, int], None] | None, clock: StageClock) -> list[Submission]:
+    """Every inbox file read and validated. Forms are validated as they are read (the "ingest" stage);
+    "validate" is what is left: the ignored files and any form not seen on the way."""
+    validation = Validation(plan)
+    with clock.stage("ingest"):
+        reader_cache = None
+        if cache:
+            from pipeline.ingest.cache import IngestCache, default_cache_path
+            from pipeline.validate.store import rules_fingerprint
+
+            reader_cache = IngestCache.open(default_cache_path(outbox), plan_fingerprint(plan_path),
+                                            rules_fingerprint())
+            validation.store = reader_cache
+        try:
+            raws = read_inbox(plan, inbox, workers=workers, cache=reader_cache, progress=progress,
+                              on_form=validation.add)
+            validation.save()
+        finally:
+            if reader_cache is not None:
+                reader_cache.close()
+    with clock.stage("validate"):
+        return validation.results(raws)
+
+
+def _select(plan: Plan, subs: list[Submission], date: dt.date
+            ) -> tuple[Selection, list[FileVerdict], list[FileVerdict]]:
+    """Which file counts for each unit and date, every file's verdict, and the files this report concerns."""
+    selection = select(plan, subs, date)
+    files = verdicts(subs, selection, selection.problems + check_across(plan, selection))
+    return selection, files, concerns(plan, selection, files)
+
+
+def _write_and_publish(plan: Plan, plan_path: Path, data: ReportData, files: list[FileVerdict],
+                       concerned: list[FileVerdict], *, inbox: Path, outbox: Path, pdf: bool, cache: bool,
+                       charts: ChartProcess, clock: StageClock) -> tuple[dict[str, str], Published]:
+    """Write every output into a run folder of its own, then make it the published report (under the lock)."""
+    run_dir = new_run_dir(outbox, data.date.isoformat())
+    try:
+        with clock.stage("render"):
+            reuse = None
+            if cache:
+                from pipeline.render.reuse import OutputCache, default_outputs_path
+
+                reuse = OutputCache(default_outputs_path(outbox))
+            outputs = write_outputs(run_dir, plan, plan_path, data, files, inbox=inbox, pdf=pdf,
+                                    charts=charts, concerned=concerned, reuse=reuse)
+            if reuse is not None:
+                reuse.tidy()
+        with clock.stage("publish"):
+            published = publish(outbox, data.date.isoformat(), run_dir)
+            record_campaign(outbox, plan, plan_path, plan_fingerprint(plan_path))
+            return outputs, published
+    except Exception:
+        # The chart process may still be drawing into the run folder: let it finish (or fail) first, so
+        # that it neither recreates the folder after it is removed nor dies on a closed pipe.
+        with contextlib.suppress(Exception):
+            charts.result()
+        discard_run_dir(run_dir)  # a failed run leaves nothing behind; the published report is untouched
+        raise
+    except BaseException:
+        discard_run_dir(run_dir)  # interrupted: what the chart process still writes is swept next run
+        raise
 
 
 def check_folders(inbox: Path, outbox: Path) -> None:
@@ -303,18 +323,36 @@ def outbox_faults(outbox: Path) -> Iterator[None]:
         raise OutboxFault(code, EXIT["outbox_fault"], path=where, detail=exc.strerror or str(exc)) from exc
 
 
-def _better_founded(outbox: Path, date: dt.date, inbox: Path, files: list[FileVerdict], force: bool) -> None:
-    """A published report is replaced only by one built from at least as many used submissions, and never
-    by one without a single usable submission for its own date (an empty inbox, only other dates)."""
-    fresh = [f for f in files if f.status == "used" and f.submission and f.submission.report_date == date]
-    if not fresh:
+def something_to_report(files: list[FileVerdict], date: dt.date, inbox: Path) -> None:
+    """A report is written only with at least one usable form of its own date (not an empty inbox, not
+    only other dates' files): otherwise `report-nothing-to-report`, and the published report stays."""
+    if not this_dates_forms(files, date):
         raise RunStopped("report-nothing-to-report", EXIT["nothing_to_report"], date=date.isoformat(), inbox=inbox)
-    manifest = published_manifest(outbox, date.isoformat())
-    counts = manifest.get("counts") if manifest else None
-    old = counts.get("used") if isinstance(counts, dict) else None
-    new = sum(f.status == "used" for f in files)
-    if isinstance(old, int) and new < old and not force:
-        raise RunStopped("report-fewer-submissions", EXIT["refused"], new=new, old=old)
+
+
+def not_worse_founded(outbox: Path, date: dt.date, files: list[FileVerdict], force: bool) -> None:
+    """A published report is replaced only by one built from at least as many forms *of its date*
+    (`report-fewer-submissions` otherwise, unless forced). Forms of earlier dates carried forward for units
+    that missed the date do not count: late forms of 8 August must not make up for the 17 August forms a
+    clerk removed by mistake."""
+    old = published_forms_of_date(published_manifest(outbox, date.isoformat()), date)
+    new = len(this_dates_forms(files, date))
+    if old is not None and new < old and not force:
+        raise RunStopped("report-fewer-submissions", EXIT["refused"], new=new, old=old, date=date.isoformat())
+
+
+def this_dates_forms(files: list[FileVerdict], date: dt.date) -> list[FileVerdict]:
+    """The used forms that report `date` itself."""
+    return [f for f in files if f.status == "used" and f.submission and f.submission.report_date == date]
+
+
+def published_forms_of_date(manifest: dict[str, object] | None, date: dt.date) -> int | None:
+    """How many used forms of `date` the published report was built from (None: no report of ours)."""
+    if not manifest or not isinstance(manifest.get("inputs"), list):
+        return None
+    return sum(1 for entry in manifest["inputs"]  # type: ignore[union-attr]
+               if isinstance(entry, dict) and entry.get("status") == "used"
+               and entry.get("report_date") == date.isoformat())
 
 
 def write_outputs(
