@@ -146,9 +146,11 @@ def verdicts(subs: list[Submission], selection: Selection | None, extra: list[Pr
     return out
 
 
-def check_files(paths: list[Path], *, plan_path: Path = DEFAULT_PLAN, workers: int = 2) -> list[FileVerdict]:
-    """Validate files on their own, without writing a report (the `check` command)."""
-    plan = load_plan(plan_path)
+def check_files(paths: list[Path], *, plan_path: Path = DEFAULT_PLAN, workers: int = 2,
+                plan: Plan | None = None) -> list[FileVerdict]:
+    """Validate files on their own, without writing a report (the `check` command). `plan`: the plan
+    already loaded (the portal checks every upload against the one it loaded at start)."""
+    plan = plan if plan is not None else load_plan(plan_path)
     for path in paths:
         if not path.exists():
             raise UsageError(messages()["usage"]["file_missing"].format(path=path))

@@ -19,7 +19,7 @@ from pipeline.aggregate.model import Timeliness
 from pipeline.plan.clock import campaign_tz
 from pipeline.plan.model import Plan
 from pipeline.problems import Problem
-from pipeline.validate.submission import Submission, oral_time, show_number
+from pipeline.validate.submission import Submission, show_number
 
 
 @dataclass
@@ -73,7 +73,7 @@ def _completed(plan: Plan, winner: Submission, earlier: list[Submission], proble
         problems.append(Problem.make(
             "value-from-earlier-file", winner.name, cell.sheet, cell.cell, figure=figure.label,
             value=show_number(source.values[figure.code]), earlier=source.name,
-            time=oral_time(source.raw.mtime).strftime("%d.%m.%Y %H:%M"),
+            time=dt.datetime.fromtimestamp(source.raw.mtime, tz=campaign_tz(plan)).strftime("%d.%m.%Y %H:%M"),
         ))
     if not taken:
         return winner

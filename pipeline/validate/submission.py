@@ -60,14 +60,6 @@ class Submission:
         return dt.datetime.fromtimestamp(self.raw.mtime, tz=tz).date()
 
 
-def oral_time(moment: float | dt.datetime | None = None) -> dt.datetime:
-    """A file time (seconds since the epoch), an aware datetime, or now, on the campaign's clock."""
-    if moment is None:
-        return dt.datetime.now(tz=ORAL_TZ)
-    if isinstance(moment, dt.datetime):
-        return moment.astimezone(ORAL_TZ) if moment.tzinfo is not None else moment
-    return dt.datetime.fromtimestamp(moment, tz=ORAL_TZ)
-
 
 class FormValidator:
     """Validates read forms of one plan. Build once per run: it caches lookups derived from the plan."""

@@ -98,11 +98,20 @@ def test_foreign_units_file_is_refused_with_a_code_and_not_stored(client, site: 
 
 
 def test_same_bytes_twice_are_recognised_not_stored_again(client, site: Site, workbooks) -> None:
-    first = upload(client, site.links["akzhaiyk"], workbooks["akzhaiyk"]).json()
-    second = upload(client, site.links["akzhaiyk"], workbooks["akzhaiyk"], name="copy.xlsx").json()
-    assert second["stored"] is True and second["stored_name"] == first["stored_name"]
-    assert "upload-duplicate" in {p["code"] for p in second["problems"]}
+    first = upload(client, site.links["akzhaiyk"], workbooks["akzhaiyk"], name="ИИН 010203400500 Иванов Иван Петров Пётр.xlsx").json()
+    answer = upload(client, site.links["akzhaiyk"], workbooks["akzhaiyk"], name="copy.xlsx")
+    second = answer.json()
+    # Issue 17 (main answered "stored": true): nothing was stored; the answer names the earlier upload, by its
+    # time as people write it and its (masked) name.
+    assert answer.status_code == 200 and second["stored"] is False and second["stored_name"] is None
+    earlier = second["duplicate_of"]
+    assert earlier["id"] == first["id"] and earlier["name"] == "ИИН *** ***.xlsx"
+    assert __import__("re").fullmatch(r"\d\d\.\d\d\.\d{4} \d\d:\d\d", earlier["time"])
+    [duplicate] = [p for p in second["problems"] if p["code"] == "upload-duplicate"]
+    assert earlier["time"] in duplicate["message"] and "T" not in duplicate["message"].split("(")[1]
     assert len(stored_files(site)) == 1 and len(audit(site)) == 2
+    page = client.get(site.links["akzhaiyk"] + f"?upload={second['id']}")
+    assert earlier["time"] in page.text and "010203400500" not in page.text
 
 
 @pytest.mark.parametrize("path", ["/p/{fake}", "/p/{fake}/form", "/p/short", "/p/{fake}/feedback/" + "0" * 32, "/nowhere",
