@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from pipeline.errors import EXIT, OutboxFault, RunStopped, UsageError
 from pipeline.aggregate.select import Selection, select
 from pipeline.ingest import read_files, read_inbox
+from pipeline.ingest.isolate import ReaderService
 from pipeline.ingest.model import RawForm
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan, plan_fingerprint
 from pipeline.plan.clock import local_date
@@ -147,15 +148,15 @@ def verdicts(subs: list[Submission], selection: Selection | None, extra: list[Pr
 
 
 def check_files(paths: list[Path], *, plan_path: Path = DEFAULT_PLAN, workers: int = 2,
-                plan: Plan | None = None) -> list[FileVerdict]:
+                plan: Plan | None = None, readers: ReaderService | None = None) -> list[FileVerdict]:
     """Validate files on their own, without writing a report (the `check` command). `plan`: the plan
-    already loaded (the portal checks every upload against the one it loaded at start)."""
+    already loaded, and `readers`: warm reader processes (the portal checks every upload with both)."""
     plan = plan if plan is not None else load_plan(plan_path)
     for path in paths:
         if not path.exists():
             raise UsageError(messages()["usage"]["file_missing"].format(path=path))
     validation = Validation(plan)
-    raws = read_files(plan, paths, workers=workers, on_form=validation.add)
+    raws = read_files(plan, paths, workers=workers, on_form=validation.add, readers=readers)
     return verdicts(validation.results(raws), None, [])
 
 

@@ -21,6 +21,7 @@ import faulthandler
 import multiprocessing
 import multiprocessing.connection as mpc
 import os
+import queue
 import shutil
 import signal
 import sys
@@ -422,6 +423,93 @@ def _read_log(path: Path | None, limit: int = 16384) -> str:
             return fh.read().decode("utf-8", "replace")
     except OSError:
         return ""
+
+
+class ReaderService:
+    """Reader processes kept warm for the life of a server (the portal checks every upload in one): no fork,
+    start-up and reaping per file, which cost more than the read itself. Thread-safe: a read takes an
+    idle worker (waiting for one when all are busy) and gives it back. A file that crashes or hangs its
+    worker is retried once in a fresh one, as in `ReaderPool`, and answered file-reader-crashed or
+    file-reader-timeout the second time; the dead worker is replaced. A worker is also replaced after
+    `RECYCLE_AFTER` files, so that no heap grows for the life of the server."""
+
+    RECYCLE_AFTER = 500
+
+    def __init__(self, spec: ReadSpec, settings: PoolSettings) -> None:
+        self.spec = spec
+        self.settings = settings
+        self._pool = ReaderPool(spec, settings)
+        self._lock = threading.Lock()
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._served: dict[int, int] = {}
+        self._started = False
+
+    def _start(self) -> None:
+        """The workers are forked at the first read, not before: a server that never reads needs none."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+            for _ in range(max(1, self.settings.workers)):
+                self._idle.put(self._pool._spawn())
+
+    def _replace(self, worker: _Worker) -> tuple[_Worker, str]:
+        """A fresh worker instead of `worker` (killed), and what the dead one's log says of its end."""
+        with self._lock:
+            self._pool._kill(worker)
+            self._served.pop(id(worker), None)
+            fresh = self._pool._spawn()
+        reason = crash_reason(_read_log(worker.log), worker.exitcode)
+        if worker.log is not None:
+            worker.log.unlink(missing_ok=True)
+        return fresh, reason
+
+    def read(self, path: str, name: str) -> RawForm:
+        if not self._started:
+            self._start()
+        worker = self._idle.get()
+        try:
+            form, worker, failure = self._attempt(worker, path, name)
+            if form is None:  # retried once, alone, in a fresh worker (a crash may be the worker's, not the file's)
+                form, worker, failure = self._attempt(worker, path, name)
+            if form is None:
+                code, params = failure
+                form = _final_answer(path, name, code, **params)
+            self._served[id(worker)] = self._served.get(id(worker), 0) + 1
+            if self._served[id(worker)] >= self.RECYCLE_AFTER:
+                worker, _ = self._replace(worker)
+            return form
+        finally:
+            self._idle.put(worker)
+
+    def _attempt(self, worker: _Worker, path: str, name: str
+                 ) -> tuple[RawForm | None, _Worker, tuple[str, dict[str, object]]]:
+        """(the form, the worker to go on with, why not): on a crash or a timeout the worker is replaced."""
+        seconds = self.settings.seconds
+        try:
+            worker.conn.send([(0, path, name)])
+            ready = mpc.wait([worker.conn, worker.proc.sentinel], timeout=seconds)
+            if worker.conn in ready:
+                _, form = worker.conn.recv()
+                return form, worker, ("", {})
+        except (EOFError, OSError, ValueError):
+            ready = [worker.proc.sentinel]
+        if ready:
+            code, params = "file-reader-crashed", {}
+        else:
+            code, params = "file-reader-timeout", {"seconds": int(seconds) if float(seconds).is_integer() else seconds}
+        fresh, reason = self._replace(worker)
+        if code == "file-reader-crashed":
+            params = {"detail": reason}
+        return None, fresh, (code, params)
+
+    def close(self) -> None:
+        """Kill every worker (a read still under way answers file-reader-crashed)."""
+        with self._lock:
+            self._pool.close()
+            self._started = False
+            while not self._idle.empty():
+                self._idle.get_nowait()
 
 
 def read_isolated(items: Sequence[tuple[str, str]], spec: ReadSpec, settings: PoolSettings,

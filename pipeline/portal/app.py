@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import datetime as dt
 import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,7 +146,8 @@ class Portal:
         self.config = config
         self.plan: Plan = load_plan(config.plan_path)
         self.key = ServerKey.load(config.outbox)
-        self.uploads = Uploads(self.plan, config.plan_path, config.inbox, config.outbox)
+        self.uploads = Uploads(self.plan, config.plan_path, config.inbox, config.outbox,
+                               readers=config.check_slots)
         self.limiter = RateLimiter()
         self.shared = SharedStatus(self._compute_status, self._status_key)
         self._checks: dict[int, asyncio.Semaphore] = {}
@@ -464,7 +466,14 @@ def create_app(config: PortalConfig) -> Any:
         Route("/p/{secret}/report/{date}/{index}", portal.report_file, methods=["GET"]),
         Route("/static/{name}", portal.static, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error},
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            portal.uploads.close()  # the warm reader processes end with the server
+
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error}, lifespan=lifespan,
                     middleware=[Middleware(Guard, outbox=config.outbox, read_timeout=config.read_timeout)])
     app.state.portal = portal
     return SecurityHeaders(app)
