@@ -191,7 +191,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-startup", dest="startup", action="store_false", help=h["bench_no_startup"])
     bench.set_defaults(run=cmd_bench)
     bench.add_argument("--portal-clients", type=int, default=0, metavar="N",
-                       help="also time the portal: N districts uploading at once (0: skip)")
+                       help="also time the portal: N page loads, N uploads, then both, at once (0: skip)")
+    bench.add_argument("--portal-files", type=int, default=200, metavar="N",
+                       help="files in the portal's inbox while it is timed (default 200)")
     _add_portal_commands(sub)
     _add_plan_commands(sub, h)
     # `--plan` is also understood after the command («report --plan next.yaml --date …»).
@@ -416,7 +418,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.portal_clients:
         from pipeline.tools.bench import run_portal_bench
 
-        run_portal_bench(clients=args.portal_clients, say=lambda line: print(line, flush=True))
+        run_portal_bench(clients=args.portal_clients, files=args.portal_files,
+                         say=lambda line: print(line, flush=True))
     return 0
 
 
