@@ -14,7 +14,6 @@ from typing import Any
 
 from pipeline.plan import Plan
 from pipeline.portal.pages import first_to_fix, problem_view
-from pipeline.portal.uploads import UPLOAD_SUBDIR
 from pipeline.status import CampaignStatus, FileStatus
 
 
@@ -109,7 +108,3 @@ def report_staleness(status: CampaignStatus, outbox: Path, dates: Iterable[str])
             and not PurePosixPath(f.name).name.startswith(".")
         )
     return stale
-
-
-def is_upload(name: str) -> bool:
-    return name.startswith(f"{UPLOAD_SUBDIR}/")
