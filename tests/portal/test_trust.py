@@ -219,7 +219,7 @@ def test_problems_in_the_pages_language_codes_behind_a_detail_result_kept_across
     label_ru = next(f["label_ru"] for s in raw_plan["sections"] for i in s["items"] for f in i.get("figures", [])
                     if f["code"] == figure.code)
     row = re.search(r'<tr class="sev-error" data-code="value-not-number">(.*?)</tr>', ru.text, re.S).group(1)
-    message = re.search(r'data-label="[^"]*">([^<]*)<details', row.split("</td>")[3] + "</td>").group(1)
+    message = re.search(r'<div class="msg">([^<]*)<details', row).group(1)
     assert label_ru in message and not KAZAKH_ONLY.search(message.replace("көп", ""))  # the typed value stays
     assert re.search(r"<details class=\"code\"><summary>[^<]+</summary><code>value-not-number</code></details>", row)
     assert not re.search(r"<td[^>]*><code>value-not-number</code></td>", ru.text)  # no bare code column
