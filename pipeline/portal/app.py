@@ -244,7 +244,11 @@ class Portal:
             })
         built = request.query_params.get("built", "")
         lang = lang_of(request)
+        # Hidden files (an upload's temporary file being written, a program's own) are ignored by every run:
+        # not "files of no unit" for the department to worry about.
+        unassigned = [f for f in status.unassigned if not Path(f.name).name.startswith(".")]
         return self.page("department.html", request, secret, status=status, reports=reports, stale=stale,
+                         unassigned=unassigned,
                          result=views.result(self._shown_upload(request, DEPARTMENT), lang, self.plan),
                          unit=DEPARTMENT, limit_mb=self.config.max_upload_bytes // MB,
                          refresh=self.config.refresh_seconds, built=built if built in reports else None,

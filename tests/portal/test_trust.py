@@ -21,7 +21,6 @@ from pathlib import Path
 import openpyxl
 import pytest
 import yaml
-from starlette.testclient import TestClient
 
 from pipeline.forms import write_form
 from pipeline.plan import load_plan
@@ -61,8 +60,11 @@ def title_of(page: str) -> str:
     return re.search(r"<h1>(.*?)</h1>", page, re.S).group(1).strip()
 
 
-def _client(site: Site) -> TestClient:
-    return TestClient(create_app(site.config), base_url="http://127.0.0.1", raise_server_exceptions=False)
+def _client(site: Site, app: object | None = None) -> object:
+    """A test client that answers a server error as the server would (the portal's page), not by raising."""
+    from starlette.testclient import TestClient  # imported late: its httpx notice is filtered by conftest then
+
+    return TestClient(app or create_app(site.config), base_url="http://127.0.0.1", raise_server_exceptions=False)
 
 
 # --- stored and audited together or not at all ----------------------------------------------------------------
@@ -94,7 +96,7 @@ def test_an_unwritable_audit_log_stores_nothing_and_answers_in_kazakh(tmp_path: 
 
 # --- every error as the portal's own page ------------------------------------------------------------------------
 
-def _error_cases(site: Site, client: TestClient) -> dict[str, object]:
+def _error_cases(site: Site, client: object) -> dict[str, object]:
     link = site.links["akzhaiyk"]
     return {
         "404 root": lambda lang: client.get(f"/?lang={lang}"),
@@ -149,7 +151,7 @@ def test_an_unexpected_error_answers_a_page_and_its_traceback_goes_to_the_log(tm
         raise RuntimeError(f"status broke on {IIN} at /p/{secret}")
 
     app.app.state.portal.shared.get = broken
-    with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as client:
+    with _client(site, app) as client:
         page = client.get(site.links["akzhaiyk"])
         ru = client.get(site.links["akzhaiyk"] + "?lang=ru")
         after = client.get("/static/portal.css")
@@ -429,7 +431,7 @@ def test_the_status_is_computed_once_per_inbox_change_and_shared(tmp_path: Path,
     for t in threads:
         t.join()
     assert len(calls) == 1 and len(results) == 20 and all(r is results[0] for r in results)
-    with TestClient(app, base_url="http://127.0.0.1") as client:
+    with _client(site, app) as client:
         for _ in range(3):
             assert client.get(site.links["department"]).status_code == 200
         assert len(calls) == 1
