@@ -328,8 +328,8 @@ def real_cells(xml: bytes) -> int:
             return rows * (len(refs) + unplaced)
     if not refs:
         return 0
-    rows = max(int(r) for _, r in refs)
-    cols = max(_column_number(c.decode("ascii")) for c, _ in set(refs))
+    rows = max(map(int, (r for _, r in refs)))
+    cols = max(_column_number(c.decode("ascii")) for c in {c for c, _ in refs})
     return rows * cols
 
 

@@ -212,7 +212,8 @@ class Portal:
 
     async def district(self, request: Request, unit: str, secret: str) -> Response:
         status = await self.status()
-        history = views.history(self.uploads.audit.uploads(unit), status)
+        records = self.uploads.audit.uploads(unit)
+        history = views.history(records, status)
         today = self.today()
         if wants_json(request):
             return JSONResponse({
@@ -222,7 +223,7 @@ class Portal:
             })
         lang = lang_of(request)
         return self.page("district.html", request, secret, unit=unit, history=history,
-                         result=views.result(self._shown_upload(request, unit), lang, self.plan),
+                         result=views.result(self._shown_upload(request, unit), lang, self.plan, status, records),
                          next_date=pages.next_date(self.plan, today), last_date=self.plan.final_date,
                          limit_mb=self.config.max_upload_bytes // MB)
 

@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pipeline.plan import Plan
+from pipeline.problems import Problem
 from pipeline.portal.pages import first_to_fix, problem_view
 from pipeline.status import CampaignStatus, FileStatus
 
@@ -43,11 +44,26 @@ def history(records: Iterable[dict[str, object]], status: CampaignStatus) -> lis
     return out
 
 
-def result(record: dict[str, object] | None, lang: str, plan: Plan) -> dict[str, Any] | None:
-    """One upload's answer as its page shows it: what became of the file, and what to fix first."""
+#: what the report makes of a file beside the others of its date, shown with the upload's own answer
+ACROSS_FILES = ("value-from-earlier-file",)
+
+
+def result(record: dict[str, object] | None, lang: str, plan: Plan, status: CampaignStatus | None = None,
+           records: Iterable[dict[str, object]] = ()) -> dict[str, Any] | None:
+    """One upload's answer as its page shows it: what became of the file, and what to fix first; with the
+    status, also what the report does about it beside the unit's other files of that date (a value taken
+    from an earlier file, named as the district named it: `records`, the unit's uploads)."""
     if record is None:
         return None
     problems = [problem_view(p, lang, plan) for p in record.get("problems") or [] if isinstance(p, dict)]
+    if status is not None:
+        now = next((f for f in status.files if f.name == stored_name_of(record)), None)
+        originals = {str(r["stored_name"]): str(r.get("original_name") or "") for r in records if r.get("stored_name")}
+        for p in (now.problems if now is not None else ()):
+            if p.code in ACROSS_FILES:
+                params = {k: (originals.get(v) or v) if k == "earlier" else v for k, v in p.params}
+                problems.append(problem_view(Problem(p.code, p.file, p.sheet, p.cell, tuple(sorted(params.items()))),
+                                             lang, plan))
     earlier = record.get("duplicate_of")
     if record.get("verdict") == "refused" or (not record.get("stored") and not earlier):
         state = "refused"

@@ -439,3 +439,24 @@ def test_the_status_is_computed_once_per_inbox_change_and_shared(tmp_path: Path,
         client.get(site.links["department"])
         client.get(site.links["akzhaiyk"])
         assert len(calls) == 2  # the upload changed the inbox: computed again, once
+
+
+def test_a_correction_with_a_wrong_cell_says_which_earlier_value_the_report_takes(client, site: Site, workbooks,
+                                                                                 tmp_path: Path) -> None:
+    """A later file of a date with a wrong cell: the report takes that figure from the earlier file of the
+    date where it was valid, and the district's page says so (main: the figure was simply lost)."""
+    plan = load_plan()
+    values = sample_values(plan, "akzhaiyk", dt.date(2017, 8, 17))
+    code = key_figure(plan, values)
+    later = tmp_path / "Ақжайық 17.08 соңғы.xlsx"
+    fill_form(write_form(plan, "akzhaiyk", tmp_path / "blank.xlsx"), later,
+              {**values, "form.filled_date": dt.date(2017, 8, 17), code: "бір мың"})
+    link = site.links["akzhaiyk"]
+    assert upload(client, link, workbooks["akzhaiyk"]).json()["stored"]
+    body = upload(client, link, later).json()
+    page = client.get(f"{link}?upload={body['id']}").text
+    row = re.search(r'<tr class="sev-warning" data-code="value-from-earlier-file">(.*?)</tr>', page, re.S)
+    assert row and str(values[code]) in row.group(1) and workbooks["akzhaiyk"].name in row.group(1)
+    cells = {(c["unit"], c["date"]): c for c in
+             client.get(site.links["department"], headers={"Accept": "application/json"}).json()["cells"]}
+    assert cells[("akzhaiyk", "2017-08-17")]["used"].endswith(".xlsx")
