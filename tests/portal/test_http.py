@@ -327,3 +327,18 @@ def test_department_uploads_its_own_form_from_its_page(client, site: Site, workb
     [stored] = stored_files(site)
     assert stored.name.startswith("department-2017-08-17-")
     assert upload(client, dept, workbooks["oral"]).json()["problems"][0]["code"] == "upload-other-unit"
+
+
+def test_every_word_a_template_asks_for_is_in_both_languages() -> None:
+    """A missing key renders as nothing (a heading over an empty answer): every `t.key` the templates use
+    must be in portal.yaml in both languages."""
+    import re
+
+    import yaml
+
+    from pipeline.portal.pages import TEMPLATES
+
+    wording = yaml.safe_load((TEMPLATES.parents[1] / "data" / "portal.yaml").read_text(encoding="utf-8"))
+    used = {key for template in TEMPLATES.glob("*.html")
+            for key in re.findall(r"\bt\.([a-z_]+)", template.read_text(encoding="utf-8"))}
+    assert used and not used - set(wording["kk"]) and not used - set(wording["ru"])
