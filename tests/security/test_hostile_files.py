@@ -18,6 +18,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.tools.samples import generate_samples
 from pipeline.forms.build import write_form
@@ -303,3 +305,32 @@ def test_a_native_panic_reaches_no_console_and_becomes_one_line(plan: Plan, tmp_
 def test_crash_reason_falls_back_to_the_signal():
     assert crash_reason("", -6) == "SIGABRT"
     assert crash_reason("\x1e0\nMemoryError\n", 1) == "memory limit"
+
+
+def _letters(col: int) -> str:
+    out = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+
+@settings(max_examples=200, deadline=None)
+@given(cells=st.lists(st.tuples(st.integers(1, 16384), st.integers(1, 1_048_576), st.booleans()), min_size=1,
+                      max_size=30),
+       prefix=st.sampled_from(["", "x:"]))
+def test_the_sheet_extent_is_the_farthest_cell_with_a_value_and_the_cheap_bound_never_below_it(cells, prefix):
+    """The guard's reading of a sheet part against the rectangle computed here from the cells put in it:
+    format-only cells do not count, and the cheap bound used for ordinary forms is never smaller."""
+    from pipeline.ingest.extract import cells_bound, real_cells
+
+    body = "".join(
+        f'<{prefix}c r="{_letters(c)}{r}" t="n"><{prefix}v>1</{prefix}v></{prefix}c>' if value
+        else f'<{prefix}c r="{_letters(c)}{r}" s="1"/>'
+        for c, r, value in cells)
+    xml = f'<worksheet><sheetData><{prefix}row r="1">{body}</{prefix}row></sheetData></worksheet>'.encode()
+    valued = [(c, r) for c, r, value in cells if value]
+    expected = max(r for _, r in valued) * max(c for c, _ in valued) if valued else 0
+    assert real_cells(xml) == expected
+    assert cells_bound(xml) >= expected
