@@ -229,3 +229,43 @@ def test_a_worker_whose_exit_status_another_thread_took_is_closed_without_an_err
     pool.close()
     assert pool.workers == [] and worker.exitcode is None
     child.close()
+
+
+def test_warm_readers_answer_crashes_and_hangs_and_keep_serving(plan: Plan, tmp_path: Path) -> None:
+    """The portal's warm reader processes: a file that kills or hangs its worker is answered with its code
+    (retried once in a fresh worker), the worker is replaced, and reads from many threads go on."""
+    import threading
+
+    from pipeline.ingest.isolate import ReaderService
+    from pipeline.tools.samples import generate_samples
+
+    forms = [f.path for f in generate_samples(plan, tmp_path / "forms", dates=[plan.dates[0]]).files]
+    spec = ReadSpec.from_plan(plan)
+    (tmp_path / "crash.xlsx").write_bytes(b"x")
+    (tmp_path / "hang.xlsx").write_bytes(b"x")
+    crashing = ReaderService(spec, PoolSettings(workers=2, reader=crashing_reader))
+    hanging = ReaderService(spec, PoolSettings(workers=1, seconds=1, reader=hanging_reader))
+    try:
+        crashed = crashing.read(str(tmp_path / "crash.xlsx"), "crash.xlsx")
+        assert [p.code for p in crashed.problems] == ["file-reader-crashed"]
+        timed_out = hanging.read(str(tmp_path / "hang.xlsx"), "hang.xlsx")
+        assert [p.code for p in timed_out.problems] == ["file-reader-timeout"]
+        assert hanging.read(str(forms[0]), forms[0].name).readable
+        read: list[RawForm] = []
+        lock = threading.Lock()
+
+        def reader(i: int) -> None:
+            for k in range(6):
+                form = crashing.read(str(forms[(i + k) % len(forms)]), "f.xlsx")
+                with lock:
+                    read.append(form)
+
+        threads = [threading.Thread(target=reader, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(read) == 48 and all(f.readable and f.cells for f in read)
+    finally:
+        crashing.close()
+        hanging.close()
