@@ -70,7 +70,7 @@ def render(name: str, **context: Any) -> str:
 
 
 def ddmmyyyy(value: dt.date | str | None) -> str:
-    """A date (or an ISO date string from the audit log) as «17.08.2017»."""
+    """A date (or an ISO date string from the audit log) as «DD.MM.YYYY»."""
     if not value:
         return "–"
     if isinstance(value, str):
@@ -112,7 +112,7 @@ def unit_names(plan: Plan, lang: str) -> dict[str, str]:
 
 
 def short_names(plan: Plan, lang: str) -> dict[str, str]:
-    """Names for the narrow grid column: «Ақжайық», «Орал», and the department's own short word."""
+    """Names for the narrow grid column: the units' short names, and the department's own short word."""
     names = {u.code: u.short for u in plan.units}
     names[plan.department.code] = wording(lang, plan)["department_short"]
     return names
