@@ -154,7 +154,7 @@ class Portal:
 
     # --- common --------------------------------------------------------------------------------------------
     def today(self) -> dt.date:
-        return self.today() if self.config.today is not None else local_today(self.plan)
+        return self.config.today() if self.config.today is not None else local_today(self.plan)
 
     def role(self, request: Request, kind: str = "request") -> tuple[str, str]:
         secret = str(request.path_params.get("secret", ""))
