@@ -99,8 +99,8 @@ test: $(VENV)/.installed ## run the test suite
 codes: $(VENV)/.installed ## regenerate docs/problem-codes.md from the catalogue
 	$(PY) -m pipeline codes --out docs/problem-codes.md
 
-bench: $(VENV)/.installed ## benchmark: 13, 1,000 and 10,000 submissions against a bare calamine read
-	$(PY) -m pipeline bench --files 13 --files 1000 --files 10000 --portal-clients 13 --mail-messages 500
+bench: $(VENV)/.installed ## benchmark: 13, 1,000 and 10,000 submissions; the portal under 100 clients; 500 e-mails
+	$(PY) -m pipeline bench --files 13 --files 1000 --files 10000 --portal-clients 100 --portal-files 200 --mail-messages 500
 
 serve: $(VENV)/.installed ## the district portal on 127.0.0.1:8017 (HOST=…, PORT=…); links first: make links
 	$(PY) -m pipeline serve --host "$(SERVE_HOST)" --port "$(SERVE_PORT)" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}"

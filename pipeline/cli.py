@@ -223,6 +223,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--portal-clients", type=int, default=0, metavar="N", help=h["bench_portal_clients"])
     bench.set_defaults(run=cmd_bench)
     bench.add_argument("--mail-messages", type=int, default=0, metavar="N", help=h["bench_mail_messages"])
+    bench.add_argument("--portal-files", type=int, default=200, metavar="N", help=h["bench_portal_files"])
     _add_portal_commands(sub)
     from pipeline.mail.cli import add_mail_commands  # issue 18: mail fetch|send|tick|check, remind
 
@@ -472,7 +473,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.portal_clients:
         from pipeline.tools.bench import run_portal_bench
 
-        run_portal_bench(clients=args.portal_clients, say=lambda line: print(line, flush=True))
+        run_portal_bench(clients=args.portal_clients, files=args.portal_files,
+                         say=lambda line: print(line, flush=True))
     if args.mail_messages:
         from pipeline.tools.bench import run_mail_bench
 

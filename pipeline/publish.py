@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.atomic import FILE_MODE, atomic_write, fsync_dir
+from pipeline.atomic import atomic_write, file_mode, folder_mode, fsync_dir
 
 RUNS = ".runs"
 HISTORY = ".history"
@@ -86,7 +86,7 @@ class Version:
 def outbox_lock(outbox: Path, *, wait: bool = True, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold the outbox for one run. A second run waits (or raises `Busy` when `wait` is false)."""
     outbox.mkdir(parents=True, exist_ok=True)
-    fd = os.open(outbox / LOCK, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    fd = os.open(outbox / LOCK, os.O_RDWR | os.O_CREAT, 0o666)  # less the umask, like any new file
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -106,7 +106,7 @@ def new_run_dir(outbox: Path, date_text: str) -> Path:
     runs.mkdir(parents=True, exist_ok=True)
     path = runs / f"{date_text}.{time.strftime('%Y%m%dT%H%M%S')}.{os.getpid()}"
     path.mkdir()
-    os.chmod(path, 0o755)  # readable like any folder on the share, whatever the umask
+    os.chmod(path, folder_mode())  # like any folder the user makes: 0777 less the umask
     return path
 
 
@@ -284,17 +284,19 @@ def restore(outbox: Path, date_text: str, number: int) -> Published:
 
 
 def fsync_tree(folder: Path) -> None:
-    """Flush every file and folder under `folder` to disk before it is switched into place, and make each
-    readable like any document on the share (0644 files, 0755 folders: some writers create 0600)."""
+    """Flush every file and folder under `folder` to disk before it is switched into place, and give each
+    the mode the user's umask asks for (0666/0777 less the umask: 0644/0755 under the usual 022, private
+    under 077), whatever the writer chose (some create 0600)."""
+    files, folders = file_mode(), folder_mode()
     for dirpath, _, filenames in os.walk(folder):
         for name in filenames:
             fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
             try:
-                os.fchmod(fd, FILE_MODE)
+                os.fchmod(fd, files)
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        os.chmod(dirpath, 0o755)
+        os.chmod(dirpath, folders)
         fsync_dir(Path(dirpath))
 
 

@@ -26,6 +26,7 @@ from pipeline.errors import EXIT, OutboxFault, RunStopped, UsageError
 from pipeline.aggregate.select import Selection, select
 from pipeline.ingest import read_files, read_inbox
 from pipeline.ingest.inbox import scan_paths
+from pipeline.ingest.isolate import ReaderService
 from pipeline.ingest.model import RawForm
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan, plan_fingerprint
 from pipeline.plan.clock import local_date
@@ -156,19 +157,21 @@ def verdicts(subs: list[Submission], selection: Selection | None, extra: list[Pr
     return out
 
 
-def check_files(paths: list[Path], *, plan_path: Path = DEFAULT_PLAN, workers: int = 2) -> list[FileVerdict]:
-    """Validate files on their own, without writing a report (the `check` command).
+def check_files(paths: list[Path], *, plan_path: Path = DEFAULT_PLAN, workers: int = 2,
+                plan: Plan | None = None, readers: ReaderService | None = None) -> list[FileVerdict]:
+    """Validate files on their own, without writing a report (the `check` command). `plan`: the plan
+    already loaded, and `readers`: warm reader processes (the portal checks every upload with both).
 
     Files and folders are listed as `report` lists its inbox (`scan_paths`): a lock file or a PDF is set
-    aside with the same `ignored-…` code, a tool file (`.gitkeep`) is not listed. Raises `RunStopped`
+    aside with the same `ignored-…` code, a tool file (`.gitkeep`) is not listed. Raises `NothingToCheck`
     (`check-nothing-to-check`, exit 3) when nothing listed is a spreadsheet to check."""
-    plan = load_plan(plan_path)
+    plan = plan if plan is not None else load_plan(plan_path)
     for path in paths:
         if not (path.exists() or path.is_symlink()):
             raise UsageError(messages()["usage"]["file_missing"].format(path=path), "file-missing")
     candidates, ignored = scan_paths(paths, plan.limits.max_file_bytes)
     validation = Validation(plan)
-    raws = read_files(plan, candidates, workers=workers, on_form=validation.add)
+    raws = read_files(plan, candidates, workers=workers, on_form=validation.add, readers=readers)
     checked = verdicts(validation.results(raws + ignored), None, [])
     if not candidates:
         raise NothingToCheck(checked, ", ".join(str(p) for p in paths))
@@ -214,11 +217,11 @@ def run_report(
 ) -> ReportResult:
     """`cache`: reuse files read before (see `pipeline.ingest.cache`, kept in `<outbox>/.cache/`);
     `progress(done, total)` is called as files are read; `force`: replace the published report even with
-    one built from fewer submissions.
+    one built from fewer forms of its date.
 
     Raises `RunStopped` (nothing written, the published report untouched) when the date has no usable
-    submission or would be replaced by a report from fewer submissions, and `OutboxFault` when the outbox
-    cannot be written."""
+    submission or would be replaced by a report from fewer forms of its date, and `OutboxFault` when the
+    outbox cannot be written."""
     clock = clock or StageClock()
     with clock.stage("plan"):
         plan = load_plan(plan_path)
@@ -232,64 +235,84 @@ def run_report(
     with ChartProcess() as charts, outbox_faults(outbox), outbox_lock(outbox, on_wait=on_wait):
         check_campaign(outbox, plan)  # one outbox, one campaign: before anything is read or written
         tidy(outbox)
-        # Forms are validated as they are read (the "ingest" stage); "validate" is what is left: the
-        # ignored files and any form not seen on the way.
-        validation = Validation(plan)
-        with clock.stage("ingest"):
-            reader_cache = None
-            if cache:
-                from pipeline.ingest.cache import IngestCache, default_cache_path
-                from pipeline.validate.store import rules_fingerprint
-
-                reader_cache = IngestCache.open(default_cache_path(outbox), plan_fingerprint(plan_path),
-                                                rules_fingerprint())
-                validation.store = reader_cache
-            try:
-                raws = read_inbox(plan, inbox, workers=workers, cache=reader_cache, progress=progress,
-                                  on_form=validation.add)
-                validation.save()
-            finally:
-                if reader_cache is not None:
-                    reader_cache.close()
-        with clock.stage("validate"):
-            subs = validation.results(raws)
+        subs = _read_and_validate(plan, plan_path, inbox, outbox, workers, cache, progress, clock)
         with clock.stage("select"):
-            selection = select(plan, subs, date)
-            extra = selection.problems + check_across(plan, selection)
-            files = verdicts(subs, selection, extra)
-            concerned = concerns(plan, selection, files)
+            selection, files, concerned = _select(plan, subs, date)
             counts = run_counts(plan, date, files, concerned)
-            _better_founded(outbox, date, inbox, counts, force)
+            something_to_report(counts, date, inbox)
+            not_worse_founded(outbox, date, counts, force)
         with clock.stage("aggregate"):
             from pipeline.aggregate.build import aggregate  # pandas: imported by the run that needs it
 
             data = aggregate(plan, selection, plan_path=plan_path)
-        run_dir = new_run_dir(outbox, date.isoformat())
-        try:
-            with clock.stage("render"):
-                reuse = None
-                if cache:
-                    from pipeline.render.reuse import OutputCache, default_outputs_path
-
-                    reuse = OutputCache(default_outputs_path(outbox))
-                outputs = write_outputs(run_dir, plan, plan_path, data, files, inbox=inbox, pdf=pdf,
-                                        charts=charts, concerned=concerned, reuse=reuse)
-                if reuse is not None:
-                    reuse.tidy()
-            with clock.stage("publish"):
-                published = publish(outbox, date.isoformat(), run_dir)
-                record_campaign(outbox, plan, plan_path, plan_fingerprint(plan_path))
-        except Exception:
-            # The chart process may still be drawing into the run folder: let it finish (or fail) first, so
-            # that it neither recreates the folder after it is removed nor dies on a closed pipe.
-            with contextlib.suppress(Exception):
-                charts.result()
-            discard_run_dir(run_dir)  # a failed run leaves nothing behind; the published report is untouched
-            raise
-        except BaseException:
-            discard_run_dir(run_dir)  # interrupted: what the chart process still writes is swept next run
-            raise
+        outputs, published = _write_and_publish(plan, plan_path, data, files, concerned, inbox=inbox,
+                                                outbox=outbox, pdf=pdf, cache=cache, charts=charts, clock=clock)
     return ReportResult(date, published.folder, files, data, outputs, concerned, published, counts)
+
+
+def _read_and_validate(plan: Plan, plan_path: Path, inbox: Path, outbox: Path, workers: int, cache: bool,
+                       progress: Callable[[int, int], None] | None, clock: StageClock) -> list[Submission]:
+    """Every inbox file read and validated. Forms are validated as they are read (the "ingest" stage);
+    "validate" is what is left: the ignored files and any form not seen on the way."""
+    validation = Validation(plan)
+    with clock.stage("ingest"):
+        reader_cache = None
+        if cache:
+            from pipeline.ingest.cache import IngestCache, default_cache_path
+            from pipeline.validate.store import rules_fingerprint
+
+            reader_cache = IngestCache.open(default_cache_path(outbox), plan_fingerprint(plan_path),
+                                            rules_fingerprint())
+            validation.store = reader_cache
+        try:
+            raws = read_inbox(plan, inbox, workers=workers, cache=reader_cache, progress=progress,
+                              on_form=validation.add)
+            validation.save()
+        finally:
+            if reader_cache is not None:
+                reader_cache.close()
+    with clock.stage("validate"):
+        return validation.results(raws)
+
+
+def _select(plan: Plan, subs: list[Submission], date: dt.date
+            ) -> tuple[Selection, list[FileVerdict], list[FileVerdict]]:
+    """Which file counts for each unit and date, every file's verdict, and the files this report concerns."""
+    selection = select(plan, subs, date)
+    files = verdicts(subs, selection, selection.problems + check_across(plan, selection))
+    return selection, files, concerns(plan, selection, files)
+
+
+def _write_and_publish(plan: Plan, plan_path: Path, data: ReportData, files: list[FileVerdict],
+                       concerned: list[FileVerdict], *, inbox: Path, outbox: Path, pdf: bool, cache: bool,
+                       charts: ChartProcess, clock: StageClock) -> tuple[dict[str, str], Published]:
+    """Write every output into a run folder of its own, then make it the published report (under the lock)."""
+    run_dir = new_run_dir(outbox, data.date.isoformat())
+    try:
+        with clock.stage("render"):
+            reuse = None
+            if cache:
+                from pipeline.render.reuse import OutputCache, default_outputs_path
+
+                reuse = OutputCache(default_outputs_path(outbox))
+            outputs = write_outputs(run_dir, plan, plan_path, data, files, inbox=inbox, pdf=pdf,
+                                    charts=charts, concerned=concerned, reuse=reuse)
+            if reuse is not None:
+                reuse.tidy()
+        with clock.stage("publish"):
+            published = publish(outbox, data.date.isoformat(), run_dir)
+            record_campaign(outbox, plan, plan_path, plan_fingerprint(plan_path))
+            return outputs, published
+    except Exception:
+        # The chart process may still be drawing into the run folder: let it finish (or fail) first, so
+        # that it neither recreates the folder after it is removed nor dies on a closed pipe.
+        with contextlib.suppress(Exception):
+            charts.result()
+        discard_run_dir(run_dir)  # a failed run leaves nothing behind; the published report is untouched
+        raise
+    except BaseException:
+        discard_run_dir(run_dir)  # interrupted: what the chart process still writes is swept next run
+        raise
 
 
 def check_folders(inbox: Path, outbox: Path) -> None:
@@ -330,17 +353,24 @@ def outbox_faults(outbox: Path) -> Iterator[None]:
         raise OutboxFault(code, EXIT["outbox_fault"], path=where, detail=exc.strerror or str(exc)) from exc
 
 
-def _better_founded(outbox: Path, date: dt.date, inbox: Path, counts: RunCounts, force: bool) -> None:
-    """A published report is replaced only by one built from at least as many forms of its date, and never
-    by one without a single usable form of its own date (an empty inbox, only other dates).
-
-    The refusal names both reports' counts in the words of the console, `history` and the manifest."""
+def something_to_report(counts: RunCounts, date: dt.date, inbox: Path) -> None:
+    """A report is written only with at least one usable form of its own date (not an empty inbox, not
+    only other dates' files): otherwise `report-nothing-to-report`, and the published report stays."""
     if not counts.used_this_date:
         raise RunStopped("report-nothing-to-report", EXIT["nothing_to_report"], date=date.isoformat(), inbox=inbox,
                          seen=counts.files_seen)
+
+
+def not_worse_founded(outbox: Path, date: dt.date, counts: RunCounts, force: bool) -> None:
+    """A published report is replaced only by one built from at least as many forms *of its date*
+    (`report-fewer-submissions` otherwise, unless forced). Forms of earlier dates carried forward for units
+    that missed the date do not count: late forms of 8 August must not make up for the 17 August forms a
+    clerk removed by mistake. The refusal names both reports' counts in the words of the console, `history`
+    and the manifest."""
     old = RunCounts.from_manifest(published_manifest(outbox, date.isoformat()))
     if old is not None and counts.used_this_date < old.used_this_date and not force:
-        raise RunStopped("report-fewer-submissions", EXIT["refused"], new=counts_text(counts), old=counts_text(old))
+        raise RunStopped("report-fewer-submissions", EXIT["refused"], new=counts_text(counts), old=counts_text(old),
+                         date=date.isoformat(), used_new=counts.used_this_date, used_old=old.used_this_date)
 
 
 def counts_text(counts: RunCounts) -> str:

@@ -46,6 +46,8 @@ class FileStatus:
     problems: tuple[Problem, ...]
     #: the feedback workbook a report wrote for this file, relative to the outbox (None: none written yet)
     feedback: str | None = None
+    #: the file's path as the reader opened it (the name above may be masked): never shown
+    source: str = field(default="", compare=False, repr=False)
 
     @property
     def to_fix(self) -> tuple[Problem, ...]:
@@ -178,7 +180,7 @@ def _file_status(f: FileVerdict, feedback: dict[str, str]) -> FileStatus:
         report_date=sub.report_date if sub else None,
         filled_date=sub.filled_date if sub else None,
         verdict=f.verdict, status=f.status, problems=tuple(f.problems),
-        feedback=feedback.get(f.raw.sha256),
+        feedback=feedback.get(f.raw.sha256), source=f.raw.source,
     )
 
 

@@ -98,11 +98,20 @@ def test_foreign_units_file_is_refused_with_a_code_and_not_stored(client, site: 
 
 
 def test_same_bytes_twice_are_recognised_not_stored_again(client, site: Site, workbooks) -> None:
-    first = upload(client, site.links["akzhaiyk"], workbooks["akzhaiyk"]).json()
-    second = upload(client, site.links["akzhaiyk"], workbooks["akzhaiyk"], name="copy.xlsx").json()
-    assert second["stored"] is True and second["stored_name"] == first["stored_name"]
-    assert "upload-duplicate" in {p["code"] for p in second["problems"]}
+    first = upload(client, site.links["akzhaiyk"], workbooks["akzhaiyk"], name="ИИН 010203400500 Иванов Иван Петров Пётр.xlsx").json()
+    answer = upload(client, site.links["akzhaiyk"], workbooks["akzhaiyk"], name="copy.xlsx")
+    second = answer.json()
+    # Issue 17 (main answered "stored": true): nothing was stored; the answer names the earlier upload, by its
+    # time as people write it and its (masked) name.
+    assert answer.status_code == 200 and second["stored"] is False and second["stored_name"] is None
+    earlier = second["duplicate_of"]
+    assert earlier["id"] == first["id"] and earlier["name"] == "ИИН *** ***.xlsx"
+    assert __import__("re").fullmatch(r"\d\d\.\d\d\.\d{4} \d\d:\d\d", earlier["time"])
+    [duplicate] = [p for p in second["problems"] if p["code"] == "upload-duplicate"]
+    assert earlier["time"] in duplicate["message"] and "T" not in duplicate["message"].split("(")[1]
     assert len(stored_files(site)) == 1 and len(audit(site)) == 2
+    page = client.get(site.links["akzhaiyk"] + f"?upload={second['id']}")
+    assert earlier["time"] in page.text and "010203400500" not in page.text
 
 
 @pytest.mark.parametrize("path", ["/p/{fake}", "/p/{fake}/form", "/p/short", "/p/{fake}/feedback/" + "0" * 32, "/nowhere",
@@ -333,3 +342,18 @@ def test_department_page_says_which_folders_it_watches(client, site: Site) -> No
     assert str(site.inbox.resolve()) in page and str(site.outbox.resolve()) in page
     russian = html.unescape(client.get(site.links["department"] + "?lang=ru").text)
     assert "Входящая папка" in russian and str(site.inbox.resolve()) in russian
+
+
+def test_every_word_a_template_asks_for_is_in_both_languages() -> None:
+    """A missing key renders as nothing (a heading over an empty answer): every `t.key` the templates use
+    must be in portal.yaml in both languages."""
+    import re
+
+    import yaml
+
+    from pipeline.portal.pages import TEMPLATES
+
+    wording = yaml.safe_load((TEMPLATES.parents[1] / "data" / "portal.yaml").read_text(encoding="utf-8"))
+    used = {key for template in TEMPLATES.glob("*.html")
+            for key in re.findall(r"\bt\.([a-z_]+)", template.read_text(encoding="utf-8"))}
+    assert used and not used - set(wording["kk"]) and not used - set(wording["ru"])
