@@ -131,3 +131,51 @@ def test_a_chart_is_a_function_of_data_and_language(tmp_path: Path) -> None:
     for name in first:
         assert first[name].read_bytes() == second[name].read_bytes()
         assert first[name].read_bytes() != kazakh[name].read_bytes()
+
+
+def _plan_with(tmp_path: Path, change) -> "object":
+    """The 2017 plan file with `change(raw)` applied to its YAML, loaded (and checked) like any plan."""
+    import yaml
+
+    from pipeline.plan import load_plan
+    from pipeline.plan.load import DEFAULT_PLAN
+
+    raw = yaml.safe_load(Path(DEFAULT_PLAN).read_text(encoding="utf-8"))
+    change(raw)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return load_plan(path)
+
+
+def _figures(raw: dict):
+    return [f for s in raw["sections"] for i in s["items"] for f in i.get("figures") or []]
+
+
+def test_planned_charts_follow_the_plans_roles(tmp_path: Path) -> None:
+    from pipeline.render.charts import by_unit_figures, planned_charts
+
+    # 2017: headline figures help_children (count) and help_amount; one date so far → only the by-unit chart.
+    assert planned_charts(make_report_data("2017-08-08")) == ["by_unit"]
+    assert planned_charts(make_report_data("2017-08-17")) == ["by_unit", "over_dates"]
+    assert planned_charts(make_report_data("2017-09-28")) == ["by_unit", "over_dates"]
+    whole, part = by_unit_figures(make_report_data("2017-08-08").plan)
+    assert (whole.code, part.code) == ("help_children", "sponsor_children")
+
+    def no_roles(raw: dict) -> None:
+        for f in _figures(raw):
+            if f.get("role") == "headline":
+                del f["role"]
+
+    plain = _plan_with(tmp_path / "a", no_roles)
+    assert planned_charts(make_report_data("2017-09-28", plain)) == []
+
+    def amount_only(raw: dict) -> None:
+        for f in _figures(raw):
+            if f["code"] == "help_children":
+                f.pop("role")
+
+    amount = _plan_with(tmp_path / "b", amount_only)
+    assert planned_charts(make_report_data("2017-08-08", amount)) == ["by_unit"]
+    whole, part = by_unit_figures(amount)
+    assert (whole.code, part.code) == ("help_amount", "sponsor_amount")

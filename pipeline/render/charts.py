@@ -10,6 +10,7 @@ same. PNG output is deterministic: fixed size and dpi, no software/time metadata
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +19,55 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.aggregate.model import ReportData
+from pipeline.plan.model import Figure, Plan
 from pipeline.render.language import LANGUAGES, Language
+
+#: The charts a report can carry (see `planned_charts`).
+BY_UNIT = "by_unit"
+OVER_DATES = "over_dates"
+
+
+def headline_figures(plan: Plan) -> list[Figure]:
+    """The plan's headline figures (`role: headline`), in plan order."""
+    return [f for f in plan.figures if f.role == "headline"]
+
+
+def by_unit_figures(plan: Plan) -> tuple[Figure, Figure | None] | None:
+    """What the by-unit chart shows: the first headline count figure (the first headline amount when the
+    plan has no headline count) and its first "of which" part in plan order (None when it has none)."""
+    heads = headline_figures(plan)
+    whole = next((f for f in heads if f.unit == "count"), heads[0] if heads else None)
+    if whole is None:
+        return None
+    part = next((f for f in plan.figures if f.of == whole.code), None)
+    return whole, part
+
+
+def dates_so_far(data: ReportData) -> list[dt.date]:
+    """The reporting dates whose figures the report holds, up to and including its own."""
+    return sorted(d for d in data.history if d <= data.date)
+
+
+def planned_charts(data: ReportData) -> list[str]:
+    """The names of the charts this report carries, in the order they appear; a chart's number in the
+    document («1-сурет», «Рисунок 1») is its position here + 1. Decided from the plan's roles alone:
+
+    - `"by_unit"` (BY_UNIT): one bar per reporting unit of the first headline count figure (the first
+      headline amount when no headline figure is a count), with its first "of which" part drawn inside
+      (see `by_unit_figures`); present whenever the plan has a headline figure;
+    - `"over_dates"` (OVER_DATES): the oblast total of every headline figure at each reporting date so far,
+      one panel per figure; present when the report holds more than one date (not on the first date);
+    - `[]` for a plan without headline figures.
+
+    Prose refers to a chart only through this list (its number = index + 1), never by a fixed number.
+    Language-independent: both copies carry the same charts under the same numbers.
+    """
+    if not headline_figures(data.plan):
+        return []
+    names = [BY_UNIT]
+    if len(dates_so_far(data)) > 1:
+        names.append(OVER_DATES)
+    return names
 
 DPI = 150
 # Serif, like the Times text around the charts: Liberation Serif has Times' metrics; DejaVu Serif is the
