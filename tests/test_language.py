@@ -233,4 +233,4 @@ def test_russian_dates_and_numbers_from_babel(plan: Plan) -> None:
     context = build_context(__import__("render_factory").make_report_data("2017-08-17"), language="ru")
     assert context["title"].startswith("о ходе благотворительной акции «Дорога в школу – 2017» по состоянию на 17")
     assert context["addressee_lines"][-1] == f"М.{nbsp}Токжанову"
-    assert [r["name"].rstrip("*") for r in context["district"]["rows"]] == [u.name_ru for u in plan.units]
+    assert [r["name"].rstrip("*") for r in context["annex"]["tables"][0]["rows"]][:len(plan.units)] == [u.name_ru for u in plan.units]

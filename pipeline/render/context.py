@@ -438,97 +438,6 @@ class _Builder:
         heading = str(w["honour_heading"]).format(code=honour_item.code) if honour_item else ""
         return {"heading": w["heading"], "lines": lines, "honour_heading": heading, "honour_lines": honour_lines}
 
-    # --- tables -----------------------------------------------------------------------------------------
-    def district(self) -> dict[str, Any]:
-        plan, lang, w, data = self.plan, self.lang, self.w["district_table"], self.data
-        figures = key_figures(plan)
-        short = w.get("short_labels") or {}
-        headers = []
-        for f in figures:
-            label = short.get(f.code, self.label(f))
-            headers.append(str(w["amount_header"]).format(label=label) if f.unit == "tenge" else label)
-        rows = []
-        columns = [_column(data.values, f.code) for f in figures]
-        states = [_column(data.coverage[data.date], f.code) for f in figures]
-        mark = str(w["stale_mark"])
-        carried_cells: dict[str, list[Figure]] = {}
-        for n, unit in enumerate(plan.units, start=1):
-            stale = unit.code in self.stale
-            cells = []
-            for f, col, state in zip(figures, columns, states):
-                text = self.value_cell(f, col.get(unit.code))
-                if state.get(unit.code) == CARRIED and not stale:
-                    text += mark
-                    carried_cells.setdefault(unit.code, []).append(f)
-                cells.append(text)
-            rows.append({"no": str(n), "name": lang.unit_name(unit) + (mark if stale else ""), "cells": cells})
-        total = {"name": w["total"], "cells": [self.value_cell(f, self.totals.get(f.code)) for f in figures]}
-        notes = []
-        by_source: dict[dt.date, list[Unit]] = {}
-        for unit in plan.units:
-            if unit.code in self.stale:
-                by_source.setdefault(data.source_dates[unit.code], []).append(unit)  # type: ignore[arg-type]
-        for source, units in sorted(by_source.items()):
-            notes.append(str(w["stale_note"]).format(units=lang.units(units, "subject"),
-                                                     date=lang.day(source, "as_of", year=False)))
-        for unit_code, figs in carried_cells.items():
-            notes.append(str(w["carried_note"]).format(
-                unit=lang.unit_name(plan.unit_by_code[unit_code]),
-                labels=", ".join(lang.lower_first(short.get(f.code, self.label(f))) for f in figs)))
-        never = [u for u in plan.units if data.source_dates.get(u.code) is None]
-        if never:
-            notes.append(str(w["never_note"]).format(units=lang.units(never, "subject")))
-        return {
-            "heading": str(w["heading"]).format(date=lang.day(data.date, "as_of")),
-            "number_header": w["number"],
-            "unit_header": w["unit"],
-            "headers": headers,
-            "rows": rows,
-            "total": total,
-            "notes": notes,
-        }
-
-    def value_cell(self, fig: Figure, value: object) -> str:
-        return self.lang.amount(value) if fig.unit == "tenge" else self.lang.count(value)  # type: ignore[arg-type]
-
-    def timeliness(self) -> dict[str, Any]:
-        plan, lang, w, data = self.plan, self.lang, self.w["timeliness"], self.data
-        now = {t.unit: t for t in data.timeliness_at(data.date)}
-        rows = []
-        totals = {"on_time": 0, "late": 0, "missing": 0}
-        # Counted in one pass: scanning every record for every unit was quadratic (5 s at 1,667 units).
-        so_far: dict[str, dict[str, int]] = {}
-        for record in data.timeliness:
-            if record.date <= data.date:
-                counts = so_far.setdefault(record.unit, {"on_time": 0, "late": 0, "missing": 0})
-                counts[record.state] += 1
-        small: dict[int, str] = {}
-        for n, unit in enumerate(plan.units, start=1):
-            t = now.get(unit.code)
-            if t is None or t.state == "missing":
-                state = w["missing"]
-            elif t.state == "late":
-                state = str(w["late"]).format(days=lang.counted(t.days_late, "day"))
-            else:
-                state = w["on_time"]
-            counts = so_far.get(unit.code, {"on_time": 0, "late": 0, "missing": 0})
-            for k, v in counts.items():
-                totals[k] += v
-            # Per-unit counts are a handful of small numbers; each is formatted once.
-            shown = {k: small.setdefault(v, lang.count(v)) for k, v in counts.items()}
-            rows.append({"no": str(n), "name": lang.unit_name(unit), "state": state, **shown})
-        now_counts = _timeliness_counts(data, data.date)
-        summary = "; ".join(
-            str(self.w["items"]["figure"]).format(label=w[f"{k}_total"], value=lang.count(now_counts[k]))
-            for k in ("on_time", "late", "missing")
-        )
-        return {
-            "heading": w["heading"],
-            "date_header": lang.day(data.date, "full"),
-            "rows": rows,
-            "total": {"name": w["total"], "state": summary, **{k: lang.count(v) for k, v in totals.items()}},
-        }
-
 
 def overall_status(data: ReportData, item: Item) -> str:
     """One status for an item across everyone who reports it: done only when all say done."""
@@ -562,13 +471,23 @@ def build_context(
 ) -> dict[str, Any]:
     """Everything the template shows, as plain strings and lists (charts as file paths), in `language`
     ("kk" or "ru")."""
+    from pipeline.render import tables
+    from pipeline.render.charts import charts_context
+
     lang = LANGUAGES[language] if isinstance(language, str) else language
     b = _Builder(data, lang)
     context: dict[str, Any] = b.header()
     context["summary"] = b.summary()
     context["sections"] = b.sections()
     context["final"] = b.final_part()
-    context["district"] = b.district()
-    context["timeliness"] = b.timeliness()
-    context["charts"] = [{"name": name, "path": str(path)} for name, path in (chart_paths or {}).items()]
+    # Blocks the template carries for issue 16's prose (filled by the prose builder): empty until then,
+    # and the template hides an empty block.
+    context.setdefault("registration", [])
+    context.setdefault("attention", {"heading": "", "lines": []})
+    context.setdefault("quality", [])
+    # The form's parts (pipeline/render/tables.py, charts.py): tables and charts from the plan's roles.
+    context["annex"] = tables.annex(data, lang)
+    context["timeliness"] = tables.timeliness(data, lang)
+    context["campaign_table"] = tables.campaign_table(data, lang)
+    context["charts"] = charts_context(data, chart_paths, lang)
     return context
