@@ -151,19 +151,22 @@ def check_annex(data, docx_bytes: bytes, language: str, raw: dict) -> list:
     reporters = _reporters(raw)
     expected = _expected_columns(raw, language)
     head = raw.get("report", {}).get("per_head")
-    codes = [c for _, c, _ in expected if c] + ([head["numerator"], head["denominator"]] if head else [])
     department = raw["department"]["name_ru" if ru else "name"]
-    with_department = any("department" in reporters[c] for c in codes)
-    names = [u["name_ru" if ru else "name"] for u in units] + ([department] if with_department else []) + [whole]
+    by_header = {h: c for h, c, _ in expected}
     found: dict[str, tuple] = {}
     for table in tables:
         head_row = [c.text for c in table.rows[0].cells]
         assert head_row[1] == header
         rows = [[c.text for c in r.cells] for r in table.rows[1:]]
+        # The department's own row in a table where it reports one of the columns (or the per-head parts).
+        shown = [c for h in head_row[2:] for c in ([by_header[h]] if by_header.get(h) else
+                                                   [head["numerator"], head["denominator"]])]
+        with_department = any("department" in reporters[c] for c in shown)
+        names = [u["name_ru" if ru else "name"] for u in units] + ([department] if with_department else []) + [whole]
         assert [r[1].rstrip("*") for r in rows] == names
         for j, text in enumerate(head_row[2:], start=2):
             assert text not in found, f"column {text!r} twice"
-            found[text] = (table, j, rows)
+            found[text] = (table, j, rows, with_department)
         widths = [int(c.get(qn_w())) for c in table._tbl.tblGrid]
         assert len(widths) == len(head_row)
         assert sum(widths) <= Mm(257).twips + 20, "an annex table wider than the landscape page"
@@ -183,7 +186,7 @@ def check_annex(data, docx_bytes: bytes, language: str, raw: dict) -> list:
 
     n = len(units)
     for text, code, unit in expected:
-        _, j, rows = found[text]
+        _, j, rows, with_department = found[text]
         cells = [parse_number(r[j]) for r in rows[:n]]
         total = parse_number(rows[-1][j])
         if code is None:

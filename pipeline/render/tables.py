@@ -29,7 +29,7 @@ NAME_MM = 36.0
 NAME_MAX_MM = 60.0
 #: The narrowest column that still holds its widest value at the annex's 10 pt («115 563,6», «12 345»,
 #: «иә») and a vertical header; a column never grows past COLUMN_MAX_MM.
-COLUMN_MIN_MM = {"count": 14.0, "tenge": 20.0, "yesno": 11.0, "per_head": 15.0}
+COLUMN_MIN_MM = {"count": 13.0, "tenge": 20.0, "yesno": 11.0, "per_head": 14.0}
 COLUMN_MAX_MM = 32.0
 #: The campaign table (portrait, 11 pt): its name column and the narrowest value column.
 CAMPAIGN_NAME_MM = 50.0
@@ -194,8 +194,9 @@ class _Tables:
                 name = lang.unit_name(unit) + (mark if unit.code in self.stale else "")
                 cells = [c.cells[i] + (mark if unit.code in c.carried else "") for c in columns]
                 rows.append({"no": str(i + 1), "name": name, "cells": cells})
-            if any(c.department for block in blocks for c in block):
-                # The department's own figures, on a row of their own: part of the territory's total.
+            if any(c.department for c in columns):
+                # The department's own figures, on a row of their own in a table where it reports one of the
+                # columns: part of the territory's total.
                 rows.append({"no": "", "name": str(lang.pick(plan.department, "name")),
                              "cells": [c.department for c in columns]})
             tables.append({
