@@ -296,15 +296,16 @@ def _campaign_table(doc: Document) -> None:
     """The final's table of the main figures over every reporting date (render/tables.py)."""
     _para(doc, "{%p if campaign_table %}")
     _para(doc, "{{ campaign_table.heading }}", "Кесте атауы")
+    _para(doc, "{%p for part in campaign_table.tables %}")
     _para(doc, "").paragraph_format.keep_with_next = True
     table = doc.add_table(rows=1, cols=4)
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     head = table.rows[0].cells
     _cell_text(head[0], "{{ campaign_table.name_header }}", "Кесте тақырып", bold=True)
-    _column_loop(head[1:], "campaign_table.headers", "{{ value }}", "Кесте тақырып", bold=True)
+    _column_loop(head[1:], "part.headers", "{{ value }}", "Кесте тақырып", bold=True)
     _repeat_header(table.rows[0])
-    _loop_row(table, "{%tr for row in campaign_table.rows %}")
+    _loop_row(table, "{%tr for row in part.rows %}")
     row = table.add_row().cells
     _cell_text(row[0], "{{ row.name }}", "Кесте", align=WD_ALIGN_PARAGRAPH.LEFT)
     _column_loop(row[1:], "row.cells", "{{ value }}", "Кесте")
@@ -313,6 +314,7 @@ def _campaign_table(doc: Document) -> None:
     _fixed_widths(table, [55, 38, 38, 39])
     _cell_margins(table, 1.0)
     _caption(table, CAMPAIGN_TABLE)
+    _para(doc, "{%p endfor %}")
     _para(doc, "{%p if campaign_table.caption %}", "Ескерту")
     _para(doc, "{{ campaign_table.caption }}", "Ескерту")
     _para(doc, "{%p endif %}", "Ескерту")

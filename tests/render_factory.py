@@ -198,7 +198,7 @@ def make_report_data(
         if sponsors_text is not None:
             texts.loc[units[0], "sponsors_to_honour"] = sponsors_text
 
-    share = PROGRESS[last]
+    share = PROGRESS[min(last, len(PROGRESS) - 1)]
     department = DepartmentReport(
         source_date=date,
         figures={code: value for code, value in {

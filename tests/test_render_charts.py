@@ -55,7 +55,8 @@ def glyphless_serif_first(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     font_manager.fontManager._findfont_cached.cache_clear()
 
 
-def _drawn(monkeypatch: pytest.MonkeyPatch, data, out: Path, language: str) -> tuple[dict[str, Path], list]:
+def _drawn(monkeypatch: pytest.MonkeyPatch, data, out: Path, language: str, math: bool = False
+           ) -> tuple[dict[str, Path], list]:
     """Draw the charts with warnings as errors; return their paths and (text, resolved font file) of every
     text each chart shows (titles, ticks, legend, value labels), read off the drawn figure."""
     from matplotlib import font_manager
@@ -70,8 +71,10 @@ def _drawn(monkeypatch: pytest.MonkeyPatch, data, out: Path, language: str) -> t
         result = real_save(fig, path, font)
         for t in fig.findobj(matplotlib.text.Text):
             if t.get_visible() and t.get_text():
-                seen.append((t.get_text(), font_manager.findfont(t.get_fontproperties(), fallback_to_default=False),
-                             str(font)))
+                found = (t.get_text(), font_manager.findfont(t.get_fontproperties(), fallback_to_default=False),
+                         str(font))
+                # Whether matplotlib drew the text as TeX math (its own test, as it draws).
+                seen.append((*found, t._preprocess_math(t.get_text())[1]) if math else found)
         return result
 
     monkeypatch.setattr(charts, "_save", save)
@@ -279,3 +282,19 @@ def test_charts_follow_a_renamed_headline_figure(monkeypatch: pytest.MonkeyPatch
     paths, seen = _drawn(monkeypatch, data, tmp_path / "c", "kk")
     assert set(paths) == {"by_unit", "over_dates"}
     assert plan.figure_by_code["children_helped"].label in [t for t, _, _ in seen]
+
+
+def test_names_are_drawn_as_written_never_as_tex(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A plan's name with «$», «^» or «\\» is text: drawn verbatim, never parsed as TeX math (a name
+    between two «$» was drawn as a formula), no missing glyph."""
+    odd = "Жаңа $қала^2 \\alpha$"
+
+    def rename(raw: dict) -> None:
+        raw["units"][0]["name"] = odd
+        raw["units"][0]["name_ru"] = odd
+
+    data = make_report_data("2017-08-17", _plan_with(tmp_path / "p", rename))
+    for language in ("kk", "ru"):
+        _, seen = _drawn(monkeypatch, data, tmp_path / language, language, math=True)
+        assert odd in [t.rstrip("*") for t, _, _, _ in seen]
+        assert not [t for t, _, _, math in seen if math]

@@ -694,3 +694,35 @@ def test_tables_speak_the_plans_region_words(tmp_path: Path, language: str) -> N
                       *(c for t in doc.tables for r in t.rows for c in (x.text for x in r.cells))])
     for word in _campaign_words(_raw_plan()) - _campaign_words(raw):
         assert word not in form, word
+
+
+def test_a_long_calendar_splits_the_campaign_table_and_keeps_every_date(tmp_path: Path) -> None:
+    """Twelve reporting dates do not fit one portrait table: two tables of six, each with the names, every
+    date once and in order, each cell its date's total."""
+    import datetime as dt
+
+    import yaml
+
+    raw = _raw_plan()
+    start = dt.date(2017, 8, 3)
+    dates = [start + dt.timedelta(days=5 * n) for n in range(12)]
+    raw["reporting_dates"] = [{"date": d, "kind": "interim"} for d in dates[:-1]] + [{"date": dates[-1], "kind": "final"}]
+    path = tmp_path / "long.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    plan = load_plan(path)
+    data = make_report_data(plan.final_date, plan)
+    doc = Document(io.BytesIO(render_bytes(data)))
+    tables = _tables(doc, CAMPAIGN_TABLE)
+    assert len(tables) == 2
+    heads = [c.text for t in tables for c in t.rows[0].cells[1:]]
+    assert heads == [f"{d.day} {('тамыз', 'қыркүйек')[d.month - 8]}" for d in dates]
+    code = raw["report"]["compare"][0]
+    column = 0
+    for table in tables:
+        assert sum(int(c.get(qn_w())) for c in table._tbl.tblGrid) <= Mm(170).twips + 20
+        values = [[c.text for c in r.cells] for r in table.rows[1:]][0]
+        assert values[0] == next(f["label"] for f in _raw_figures(raw) if f["code"] == code)
+        for cell in values[1:]:
+            assert parse_number(cell) == data.history[dates[column]][code].sum()
+            column += 1
+    assert column == 12

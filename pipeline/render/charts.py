@@ -43,6 +43,8 @@ TOP_UNITS = 25
 FONT_FILES = ("DejaVuSerif.ttf", "DejaVuSans.ttf")
 _RC = {
     "font.size": 9,
+    # Names and labels come from the plan as written: «$» or «\» are characters, never TeX math.
+    "text.parse_math": False,
     "svg.hashsalt": "mektepke-zhol",
     "axes.spines.top": False,
     "axes.spines.right": False,

@@ -149,7 +149,7 @@ def _set_widths(doc: Any, context: Mapping[str, Any]) -> None:
     the loop's cell as it is and spreads the grid evenly; the widths render/tables.py decided (millimetres)
     are set on the grid and every cell, table by table in document order."""
     widths = {ANNEX_TABLE: [t["widths"] for t in context["annex"]["tables"]],
-              CAMPAIGN_TABLE: [context["campaign_table"]["widths"]] if context.get("campaign_table") else []}
+              CAMPAIGN_TABLE: [t["widths"] for t in context["campaign_table"]["tables"]] if context.get("campaign_table") else []}
     for table in doc.tables:
         caption = table._tbl.tblPr.find(qn("w:tblCaption"))
         name = caption.get(qn("w:val")) if caption is not None else None

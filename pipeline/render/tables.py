@@ -323,21 +323,33 @@ class _Tables:
                 cells.append(self.cell(PER_HEAD, per_head_value(previous.totals.get(head.numerator),
                                                                 previous.totals.get(head.denominator))))
             rows.append({"name": name, "cells": cells})
-        # Value columns share what the name column leaves, within their bounds; a long campaign (many
-        # dates) narrows the name column before its values.
-        columns = len(headers)
-        value_mm = min(COLUMN_MAX_MM, max(CAMPAIGN_COLUMN_MIN_MM, (PORTRAIT_WIDTH_MM - CAMPAIGN_NAME_MM) / columns))
-        name_mm = max(NAME_MM, min(NAME_MAX_MM, PORTRAIT_WIDTH_MM - value_mm * columns))
         whole = self.whole_words()
         return {
             "heading": lang.upper_first(str(w["heading"]).format(whole_by=whole.by)),
             "name_header": w["name_header"],
             "headers": headers,
-            "widths": [name_mm] + [value_mm] * columns,
             "rows": rows,
+            "tables": campaign_parts(headers, rows),
             "caption": (str(w["previous_note"]).format(name=lang.pick(previous, "name"))
                         if previous is not None else ""),
         }
+
+
+def campaign_parts(headers: list[str], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The campaign table as the portrait page holds it: as many date columns a table as fit beside the
+    name column (a long calendar gives two or more tables of even size, each with the names), widths in mm."""
+    fit = max(1, int((PORTRAIT_WIDTH_MM - CAMPAIGN_NAME_MM) // CAMPAIGN_COLUMN_MIN_MM))
+    count = max(1, math.ceil(len(headers) / fit))
+    size = math.ceil(len(headers) / count)
+    parts = []
+    for start in range(0, max(len(headers), 1), size):
+        shown = headers[start:start + size]
+        # Value columns share what the name column leaves, within their bounds.
+        value_mm = min(COLUMN_MAX_MM, math.floor((PORTRAIT_WIDTH_MM - CAMPAIGN_NAME_MM) / max(len(shown), 1) * 10) / 10)
+        name_mm = min(NAME_MAX_MM, PORTRAIT_WIDTH_MM - value_mm * len(shown))
+        parts.append({"headers": shown, "widths": [name_mm] + [value_mm] * len(shown),
+                      "rows": [{"name": r["name"], "cells": r["cells"][start:start + size]} for r in rows]})
+    return parts
 
 
 def split_columns(blocks: list[list[_Column]], available_mm: float) -> list[list[_Column]]:
