@@ -323,6 +323,8 @@ class _Tables:
                 cells.append(self.cell(PER_HEAD, per_head_value(previous.totals.get(head.numerator),
                                                                 previous.totals.get(head.denominator))))
             rows.append({"name": name, "cells": cells})
+        if not rows:
+            return None  # a plan that compares nothing and has no per-head figure: no table of nothing
         whole = self.whole_words()
         return {
             "heading": lang.upper_first(str(w["heading"]).format(whole_by=whole.by)),
