@@ -99,7 +99,8 @@ def _styles(doc: Document) -> None:
         style.paragraph_format.space_before = Pt(before)
         style.paragraph_format.keep_with_next = keep
 
-    add("Адресат", 14, left=9.0)
+    # The addressee stands in the right cell of the head table (beside the registration lines): no indent.
+    add("Адресат", 14)
     add("Тақырып", 14, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
     add("Бөлім", 14, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, before=6, keep=True)
     add("Тармақ", 14, indent=1.25, align=WD_ALIGN_PARAGRAPH.JUSTIFY, before=4, keep=True)
@@ -244,8 +245,11 @@ def _repeat_header(row: object) -> None:
 
 
 def _loop_row(table: Table, tag: str) -> None:
+    """A row holding only a `{%tr %}` tag (docxtpl removes the row): one cell across the table, so the tag
+    reads on one line in Word instead of a letter a line in the narrow № column."""
     row = table.add_row()
-    row.cells[0].paragraphs[0].add_run(tag)
+    cell = row.cells[0].merge(row.cells[-1]) if len(row.cells) > 1 else row.cells[0]
+    cell.paragraphs[0].add_run(tag)
 
 
 def _jinja_pattern(pattern: str, **fields: str) -> str:
@@ -278,11 +282,13 @@ def _head(doc: Document) -> None:
     left.paragraphs[0].add_run("{%p for line in registration %}")
     left.add_paragraph("{{ line }}", style="Тіркеу")
     left.add_paragraph("{%p endfor %}", style="Тіркеу")
+    # A cell must keep one paragraph when there are no lines (Word and LibreOffice drop a cell without one).
+    left.add_paragraph("", style="Тіркеу")
     right.paragraphs[0].style = "Адресат"
     right.paragraphs[0].add_run("{%p for line in addressee_lines %}")
     right.add_paragraph("{{ line }}", style="Адресат")
     right.add_paragraph("{%p endfor %}", style="Адресат")
-    _fixed_widths(head, [85, 85])
+    _fixed_widths(head, [90, 80])
     _cell_margins(head, 0.0)
 
 

@@ -726,3 +726,19 @@ def test_a_long_calendar_splits_the_campaign_table_and_keeps_every_date(tmp_path
             assert parse_number(cell) == data.history[dates[column]][code].sum()
             column += 1
     assert column == 12
+
+
+@pytest.mark.parametrize("language", ["kk", "ru"])
+def test_every_table_cell_keeps_a_paragraph(language: str) -> None:
+    """A loop that yields nothing (no registration lines yet, no notes) must not leave a table cell without
+    a paragraph: LibreOffice then dropped the cell and the addressee slid to the left margin."""
+    from docx.oxml.ns import qn
+
+    for date in ("2017-08-08", "2017-09-28"):
+        data = make_report_data(date)
+        assert build_context(data, language=language)["registration"] == []
+        doc = Document(io.BytesIO(render_bytes(data, language=language)))
+        cells = list(doc.element.body.iter(qn("w:tc")))
+        assert cells and all(cell.find(qn("w:p")) is not None for cell in cells)
+        widths = [int(c.get(qn_w())) for c in doc.tables[0]._tbl.tblGrid]
+        assert len(doc.tables[0].rows[0].cells) == 2 and min(widths) > Mm(60).twips
