@@ -3,20 +3,30 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-DATE ?= 2017-08-17
 INBOX ?= inbox
+# The campaign: PLAN=path (any target), else the environment's MZ_PLAN, else the bundled plan. Its dates,
+# DATE's default (the second reporting date) and its own outbox (outbox-<plan file name> for a PLAN given
+# here: one outbox holds one campaign) come from it, not from this file.
+ifneq ($(strip $(PLAN)),)
+export MZ_PLAN := $(PLAN)
+OUTBOX ?= outbox-$(basename $(notdir $(PLAN)))
+endif
 OUTBOX ?= outbox
-DEMO_INBOX := build/demo-inbox
-# A seed whose schedule has, on 17 August, one unit missing and one late: the demo shows both.
+DEMO_INBOX = build/demo-inbox$(if $(strip $(PLAN)),-$(basename $(notdir $(PLAN))))
+# A seed whose schedule has, on the demo date, one unit missing and one late: the demo shows both.
 DEMO_SEED := 2014
-DATES := 2017-08-08 2017-08-17 2017-08-26 2017-09-07 2017-09-18 2017-09-28
+# Shell prefix of the recipes that need a date: d = DATE, else the plan's default date (`plan dates
+# --default`; a plan with a mistake stops here with its messages and exit 2).
+PLAN_DATE = d="$${DATE:-}"; [ -n "$$d" ] || d="$$($(PY) -m pipeline plan dates --default)" || exit $$?;
 
 .DEFAULT_GOAL := help
-.PHONY: help env demo report pdf history restore forms check samples test codes bench clean serve
+.PHONY: help env demo report pdf history restore forms check samples test codes bench clean serve plan-check
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
-	@echo "  variables: DATE=YYYY-MM-DD (default $(DATE)), INBOX=dir (default inbox), OUTBOX=dir (default outbox)"
+	@echo "  variables: PLAN=plan.yaml (any target; default the bundled plan, or MZ_PLAN), DATE=YYYY-MM-DD"
+	@echo "             (default the plan's second reporting date), INBOX=dir (default inbox), OUTBOX=dir"
+	@echo "             (default outbox; outbox-<plan name> with PLAN=)"
 	@echo "  check:     FILE=\"inbox/Теректі 17.08.xlsx\" (one file, spaces allowed) or DIR=inbox (every file in it)"
 	@echo "  report/pdf/check exit 0 when the report was written or the files checked; scripts wanting the"
 	@echo "  CLI's own codes (1 = some file has errors) call python -m pipeline directly (see README)"
@@ -30,25 +40,32 @@ $(VENV)/.installed: pyproject.toml
 env: $(VENV)/.installed ## build the virtualenv with pinned packages (done by every target that needs it)
 
 demo: $(VENV)/.installed ## sample submissions into build/demo-inbox, then the report for every reporting date
-	rm -rf $(DEMO_INBOX)
-	$(PY) -m pipeline samples --out $(DEMO_INBOX) --seed $(DEMO_SEED) --messy $(DATE)
-	@for d in $(DATES); do $(PY) -m pipeline report --date $$d --inbox $(DEMO_INBOX) --outbox $(OUTBOX) || [ $$? -eq 1 ]; done
-	@echo "Демо: $(OUTBOX)/$(DATE)/"
+	@$(PLAN_DATE) dates="$$($(PY) -m pipeline plan dates)" || exit $$?; \
+	rm -rf "$(DEMO_INBOX)"; \
+	$(PY) -m pipeline samples --out "$(DEMO_INBOX)" --seed $(DEMO_SEED) --messy "$$d" || exit $$?; \
+	for x in $$dates; do \
+	  $(PY) -m pipeline report --date $$x --inbox "$(DEMO_INBOX)" --outbox "$${OUTBOX:-$(OUTBOX)}" \
+	    || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }; \
+	done; \
+	echo "Демо: $${OUTBOX:-$(OUTBOX)}/$$d/"
+
+plan-check: $(VENV)/.installed ## check the plan file (PLAN=…): each mistake named by its key, in Kazakh
+	@$(PY) -m pipeline plan check
 
 # The CLI's 1 means "written, but some file has errors (see issues.csv)": for a person running make that is
 # success, and make would turn it into «Error 1» (exit 2); every other code is a real failure. Variables
 # given on make's command line reach the recipe's environment, so "$${X}" keeps spaces in names intact.
 report: $(VENV)/.installed ## the report for DATE from INBOX into OUTBOX/DATE/ (add FORCE=1 for --force)
-	@$(PY) -m pipeline report --date "$${DATE:-$(DATE)}" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}" $(if $(FORCE),--force) || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }
+	@$(PLAN_DATE) $(PY) -m pipeline report --date "$$d" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}" $(if $(FORCE),--force) || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }
 
 pdf: $(VENV)/.installed ## the report for DATE, plus a PDF copy (needs LibreOffice)
-	@$(PY) -m pipeline report --date "$${DATE:-$(DATE)}" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}" --pdf $(if $(FORCE),--force) || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }
+	@$(PLAN_DATE) $(PY) -m pipeline report --date "$$d" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}" --pdf $(if $(FORCE),--force) || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }
 
 history: $(VENV)/.installed ## the kept versions of the report for DATE
-	@$(PY) -m pipeline history --date "$${DATE:-$(DATE)}" --outbox "$${OUTBOX:-$(OUTBOX)}"
+	@$(PLAN_DATE) $(PY) -m pipeline history --date "$$d" --outbox "$${OUTBOX:-$(OUTBOX)}"
 
 restore: $(VENV)/.installed ## make version V of the report for DATE current again (V=3)
-	@$(PY) -m pipeline restore --date "$${DATE:-$(DATE)}" --version "$(V)" --outbox "$${OUTBOX:-$(OUTBOX)}"
+	@$(PLAN_DATE) $(PY) -m pipeline restore --date "$$d" --version "$(V)" --outbox "$${OUTBOX:-$(OUTBOX)}"
 
 forms: $(VENV)/.installed ## blank district forms into OUTBOX/forms/
 	$(PY) -m pipeline forms --out $(OUTBOX)/forms
@@ -72,4 +89,5 @@ serve: $(VENV)/.installed ## the district portal on 127.0.0.1:8017 (HOST=…, PO
 	$(PY) -m pipeline serve --host $(or $(HOST),127.0.0.1) --port $(or $(PORT),8017) --inbox $(INBOX) --outbox $(OUTBOX)
 
 clean: ## remove the virtualenv, build/ and generated outputs, kept versions included (never inbox/)
-	rm -rf $(VENV) build outbox/.runs outbox/.history outbox/.cache outbox/.lock outbox/.logs outbox/20* outbox/forms
+	rm -rf $(VENV) build outbox/.runs outbox/.history outbox/.cache outbox/.lock outbox/.logs outbox/.campaign.json \
+	  outbox/20* outbox/forms outbox-*/

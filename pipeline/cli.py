@@ -5,6 +5,10 @@
 submissions than the published report (use --force); 5 — the outbox cannot be written. A user's mistake
 never shows a traceback. Every word on the console, argparse's own included, comes from
 pipeline/data/messages.yaml in Kazakh, or Russian with `--lang ru` / MZ_LANG=ru.
+
+The plan: `--plan FILE` (before or after the command), else the environment variable MZ_PLAN, else the
+bundled plan. Every command first runs the plan check (`python -m pipeline plan check`): a plan with a
+mistake stops it with exit 2 and the mistakes named by key.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +27,8 @@ from pipeline.messages import LANGS, messages, set_lang
 from pipeline.plan import DEFAULT_PLAN, PlanError
 
 REPO = Path(__file__).resolve().parent.parent
+#: The environment variable naming the plan file when no --plan is given (make's PLAN= sets it).
+PLAN_ENV = "MZ_PLAN"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,10 +41,16 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return EXIT["usage"]
     text = messages()
+    args.plan = chosen_plan(args.plan)
     try:
+        if args.run is not cmd_plan_check:
+            problems = plan_problems(args.plan)
+            if problems:
+                _say_plan_problems(args.plan, problems)
+                return EXIT["usage"]
         return int(args.run(args))
     except PlanError as exc:
-        print(text["usage"]["plan_error"].format(detail=exc), file=sys.stderr)
+        _say_plan_problems(Path(exc.file), exc.problems)
         return EXIT["usage"]
     except KeyboardInterrupt:
         return 130
@@ -52,6 +65,33 @@ def main(argv: list[str] | None = None) -> int:
         where = exc.filename or ""
         print(text["usage"]["os_error"].format(detail=exc.strerror or exc, path=where), file=sys.stderr)
         return EXIT["outbox_fault"]
+
+
+def chosen_plan(given: Path | None) -> Path:
+    """--plan, else MZ_PLAN, else the bundled plan."""
+    if given is not None:
+        return given
+    env = os.environ.get(PLAN_ENV, "").strip()
+    return Path(env) if env else DEFAULT_PLAN
+
+
+def plan_problems(path: Path) -> list[Any]:
+    """Every mistake of the plan file: loading, the plan check's rules, the previous campaign's figures."""
+    from pipeline.plan.check import check_plan
+
+    plan, problems = check_plan(path)
+    if plan is not None and plan.previous is not None:
+        from pipeline.aggregate.previous import previous_problems
+
+        problems += previous_problems(plan, path)
+    return problems
+
+
+def _say_plan_problems(path: Path, problems: list[Any]) -> None:
+    from pipeline.plan.check import describe
+
+    for line in describe(problems, path, messages()["plan_check"]):
+        print(line, file=sys.stderr)
 
 
 def _lang_from(argv: list[str]) -> str | None:
@@ -95,7 +135,7 @@ def workers_count(text: str) -> int:
 def _parser() -> argparse.ArgumentParser:
     h = messages()["cli"]
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=h["description"])
-    parser.add_argument("--plan", type=Path, default=DEFAULT_PLAN, metavar=h["mv_file"], help=h["plan"])
+    parser.add_argument("--plan", type=Path, default=None, metavar=h["mv_file"], help=h["plan"])
     parser.add_argument("--lang", choices=LANGS, help=h["lang"])
     sub = parser.add_subparsers(dest="command", metavar=h["commands"])
 
@@ -153,7 +193,72 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--portal-clients", type=int, default=0, metavar="N",
                        help="also time the portal: N districts uploading at once (0: skip)")
     _add_portal_commands(sub)
+    _add_plan_commands(sub, h)
+    # `--plan` is also understood after the command («report --plan next.yaml --date …»).
+    for command in sub.choices.values():
+        _add_plan_option(command, h)
     return parser
+
+
+def _add_plan_option(parser: argparse.ArgumentParser, h: dict[str, str]) -> None:
+    if not any("--plan" in action.option_strings for action in parser._actions):
+        parser.add_argument("--plan", type=Path, default=argparse.SUPPRESS, metavar=h["mv_file"], help=h["plan"])
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _add_plan_option(child, h)
+
+
+def _add_plan_commands(sub: Any, h: dict[str, str]) -> None:
+    plan = sub.add_parser("plan", help=h["plan_cmd"], description=h["plan_cmd"])
+    actions = plan.add_subparsers(dest="plan_command", metavar=h["commands"])
+    check = actions.add_parser("check", help=h["plan_check"], description=h["plan_check"])
+    check.add_argument("file", nargs="?", type=Path, metavar=h["mv_file"], help=h["plan_check_file"])
+    check.set_defaults(run=cmd_plan_check)
+    dates = actions.add_parser("dates", help=h["plan_dates"], description=h["plan_dates"])
+    dates.add_argument("--default", action="store_true", help=h["plan_dates_default"])
+    dates.set_defaults(run=cmd_plan_dates)
+
+    def bare(args: argparse.Namespace) -> int:  # `plan` alone: its help, as for `python -m pipeline` alone
+        with _argparse_words():
+            plan.print_help()
+        return EXIT["usage"]
+
+    plan.set_defaults(run=bare)
+
+
+def cmd_plan_check(args: argparse.Namespace) -> int:
+    """Exit 0 and a one-line summary when the plan is good; 2 and one line per mistake otherwise."""
+    from pipeline.plan import load_plan
+
+    path = args.file or args.plan
+    problems = plan_problems(path)
+    if problems:
+        _say_plan_problems(path, problems)
+        return EXIT["usage"]
+    plan = load_plan(path)
+    print(messages()["plan_check"]["ok"].format(
+        file=path, campaign=plan.campaign.code, dates=", ".join(d.isoformat() for d in plan.dates),
+        units=len(plan.units), figures=len(plan.figures)))
+    return EXIT["ok"]
+
+
+def cmd_plan_dates(args: argparse.Namespace) -> int:
+    """The plan's reporting dates, one line, space-separated (the Makefile's DATES); with --default, the date
+    `make report` and `make demo` use when no DATE is given: the second reporting date (the demo's messy day),
+    or the only one."""
+    from pipeline.plan import load_plan
+
+    plan = load_plan(args.plan)
+    if args.default:
+        print(default_date(plan).isoformat())
+    else:
+        print(" ".join(d.isoformat() for d in plan.dates))
+    return EXIT["ok"]
+
+
+def default_date(plan: Any) -> Any:
+    return plan.dates[1] if len(plan.dates) > 1 else plan.dates[0]
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -221,8 +326,11 @@ def cmd_history(args: argparse.Namespace) -> int:
     from pipeline.publish import KEEP, outbox_lock, recover, versions
     from pipeline.report import outbox_faults, parse_report_date
 
+    from pipeline.plan.clock import campaign_tz
+
     text = messages()["history"]
-    date = parse_report_date(load_plan(args.plan), args.date).isoformat()
+    plan = load_plan(args.plan)
+    date = parse_report_date(plan, args.date).isoformat()
     if not args.outbox.is_dir():
         print(text["none"].format(date=date))
         return EXIT["ok"]
@@ -237,7 +345,8 @@ def cmd_history(args: argparse.Namespace) -> int:
         manifest = v.manifest or {}
         counts = manifest.get("counts") if isinstance(manifest.get("counts"), dict) else {}
         try:
-            when = dt.datetime.fromtimestamp((v.path / "manifest.json").stat().st_mtime).strftime("%d.%m.%Y %H:%M")
+            stamp = (v.path / "manifest.json").stat().st_mtime
+            when = dt.datetime.fromtimestamp(stamp, tz=campaign_tz(plan)).strftime("%d.%m.%Y %H:%M")
         except OSError:
             when = text["unknown"]
         label = f"{v.number} ({text['current']})" if v.current else str(v.number)
@@ -251,10 +360,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from pipeline.publish import NoSuchVersion, outbox_lock, restore, versions
     from pipeline.report import outbox_faults, parse_report_date
 
+    from pipeline.outbox_campaign import check_campaign
+
     text = messages()
-    date = parse_report_date(load_plan(args.plan), args.date).isoformat()
+    plan = load_plan(args.plan)
+    date = parse_report_date(plan, args.date).isoformat()
     try:
         with outbox_faults(args.outbox), outbox_lock(args.outbox, on_wait=lambda: _busy(args.outbox)):
+            check_campaign(args.outbox, plan)
             published = restore(args.outbox, date, args.version)
     except NoSuchVersion:
         kept = ", ".join(str(v.number) for v in versions(args.outbox, date)) or "–"
@@ -412,11 +525,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from pipeline.portal import PortalConfig, load_hashes, serve
     from pipeline.texts import load_data
 
+    from pipeline.outbox_campaign import check_campaign
+    from pipeline.plan import load_plan
+
     words = load_data("status.yaml")["serve"]
     if not args.inbox.is_dir():
         from pipeline.report import messages
 
         raise UsageError(messages()["usage"]["inbox_missing"].format(path=args.inbox))
+    check_campaign(args.outbox, load_plan(args.plan))  # the portal builds reports into this outbox
     if not load_hashes(args.outbox):
         print(words["no_links"].format(outbox=args.outbox), file=sys.stderr)
     print(words["listening"].format(url=f"http://{args.host}:{args.port}"), flush=True)
@@ -430,8 +547,11 @@ def cmd_links(args: argparse.Namespace) -> int:
     from pipeline.portal.access import roles
     from pipeline.texts import load_data
 
+    from pipeline.outbox_campaign import check_campaign
+
     words = load_data("status.yaml")["links"]
     plan = load_plan(args.plan)
+    check_campaign(args.outbox, plan)
     if args.rotate is not None and args.rotate not in roles(plan):
         raise UsageError(words["unknown_unit"].format(unit=args.rotate, units=", ".join(roles(plan))))
     for role, url in make_links(args.outbox, plan, args.base_url, args.rotate):

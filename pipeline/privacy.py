@@ -11,7 +11,7 @@ What counts:
   «И.И. Иванов», «Иван Иванов», in capitals, and in Latin transliteration («Ivanov I.», «Aidos Nurlanuly»).
   One name alone (the executor, an official named in a comment) is not masked: it is not a list of
   children, and masking it would hide who to call. Phrases with a place or organisation word
-  (data/privacy.yaml) are not names: «Зеленов ауданы», «ЖШС "Ақниет"».
+  (data/privacy.yaml) are not names: «Х ауданы», «ЖШС "Ақниет"».
 """
 
 from __future__ import annotations

@@ -26,7 +26,9 @@ from pipeline.aggregate.select import Selection, select
 from pipeline.ingest import read_files, read_inbox
 from pipeline.ingest.model import RawForm
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan, plan_fingerprint
+from pipeline.plan.clock import local_date
 from pipeline.messages import messages
+from pipeline.outbox_campaign import check_campaign, record_campaign
 from pipeline.publish import (
     Published, discard_run_dir, new_run_dir, outbox_lock, publish, published_manifest, tidy,
 )
@@ -91,7 +93,7 @@ def file_date(plan: Plan, verdict: FileVerdict) -> dt.date:
     sub = verdict.submission
     day = sub.report_date if sub is not None and sub.report_date is not None else None
     if day is None:
-        day = dt.date.fromtimestamp(verdict.raw.mtime) if verdict.raw.mtime else plan.dates[-1]
+        day = local_date(plan, verdict.raw.mtime) if verdict.raw.mtime else plan.dates[-1]
     return next((d for d in plan.dates if d >= day), plan.dates[-1])
 
 
@@ -202,6 +204,7 @@ def run_report(
 
     # The chart process is forked before the lock is taken, so it never holds the lock's descriptor.
     with ChartProcess() as charts, outbox_faults(outbox), outbox_lock(outbox, on_wait=on_wait):
+        check_campaign(outbox, plan)  # one outbox, one campaign: before anything is read or written
         tidy(outbox)
         # Forms are validated as they are read (the "ingest" stage); "validate" is what is left: the
         # ignored files and any form not seen on the way.
@@ -233,7 +236,7 @@ def run_report(
         with clock.stage("aggregate"):
             from pipeline.aggregate.build import aggregate  # pandas: imported by the run that needs it
 
-            data = aggregate(plan, selection)
+            data = aggregate(plan, selection, plan_path=plan_path)
         run_dir = new_run_dir(outbox, date.isoformat())
         try:
             with clock.stage("render"):
@@ -248,6 +251,7 @@ def run_report(
                     reuse.tidy()
             with clock.stage("publish"):
                 published = publish(outbox, date.isoformat(), run_dir)
+                record_campaign(outbox, plan, plan_path, plan_fingerprint(plan_path))
         except Exception:
             # The chart process may still be drawing into the run folder: let it finish (or fail) first, so
             # that it neither recreates the folder after it is removed nor dies on a closed pipe.

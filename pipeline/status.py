@@ -21,11 +21,11 @@ from pipeline.aggregate.across import check_across
 from pipeline.errors import UsageError
 from pipeline.ingest import read_inbox
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan, plan_fingerprint
+from pipeline.plan.clock import campaign_tz, local_today
 from pipeline.problems import Problem
 from pipeline.render.feedback import NOT_IN_WORKBOOK
 from pipeline.report import messages, parse_report_date, verdicts
 from pipeline.validate import Validation
-from pipeline.validate.submission import ORAL_TZ
 from pipeline.verdicts import FileVerdict
 
 CellState = Literal["on_time", "late", "missing", "not_due"]
@@ -52,9 +52,9 @@ class FileStatus:
         """Problems the district can correct in its workbook (what a feedback workbook is sent for)."""
         return tuple(p for p in self.problems if p.severity in ("error", "warning") and p.code not in NOT_IN_WORKBOOK)
 
-    @property
-    def arrived(self) -> dt.datetime:
-        return dt.datetime.fromtimestamp(self.mtime, tz=ORAL_TZ)
+    def arrived(self, tz: dt.tzinfo) -> dt.datetime:
+        """The file time on the campaign's clock `tz` (`pipeline.plan.clock.campaign_tz`)."""
+        return dt.datetime.fromtimestamp(self.mtime, tz=tz)
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ def compute_status(
     date = parse_report_date(plan, date_text) if date_text is not None else plan.final_date
     if not inbox.is_dir():
         raise UsageError(messages()["usage"]["inbox_missing"].format(path=inbox))
-    today = today or dt.datetime.now(tz=ORAL_TZ).date()
+    today = today or local_today(plan)
     validation = Validation(plan)
     reader_cache = None
     if cache:
@@ -215,7 +215,8 @@ def status_table(status: CampaignStatus) -> str:
     totals = {"arrived": 0, "fix": 0, "missing": 0}
     for unit in status.units:
         cell = status.cell(unit, date)
-        arrived = (words["arrived"].format(count=len(cell.files), time=cell.latest.arrived.strftime("%d.%m %H:%M"))
+        arrived = (words["arrived"].format(count=len(cell.files),
+                                           time=cell.latest.arrived(campaign_tz(plan)).strftime("%d.%m %H:%M"))
                    if cell.latest else none)
         state = words["states"][cell.state].format(days=cell.days_late)
         counted = status.counted(unit)

@@ -246,7 +246,7 @@ def test_comments_are_kazakh_only_and_warning_fill_is_not_input_yellow(run, plan
     path = _feedback_of(folder, manifest, "a/Нысан.xlsx")
     wb = load_workbook(path)
     codes = {p.code for f in result.files for p in f.problems}
-    author = str(feedback_text()["author"])
+    author = str(feedback_text()["author"]).format(department=plan.department.name)
     ours = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row
             if c.comment is not None and c.comment.author == author]
     assert ours

@@ -50,7 +50,7 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
     ("old", "new", "named"),
     [
         ("    kind: city", "    knd: city", "units[oral].knd"),
-        ("of: help_amount}", "of: help_amont}", "figures.fund_amount.of"),
+        ("of: help_amount}", "of: help_amont}", "items[I.5].figures[fund_amount].of"),
         ("code: akzhaiyk", "code: oral", "duplicate code 'oral'"),
         ("{code: raids,", "{code: home_visits,", "duplicate code 'home_visits'"),
         ("unit: count, key: true, required: true,", "unit: pieces, key: true, required: true,", "unit"),
@@ -79,3 +79,13 @@ def test_plan_that_is_not_yaml(tmp_path):
     path.write_text("campaign: [unclosed", encoding="utf-8")
     with pytest.raises(PlanError, match="not valid YAML"):
         load_plan(path)
+
+
+TEST_PLANS = sorted((Path(__file__).parent / "plans").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", TEST_PLANS, ids=lambda p: p.name)
+def test_the_test_plans_load(path):
+    plan = load_plan(path)
+    assert plan.region.name and plan.report.summary and plan.report.per_head is not None
+    assert any(item.about_reporting for item in plan.items)

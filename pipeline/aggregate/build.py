@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 
 from pipeline.aggregate.model import CARRIED, MISSING, OBLAST, REPORTED, DepartmentReport, ReportData
+from pipeline.aggregate.previous import load_previous
 from pipeline.aggregate.select import Selection
 from pipeline.plan.model import Plan
 
@@ -15,7 +17,9 @@ def numeric_codes(plan: Plan) -> list[str]:
     return [f.code for f in plan.figures if f.numeric]
 
 
-def aggregate(plan: Plan, selection: Selection) -> ReportData:
+def aggregate(plan: Plan, selection: Selection, *, plan_path: Path | str | None = None) -> ReportData:
+    """`plan_path`: where the plan file lies, for the previous campaign's figures.csv it names (a path
+    relative to it); a plan naming none needs no path."""
     date = selection.date
     units = [u.code for u in plan.units]
     codes = numeric_codes(plan)
@@ -45,7 +49,34 @@ def aggregate(plan: Plan, selection: Selection) -> ReportData:
         department=department_history[date],
         timeliness=selection.timeliness,
         department_history=department_history,
+        previous=load_previous(plan, plan_path),
+        rejected=_rejected(plan, selection, units, codes),
+        corrected=_corrected(selection, units),
     )
+
+
+def _rejected(plan: Plan, selection: Selection, units: list[str], codes: list[str]) -> dict[str, tuple[str, ...]]:
+    """Figures a unit's file for the date filled in but validation refused (the cell holds something, the
+    submission has no value for it): what stands in their place is not this date's."""
+    out: dict[str, tuple[str, ...]] = {}
+    for unit in units:
+        sub = selection.used.get(unit, {}).get(selection.date)
+        if sub is None:
+            continue
+        refused = []
+        for code in codes:
+            cell = sub.cell_of(code)
+            if code not in sub.values and cell is not None and not cell.empty:
+                refused.append(code)
+        if refused:
+            out[unit] = tuple(refused)
+    return out
+
+
+def _corrected(selection: Selection, units: list[str]) -> tuple[str, ...]:
+    replacing = set(selection.superseded.values())
+    return tuple(u for u in units
+                 if (sub := selection.used.get(u, {}).get(selection.date)) is not None and sub.name in replacing)
 
 
 def _department(plan: Plan, selection: Selection, date: dt.date) -> DepartmentReport:

@@ -15,6 +15,8 @@ from pipeline.plan.model import Plan
 if TYPE_CHECKING:  # only in annotations: selection (and `check`) must not import pandas
     import pandas as pd
 
+    from pipeline.aggregate.previous import PreviousFigures
+
 TimelinessState = Literal["on_time", "late", "missing"]
 
 OBLAST = "oblast"  # the unit code of the oblast total in figures.csv
@@ -60,13 +62,20 @@ class ReportData:
     statuses: pd.DataFrame
     #: unit × item code → comment with personal data masked (None when empty), at `date`.
     comments: pd.DataFrame
-    #: unit × text figure (e.g. sponsors_to_honour), masked, at `date`.
+    #: unit × text figure (e.g. the sponsors a unit proposes to honour), masked, at `date`.
     texts: pd.DataFrame
     department: DepartmentReport
     #: every unit × every reporting date up to `date`.
     timeliness: tuple[Timeliness, ...]
     #: the department's own submission as of each reporting date up to `date` (summary.xlsx shows each date).
     department_history: dict[dt.date, DepartmentReport] = field(default_factory=dict)
+    #: the previous campaign's final figures when the plan names them (`previous:`), keyed by this plan's codes.
+    previous: PreviousFigures | None = None
+    #: unit → numeric figure codes (plan order) whose value in the unit's file for `date` was given but
+    #: rejected, so a carried value (or a gap) stands in for it: the report names the cause.
+    rejected: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: units (plan order) whose file for `date` replaced an earlier file of the same date (a correction).
+    corrected: tuple[str, ...] = ()
 
     def department_at(self, date: dt.date) -> DepartmentReport:
         if date == self.date:

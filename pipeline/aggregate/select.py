@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from pipeline.aggregate.model import Timeliness
+from pipeline.plan.clock import campaign_tz
 from pipeline.plan.model import Plan
 from pipeline.problems import Problem
 from pipeline.validate.submission import Submission
@@ -41,8 +42,8 @@ class Selection:
         return {s.name for by_date in self.used.values() for s in by_date.values()}
 
 
-def _order(sub: Submission) -> tuple[dt.date, float, str]:
-    return (sub.arrival(), sub.raw.mtime, sub.name)
+def _order(sub: Submission, tz: dt.tzinfo) -> tuple[dt.date, float, str]:
+    return (sub.arrival(tz), sub.raw.mtime, sub.name)
 
 
 def _official_name(plan: Plan, code: str) -> str:
@@ -52,6 +53,7 @@ def _official_name(plan: Plan, code: str) -> str:
 
 def select(plan: Plan, subs: list[Submission], date: dt.date) -> Selection:
     selection = Selection(date=date)
+    tz = campaign_tz(plan)
     groups: dict[tuple[str, dt.date], list[Submission]] = defaultdict(list)
     for sub in subs:
         if not sub.identified:
@@ -67,7 +69,7 @@ def select(plan: Plan, subs: list[Submission], date: dt.date) -> Selection:
 
     first_arrival: dict[tuple[str, dt.date], Submission] = {}
     for (unit, report_date), group in groups.items():
-        group.sort(key=_order)
+        group.sort(key=lambda sub: _order(sub, tz))
         winner = group[-1]
         for loser in group[:-1]:
             selection.superseded[loser.name] = winner.name
@@ -90,7 +92,7 @@ def select(plan: Plan, subs: list[Submission], date: dt.date) -> Selection:
             if first is None:
                 rows.append(Timeliness(unit, reporting_date, "missing"))
                 continue
-            arrived = first.arrival()
+            arrived = first.arrival(tz)
             late_by = (arrived - reporting_date).days
             if late_by > 0:
                 rows.append(Timeliness(unit, reporting_date, "late", late_by, first.name, arrived))

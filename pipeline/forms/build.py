@@ -123,7 +123,7 @@ def fixed_timestamp(plan: Plan) -> dt.datetime:
 
 def form_file_name(plan: Plan, reporter_code: str) -> str:
     """The blank form's file name, in Cyrillic after the unit (as the district sees its name everywhere
-    else), e.g. «Нысан - Теректі ауданы.xlsx»; the pattern is in form_text.yaml."""
+    else), e.g. «Нысан - Х ауданы.xlsx»; the pattern is in form_text.yaml."""
     name = file_name_part(reporter_name(plan, reporter_code), limit=80)
     return str(form_text()["file_name"]).format(reporter=name)
 
@@ -148,12 +148,12 @@ def _fmt_date(d: dt.date) -> str:
 
 
 def _placeholders(plan: Plan, reporter_code: str) -> dict[str, str]:
-    text = form_text()
     return {
         "campaign": plan.campaign.name,
         "year": str(plan.campaign.year),
         "reporter": reporter_name(plan, reporter_code),
-        "department": text["department_dative"],
+        "department": plan.department.name_dative or plan.department.name,
+        "rhythm": plan.campaign.rhythm,
         "start": _fmt_date(plan.campaign.starts),
         "end": _fmt_date(plan.campaign.ends),
         "dates": ", ".join(_fmt_date(d.date) for d in plan.reporting_dates if d.kind == "interim"),
@@ -360,8 +360,8 @@ def build_form(plan: Plan, reporter_code: str, report_date: dt.date | None = Non
     _write_instructions(instructions, plan, reporter_code)
 
     props = wb.properties
-    props.creator = text["creator"]
-    props.lastModifiedBy = text["creator"]
+    props.creator = plan.department.name
+    props.lastModifiedBy = plan.department.name
     props.title = text["title"].format(**values)
     props.subject = reporter_name(plan, reporter_code)
     props.identifier = layout.form_id(plan)

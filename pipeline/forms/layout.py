@@ -32,7 +32,7 @@ def form_id(plan: Plan) -> str:
 
 
 def defined_name(code: str) -> str:
-    """Excel defined name for a row code (`form.unit` → `form_unit`, `I.5.status` → `item_I_5_status`)."""
+    """Excel defined name for a row code (`form.unit` → `form_unit`, `III.2.status` → `item_III_2_status`)."""
     safe = code.replace(".", "_")
     return safe if safe[0].isalpha() and safe[0].islower() else f"item_{safe}"
 

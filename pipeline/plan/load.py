@@ -1,20 +1,48 @@
-"""Read a plan file and turn any mistake in it into one `PlanError` that names the key."""
+"""Read a plan file and turn any mistake in it into one `PlanError` that names the key.
+
+A `PlanError` holds every mistake found as a `PlanProblem`: the key path (`units[oral].kind`), a stable
+code whose message is in pipeline/data/messages.yaml (`plan_check:`, Kazakh and Russian) and the values the
+message shows. `str(error)` is English, for logs; `pipeline.plan.check.describe` says it to a person.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from pipeline.plan.model import Plan
+from pipeline.plan.model import Plan, PlanRuleError
 from pipeline.plan.schema import SchemaError, validate
 from pipeline.texts import SafeLoader
 
 DEFAULT_PLAN = Path(__file__).resolve().parent.parent / "data" / "plans" / "mektepke-zhol-2017.yaml"
 
 
+@dataclass(frozen=True)
+class PlanProblem:
+    """One mistake in a plan file: where (`path`), what (`code`, a key of `plan_check:` in messages.yaml),
+    the values its message shows, and the same in English for logs."""
+
+    path: str
+    code: str
+    english: str
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.english}" if self.path else self.english
+
+
 class PlanError(Exception):
-    """The plan file cannot be used; the message names the file and the key."""
+    """The plan file cannot be used; `problems` name the keys (str() lists them in English)."""
+
+    def __init__(self, file: Path | str, problems: list[PlanProblem] | str) -> None:
+        if isinstance(problems, str):
+            problems = [PlanProblem("", "plan-invalid", problems, {"detail": problems})]
+        self.file = str(file)
+        self.problems = list(problems)
+        super().__init__(f"{file}: " + "; ".join(str(p) for p in self.problems))
 
 
 class _UniqueKeyLoader(SafeLoader):  # type: ignore[misc,valid-type]
@@ -22,14 +50,18 @@ class _UniqueKeyLoader(SafeLoader):  # type: ignore[misc,valid-type]
     keeps the last one)."""
 
 
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    def __init__(self, key: object, mark: yaml.Mark) -> None:
+        super().__init__(None, None, f"duplicate key {key!r}", mark)
+        self.key = key
+
+
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: set[object] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise _DuplicateKey(key, key_node.start_mark)
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 
@@ -42,21 +74,47 @@ def load_plan(path: Path | str = DEFAULT_PLAN) -> Plan:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(f"{path}: cannot read the plan file ({exc})") from None
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise PlanError(path, [PlanProblem("", "plan-unreadable", f"cannot read the plan file ({exc})",
+                                           {"detail": str(detail)})]) from None
+    key = hashlib.sha256(text.encode("utf-8")).digest()
+    if key in _LOADED:  # the command line checks the plan before the command loads it: parse it once
+        return _LOADED[key]
+    plan = _parse(path, text)
+    if len(_LOADED) >= 8:
+        _LOADED.pop(next(iter(_LOADED)))
+    _LOADED[key] = plan
+    return plan
+
+
+#: Plans parsed in this process, by the sha256 of their text (a Plan is frozen: sharing it is safe).
+_LOADED: dict[bytes, Plan] = {}
+
+
+def _parse(path: Path, text: str) -> Plan:
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except _DuplicateKey as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else "?"
+        raise PlanError(path, [PlanProblem("", "plan-duplicate-key", f"not valid YAML: {exc}",
+                                           {"key": str(exc.key), "line": str(line)})]) from None
     except yaml.YAMLError as exc:
-        raise PlanError(f"{path}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        line = str(mark.line + 1) if mark is not None else "?"
+        raise PlanError(path, [PlanProblem("", "plan-not-yaml", f"not valid YAML: {exc}",
+                                           {"line": line, "detail": str(getattr(exc, "problem", "") or exc)})]) from None
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:
         # YAML's own date type: `2017-02-30` matches its pattern and fails in datetime.date, outside
         # YAMLError; an absurd nesting depth fails in the parser's recursion.
-        raise PlanError(f"{path}: a value cannot be read ({type(exc).__name__}: {exc})") from None
+        raise PlanError(path, [PlanProblem("", "plan-bad-value",
+                                           f"a value cannot be read ({type(exc).__name__}: {exc})",
+                                           {"detail": str(exc)})]) from None
     if not isinstance(data, dict):
-        raise PlanError(f"{path}: the plan must be a mapping of keys")
+        raise PlanError(path, [PlanProblem("", "plan-not-mapping", "the plan must be a mapping of keys")])
     try:
         return validate(Plan, data)
     except SchemaError as exc:
-        raise PlanError(f"{path}: {_describe(exc, data)}") from None
+        raise PlanError(path, _problems(exc, data)) from None
 
 
 def plan_fingerprint(path: Path | str = DEFAULT_PLAN) -> str:
@@ -64,21 +122,53 @@ def plan_fingerprint(path: Path | str = DEFAULT_PLAN) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _describe(exc: SchemaError, data: dict) -> str:
-    lines = []
+#: schema error type → the code of its message (messages.yaml `plan_check:`).
+_TYPE_CODES = {
+    "extra_forbidden": "plan-unknown-key",
+    "missing": "plan-missing-key",
+    "literal_error": "plan-not-allowed",
+    "model_type": "plan-not-mapping-here",
+    "dict_type": "plan-not-mapping-here",
+    "tuple_type": "plan-not-list",
+    "too_short": "plan-list-length",
+    "string_type": "plan-not-text",
+    "bool_type": "plan-not-boolean",
+    "int_type": "plan-not-integer",
+    "float_type": "plan-not-number",
+    "date_type": "plan-not-date",
+    "date_from_datetime_inexact": "plan-not-date",
+    "union": "plan-wrong-type",
+}
+
+
+def _problems(exc: SchemaError, data: dict) -> list[PlanProblem]:
+    out = []
     for error in exc.errors():
-        location = _readable_location(error["loc"], data)
+        location, value = _readable_location(error["loc"], data)
         message = error["msg"].removeprefix("Value error, ")
+        rule = error.get("rule")
+        if isinstance(rule, PlanRuleError):
+            path = ".".join(p for p in (location, rule.path) if p)
+            out.append(PlanProblem(path, rule.code, message.removeprefix(f"{rule.path}: "), rule.params))
+            continue
         if error["type"] == "extra_forbidden":
             message = "unknown key"
         elif error["type"] == "missing":
             message = "required key is missing"
-        lines.append(f"{location}: {message}" if location else message)
-    return "; ".join(lines)
+        code = _TYPE_CODES.get(error["type"], "plan-invalid")
+        params = {"value": _shown(value), "detail": message, **{k: str(v) for k, v in error.get("ctx", {}).items()}}
+        out.append(PlanProblem(location, code, message, params))
+    return out
 
 
-def _readable_location(loc: tuple[int | str, ...], data: object) -> str:
-    """`sections.0.items.2.figures.1.unit` → `sections[I].items[I.3].figures[raids].unit`."""
+def _shown(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _readable_location(loc: tuple[int | str, ...], data: object) -> tuple[str, object]:
+    """`sections.0.items.2.figures.1.unit` → `sections[III].items[III.2].figures[visits].unit`, and the value
+    found there (None when the key is missing)."""
     parts: list[str] = []
     node = data
     for step in loc:
@@ -89,4 +179,4 @@ def _readable_location(loc: tuple[int | str, ...], data: object) -> str:
         else:
             parts.append(str(step))
             node = node.get(step) if isinstance(node, dict) else None
-    return ".".join(parts)
+    return ".".join(parts), node

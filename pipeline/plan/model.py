@@ -33,6 +33,18 @@ DateKind = Literal["interim", "final"]
 HEADER_FIELDS: tuple[str, ...] = ("unit", "report_date", "executor", "phone", "filled_date")
 
 
+class PlanRuleError(ValueError):
+    """A rule of the plan broken. `code` names its message in messages.yaml (`plan_check:`, Kazakh and
+    Russian), `path` the key it is about (relative to the model that checks it; "" = the model itself),
+    `params` the values the message shows; str() is the English sentence for logs and tests."""
+
+    def __init__(self, code: str, english: str, *, path: str = "", **params: object) -> None:
+        super().__init__(english)
+        self.code = code
+        self.path = path
+        self.params = {k: str(v) for k, v in params.items()}
+
+
 @dataclass(frozen=True)
 class _Model:
     """Frozen: a plan is shared by every stage and never changes under them."""
@@ -56,7 +68,7 @@ class Campaign(_Model):
     approved_on: dt.date
     # Hours from UTC of the campaign's office: a deadline ends at midnight there, "today" is its today.
     utc_offset: float
-    # How the portal, the forms and reminders name that clock («Орал уақыты») and the reporting rhythm
+    # How the portal, the forms and reminders name that clock («… уақыты») and the reporting rhythm
     # («10 күн сайын»), in each language.
     clock: str
     clock_ru: str
@@ -68,7 +80,8 @@ class Campaign(_Model):
 
     def _check(self) -> None:
         if not -12 <= self.utc_offset <= 14:
-            raise ValueError(f"utc_offset: {self.utc_offset} is not an offset from UTC in hours (-12..14)")
+            raise PlanRuleError("plan-utc-offset", f"{self.utc_offset} is not an offset from UTC in hours (-12..14)",
+                                path="utc_offset", value=self.utc_offset)
 
 
 @dataclass(frozen=True)
@@ -105,6 +118,9 @@ class Department(_Model):
     code: str
     name: str
     name_ru: str
+    # The department as the forms and messages address it («облыстық білім басқармасына»: send the form
+    # to …). Optional for old plans; `pipeline plan check` asks for it.
+    name_dative: str = ""
 
 
 @dataclass(frozen=True)
@@ -152,12 +168,14 @@ def _noun(value: object) -> object:
         elif isinstance(forms, dict):
             unknown = [k for k in forms if k not in CLDR_CATEGORIES]
             if unknown:
-                raise ValueError(f"{case}: {unknown[0]!r} is not a plural category ({', '.join(CLDR_CATEGORIES)})")
+                raise PlanRuleError("plan-noun-category",
+                                    f"{case}: {unknown[0]!r} is not a plural category ({', '.join(CLDR_CATEGORIES)})",
+                                    case=case, category=unknown[0], categories=", ".join(CLDR_CATEGORIES))
             filled = dict(forms)
             if "other" not in filled and "many" in filled:
                 filled["other"] = filled["many"]
             if "other" not in filled:
-                raise ValueError(f"{case}: the form for 'other' (or 'many') is missing")
+                raise PlanRuleError("plan-noun-other", f"{case}: the form for 'other' (or 'many') is missing", case=case)
             out[case] = filled
         else:
             out[case] = forms
@@ -192,8 +210,8 @@ class Whole(_Model):
 
 @dataclass(frozen=True)
 class UnitsTogether(_Model):
-    """All reporting units together, as headings name them: «аудандар мен Орал қаласы(ның)» / «районы и
-    г. Уральск», «районов и г. Уральска», «районами и г. Уральском»; `header`: a table's unit column."""
+    """All reporting units together, as headings name them: «аудандар мен … қаласы(ның)» / «районы и
+    г. …», «районов и г. …», «районами и г. …»; `header`: a table's unit column."""
 
     nominative: str
     genitive: str
@@ -221,7 +239,9 @@ class Region(_Model):
         for name in ("unit_noun", "unit_noun_ru"):
             missing = {"subject", "place"} - set(getattr(self, name))
             if missing:
-                raise ValueError(f"{name}: the case {sorted(missing)[0]!r} is missing (subject and place are needed)")
+                case = sorted(missing)[0]
+                raise PlanRuleError("plan-unit-noun-case", f"the case {case!r} is missing (subject and place are needed)",
+                                    path=name, case=case)
 
 
 @dataclass(frozen=True)
@@ -256,6 +276,17 @@ class UnitCases(_Model):
 
 
 @dataclass(frozen=True)
+class UnitCasesRu(_Model):
+    """A unit's Russian name in the cases the Russian copy needs («Зеленовского района», «Зеленовскому
+    району», «Зеленовском районе»; «г. Уральска» …). Several districts share one plural noun («в Зеленовском
+    и Сырымском районах»): the wording file's singular noun is taken off each form to get the adjective."""
+
+    genitive: str
+    dative: str
+    locative: str
+
+
+@dataclass(frozen=True)
 class Unit(_Model):
     code: str
     name: str
@@ -264,6 +295,8 @@ class Unit(_Model):
     kind: Literal["city", "district"]
     cases: UnitCases
     aliases: tuple[str, ...] = ()
+    # Optional: without it the Russian copy names the unit in the nominative («в 2 акиматах (…)»).
+    cases_ru: UnitCasesRu | None = None
 
 
 @dataclass(frozen=True)
@@ -294,11 +327,15 @@ class Figure(_Model):
     sentences_ru: YesNoSentences | None = None
     # A whole whose parts do not cover it: what the rest is called (e.g. calls not yet resolved).
     remainder: Remainder | None = None
+    # What one district usually reaches by the final date, [low, high] (a count, or tenge): only for sample
+    # forms (`make demo`), where the figure's structure alone cannot tell (visits run in thousands, talk
+    # shows in ones). Without it samples draw from the figure's role, parts and unit.
+    typical: tuple[float, float] | None = None
 
     @staticmethod
     def _code_shape(value: object) -> object:
         if isinstance(value, str) and not FIGURE_CODE.match(value):
-            raise ValueError(f"figure code {value!r} must be lower_snake_case")
+            raise PlanRuleError("plan-figure-code", f"figure code {value!r} must be lower_snake_case", value=value)
         return value
 
     _before = {"code": _code_shape, "noun": _noun, "noun_ru": _noun}
@@ -328,11 +365,17 @@ class Item(_Model):
     sentences: tuple[Sentence, ...] = ()
     # The item about reporting itself (the units' reporting calendar): its section states timeliness.
     about_reporting: bool = False
+    # The deadline in Russian (the Russian copy says `deadline` in words no more precise than the plan's;
+    # without it, the `due` date or its month is said).
+    deadline_ru: str = ""
+    # A few words naming the item where its title is too long (page 1, the final's list of overdue items).
+    short: str = ""
+    short_ru: str = ""
 
     @staticmethod
     def _code_shape(value: object) -> object:
         if isinstance(value, str) and not ITEM_CODE.match(value):
-            raise ValueError(f"item code {value!r} must look like I.3 or II.1")
+            raise PlanRuleError("plan-item-code", f"item code {value!r} must look like III.2 or IV.10", value=value)
         return value
 
     _before = {"code": _code_shape}
@@ -350,7 +393,7 @@ class Item(_Model):
         return self.code.split(".", 1)[1]
 
     def due_by(self, date: dt.date) -> bool:
-        """Whether the item can be expected to be under way on `date` (I.14 falls in October)."""
+        """Whether the item can be expected to be under way on `date` (honouring sponsors falls in October)."""
         return self.due_from is None or date >= self.due_from
 
     def overdue_at(self, date: dt.date) -> bool:
@@ -436,6 +479,9 @@ class Previous(_Model):
     # figure code → the previous final's total; unit code → figure code → value.
     totals: dict[str, float] = field(default_factory=dict)
     units: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Codes the previous campaign's figures.csv spells otherwise: its code → this plan's (a renamed
+    # figure, a renamed unit). Figures of the file this plan no longer has are left out.
+    renamed: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -461,99 +507,130 @@ class Plan(_Model):
         self._check_references()
 
     def _check_references(self) -> Plan:
-        _unique("units[].code", [u.code for u in self.units] + [self.department.code, "oblast"])
-        _unique("sections[].items[].code", [i.code for i in self.items])
-        _unique("sections[].items[].figures[].code", [f.code for f in self.figures])
-        _unique("statuses[].code", [s.code for s in self.statuses])
-        _unique("reporting_dates[].date", [d.date.isoformat() for d in self.reporting_dates])
+        _unique("units", [u.code for u in self.units] + [self.department.code, "oblast"])
+        _unique("sections[].items", [i.code for i in self.items])
+        _unique("sections[].items[].figures", [f.code for f in self.figures])
+        _unique("statuses", [s.code for s in self.statuses])
+        _unique("reporting_dates", [d.date.isoformat() for d in self.reporting_dates])
         dates = [d.date for d in self.reporting_dates]
-        if dates != sorted(dates):
-            raise ValueError("reporting_dates: dates must be in calendar order")
-        if sum(1 for d in self.reporting_dates if d.kind == "final") != 1:
-            raise ValueError("reporting_dates: exactly one date must be of kind 'final'")
+        for n, (a, b) in enumerate(zip(dates, dates[1:])):
+            if b < a:
+                raise PlanRuleError("plan-dates-order", f"dates must be in calendar order ({b} after {a})",
+                                    path=f"reporting_dates[{n + 1}].date", date=b, before=a)
+        finals = sum(1 for d in self.reporting_dates if d.kind == "final")
+        if finals != 1:
+            raise PlanRuleError("plan-one-final", f"exactly one date must be of kind 'final' (found {finals})",
+                                path="reporting_dates", count=finals)
         if self.reporting_dates[-1].kind != "final":
-            raise ValueError("reporting_dates: the final date must be the last one")
-        for d in dates:
+            raise PlanRuleError("plan-final-last", "the final date must be the last one",
+                                path=f"reporting_dates[{len(dates) - 1}].kind")
+        for n, d in enumerate(dates):
             if not self.campaign.starts <= d <= self.campaign.ends:
-                raise ValueError(f"reporting_dates: {d} lies outside campaign.starts..campaign.ends")
+                raise PlanRuleError("plan-date-outside", f"{d} lies outside campaign.starts..campaign.ends",
+                                    path=f"reporting_dates[{n}].date", date=d, starts=self.campaign.starts,
+                                    ends=self.campaign.ends)
         figures = {f.code: f for f in self.figures}
         for item in self.items:
             for fig in item.figures:
                 if fig.of is None:
                     continue
+                where = f"{self.figure_path(fig.code)}.of"
                 parent = figures.get(fig.of)
                 if parent is None:
-                    raise ValueError(f"figures.{fig.code}.of: unknown parent figure {fig.of!r}")
+                    raise PlanRuleError("plan-part-unknown", f"unknown parent figure {fig.of!r}", path=where,
+                                        figure=fig.code, parent=fig.of)
                 if parent.unit != fig.unit:
-                    raise ValueError(f"figures.{fig.code}.of: parent {fig.of!r} has another unit")
+                    raise PlanRuleError("plan-part-unit", f"parent {fig.of!r} has another unit", path=where,
+                                        figure=fig.code, parent=fig.of, unit=fig.unit, parent_unit=parent.unit)
                 if parent.of is not None:
-                    raise ValueError(f"figures.{fig.code}.of: parent {fig.of!r} is itself an 'of which'")
-        for a, b in self.rules.paired:
-            for code in (a, b):
-                if code not in figures:
-                    raise ValueError(f"rules.paired: unknown figure {code!r}")
+                    raise PlanRuleError("plan-part-of-part", f"parent {fig.of!r} is itself an 'of which'",
+                                        path=where, figure=fig.code, parent=fig.of, whole=parent.of)
+        for n, pair in enumerate(self.rules.paired):
+            for code in pair:
+                _known_figure(f"rules.paired[{n}]", code, figures)
         for ratio in self.rules.ratios:
             for code in (ratio.numerator, ratio.denominator):
-                if code not in figures:
-                    raise ValueError(f"rules.ratios.{ratio.code}: unknown figure {code!r}")
+                _known_figure(f"rules.ratios[{ratio.code}]", code, figures)
         for code in self.rules.max_values:
-            if code not in figures:
-                raise ValueError(f"rules.max_values: unknown figure {code!r}")
+            _known_figure(f"rules.max_values.{code}", code, figures)
         self._check_report(figures)
         return self
 
     def _check_report(self, figures: dict[str, Figure]) -> None:
         """What the report says must name figures that exist, in a form they have: a sentence naming a
         renamed figure would otherwise drop it silently."""
-        for code in self.report.compare:
+        for n, code in enumerate(self.report.compare):
             if code not in figures or figures[code].unit not in ("count", "tenge"):
-                raise ValueError(f"report.compare: {code!r} is not a count or amount figure")
+                raise PlanRuleError("plan-compare-figure", f"{code!r} is not a count or amount figure",
+                                    path=f"report.compare[{n}]", figure=code)
         head = self.report.per_head
         if head is not None:
             for key, code, unit in (("numerator", head.numerator, "tenge"), ("denominator", head.denominator, "count")):
                 if code not in figures or figures[code].unit != unit:
-                    raise ValueError(f"report.per_head.{key}: {code!r} is not a figure of unit {unit!r}")
+                    raise PlanRuleError("plan-per-head", f"{code!r} is not a figure of unit {unit!r}",
+                                        path=f"report.per_head.{key}", figure=code, unit=unit)
         for n, sentence in enumerate(self.report.summary):
             _check_sentence(f"report.summary[{n}]", sentence, figures)
         for item in self.items:
             for n, sentence in enumerate(item.sentences):
-                _check_sentence(f"sections[].items[{item.code}].sentences[{n}]", sentence, figures)
-        if sum(1 for item in self.items if item.about_reporting) > 1:
-            raise ValueError("sections[].items[].about_reporting: only one item can be about reporting")
+                _check_sentence(f"{self.item_path(item.code)}.sentences[{n}]", sentence, figures)
+        about = [item.code for item in self.items if item.about_reporting]
+        if len(about) > 1:
+            raise PlanRuleError("plan-about-reporting-twice", "only one item can be about reporting",
+                                path=f"{self.item_path(about[1])}.about_reporting", items=", ".join(about))
         for fig in self.figures:
+            where = self.figure_path(fig.code)
             if fig.role == "in_kind":
                 for language in ("kk", "ru"):
                     if "nominative" not in fig.noun_in(language):
                         suffix = "_ru" if language == "ru" else ""
-                        raise ValueError(f"figures.{fig.code}.noun{suffix}: an in-kind figure needs its nominative noun")
+                        raise PlanRuleError("plan-in-kind-noun", "an in-kind figure needs its nominative noun",
+                                            path=f"{where}.noun{suffix}", figure=fig.code)
             for suffix in ("", "_ru"):
                 said = getattr(fig, "sentences" + suffix)
                 if said is None:
                     continue
                 if fig.unit != "yesno":
-                    raise ValueError(f"figures.{fig.code}.sentences{suffix}: only a yes/no figure has sentences")
+                    raise PlanRuleError("plan-sentences-not-yesno", "only a yes/no figure has sentences",
+                                        path=f"{where}.sentences{suffix}", figure=fig.code)
                 for key in ("all", "some", "not_yet", "yes", "no"):
-                    for name in sentence_fields(getattr(said, key)):
+                    for name in sentence_fields(getattr(said, key), f"{where}.sentences{suffix}.{key}"):
                         if name not in YESNO_FIELDS:
-                            raise ValueError(f"figures.{fig.code}.sentences{suffix}.{key}: unknown placeholder {{{name}}}")
-            if fig.role == "in_kind" and fig.unit != "count":
-                raise ValueError(f"figures.{fig.code}.role: an in-kind figure must be a count")
-            if fig.role == "honour" and fig.unit != "text":
-                raise ValueError(f"figures.{fig.code}.role: an honour figure must be a text")
-            if fig.role == "headline" and fig.unit not in ("count", "tenge"):
-                raise ValueError(f"figures.{fig.code}.role: a headline figure must be a count or an amount")
+                            raise PlanRuleError("plan-yesno-placeholder", f"unknown placeholder {{{name}}}",
+                                                path=f"{where}.sentences{suffix}.{key}", name=name,
+                                                names=", ".join(sorted(YESNO_FIELDS)))
+            needs = {"in_kind": ("count",), "honour": ("text",), "headline": ("count", "tenge")}
+            if fig.role is not None and fig.unit not in needs[fig.role]:
+                raise PlanRuleError("plan-role-unit", f"a {fig.role} figure must be of unit {' or '.join(needs[fig.role])}",
+                                    path=f"{where}.role", figure=fig.code, role=fig.role,
+                                    units=", ".join(needs[fig.role]))
         previous = self.previous
         if previous is not None:
             for code in previous.totals:
-                if code not in figures:
-                    raise ValueError(f"previous.totals: unknown figure {code!r}")
+                _known_figure(f"previous.totals.{code}", code, figures)
             units = {u.code for u in self.units}
             for unit, values in previous.units.items():
                 if unit not in units:
-                    raise ValueError(f"previous.units: unknown unit {unit!r}")
+                    raise PlanRuleError("plan-unknown-unit", f"unknown unit {unit!r}", path=f"previous.units.{unit}",
+                                        unit=unit)
                 for code in values:
-                    if code not in figures:
-                        raise ValueError(f"previous.units.{unit}: unknown figure {code!r}")
+                    _known_figure(f"previous.units.{unit}.{code}", code, figures)
+
+    def item_path(self, code: str) -> str:
+        """The readable key path of an item, as plan messages name it: `sections[III].items[III.2]`."""
+        for section in self.sections:
+            for item in section.items:
+                if item.code == code:
+                    return f"sections[{section.code}].items[{code}]"
+        return f"sections[].items[{code}]"
+
+    def figure_path(self, code: str) -> str:
+        """`sections[III].items[III.2].figures[visits]`."""
+        for section in self.sections:
+            for item in section.items:
+                if any(f.code == code for f in item.figures):
+                    return f"sections[{section.code}].items[{item.code}].figures[{code}]"
+        return f"sections[].items[].figures[{code}]"
 
     # Derived views. cached_property works on frozen dataclasses because it writes to __dict__.
     @cached_property
@@ -613,36 +690,46 @@ SENTENCE_FIELDS = frozenset({"date", "start", "end", "approved_on", "in_kind"})
 YESNO_FIELDS = frozenset({"count", "units", "approved_on"})
 
 
-def sentence_fields(text: str) -> list[str]:
-    """The placeholder names of a sentence pattern («{help_children.dative}» → "help_children.dative")."""
+def sentence_fields(text: str, where: str = "") -> list[str]:
+    """The placeholder names of a sentence pattern («{children_helped.dative}» → "children_helped.dative")."""
     import string
 
     try:
         return [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
     except ValueError as exc:  # an unmatched brace
-        raise ValueError(f"{exc} in {text!r}") from None
+        raise PlanRuleError("plan-sentence-brace", f"{exc} in {text!r}", path=where, text=text) from None
 
 
 def _check_sentence(where: str, sentence: Sentence, figures: dict[str, Figure]) -> None:
     for language in ("kk", "ru"):
         text = getattr(sentence, language)
-        for name in sentence_fields(text):
+        for name in sentence_fields(text, f"{where}.{language}"):
             code, _, case = name.partition(".")
             if not code:
-                raise ValueError(f"{where}.{language}: an empty placeholder {{}} in {text!r}")
+                raise PlanRuleError("plan-sentence-empty", f"an empty placeholder {{}} in {text!r}",
+                                    path=f"{where}.{language}", text=text)
             if code in SENTENCE_FIELDS and not case:
                 continue
             fig = figures.get(code)
             if fig is None or fig.unit not in ("count", "tenge"):
-                raise ValueError(f"{where}.{language}: {{{name}}} names no count or amount figure")
+                raise PlanRuleError("plan-sentence-unknown", f"{{{name}}} names no count or amount figure",
+                                    path=f"{where}.{language}", name=name)
             if case and case not in fig.noun_in(language):
                 suffix = "_ru" if language == "ru" else ""
-                raise ValueError(f"{where}.{language}: {{{name}}}: figure {code!r} has no {case!r} in noun{suffix}")
+                raise PlanRuleError("plan-sentence-case", f"{{{name}}}: figure {code!r} has no {case!r} in noun{suffix}",
+                                    path=f"{where}.{language}", name=name, figure=code, case=case,
+                                    noun=f"noun{suffix}")
+
+
+def _known_figure(where: str, code: str, figures: dict[str, Figure]) -> None:
+    if code not in figures:
+        raise PlanRuleError("plan-unknown-figure", f"unknown figure {code!r}", path=where, figure=code)
 
 
 def _unique(where: str, values: list[str]) -> None:
     seen: set[str] = set()
     for value in values:
         if value in seen:
-            raise ValueError(f"{where}: duplicate code {value!r}")
+            raise PlanRuleError("plan-duplicate-code", f"duplicate code {value!r}", path=f"{where}[{value}].code",
+                                value=value)
         seen.add(value)

@@ -5,10 +5,11 @@ half of `python -m pipeline check FILE` — while validating the plan itself tak
 The plan needs only a small part of what pydantic does, done here from the dataclasses' type hints:
 str, int, float, bool, date, Literal, `X | None`, `tuple[X, ...]`, fixed tuples, `dict[str, X]` and nested
 models; unknown keys are refused, missing keys named, and every mistake is collected with its location
-(the same `loc` tuples the plan loader turns into `sections[I].items[I.3]…`).
+(the same `loc` tuples the plan loader turns into `sections[III].items[III.2]…`).
 
 A model may give `_before` (field → function applied to the raw value first) and `_check(self)` (raises
-ValueError for a rule across fields); both errors read "Value error, <message>" like pydantic's.
+ValueError for a rule across fields); both errors read "Value error, <message>" like pydantic's, and keep
+the exception itself under "rule" (a `PlanRuleError` carries the code and values of its message).
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ class SchemaError(Exception):
 
 
 class _Invalid(Exception):
-    def __init__(self, msg: str, kind: str) -> None:
+    def __init__(self, msg: str, kind: str, **ctx: str) -> None:
         super().__init__(msg)
         self.msg = msg
         self.kind = kind
+        self.ctx = ctx  # what a message in another language needs: the allowed values, the count expected
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
@@ -86,11 +88,11 @@ def _model(cls: type, data: Any, loc: Loc, errors: list[dict[str, Any]]) -> Any:
                 raw = before[name](raw)
             value = _value(hints[name], raw, (*loc, name), errors)
         except _Invalid as exc:
-            errors.append({"loc": (*loc, name), "msg": exc.msg, "type": exc.kind})
+            errors.append({"loc": (*loc, name), "msg": exc.msg, "type": exc.kind, "ctx": exc.ctx})
             failed = True
             continue
         except ValueError as exc:
-            errors.append({"loc": (*loc, name), "msg": f"Value error, {exc}", "type": "value_error"})
+            errors.append({"loc": (*loc, name), "msg": f"Value error, {exc}", "type": "value_error", "rule": exc})
             failed = True
             continue
         if value is _FAILED:
@@ -105,7 +107,7 @@ def _model(cls: type, data: Any, loc: Loc, errors: list[dict[str, Any]]) -> Any:
         try:
             check()
         except ValueError as exc:
-            errors.append({"loc": loc, "msg": f"Value error, {exc}", "type": "value_error"})
+            errors.append({"loc": loc, "msg": f"Value error, {exc}", "type": "value_error", "rule": exc})
             return _FAILED
     return instance
 
@@ -131,7 +133,7 @@ def _value(hint: Any, raw: Any, loc: Loc, errors: list[dict[str, Any]]) -> Any:
         if raw in args and type(raw) in (type(a) for a in args):
             return raw
         shown = ", ".join(repr(a) for a in args[:-1]) + f" or {args[-1]!r}" if len(args) > 1 else repr(args[0])
-        raise _Invalid(f"Input should be {shown}", "literal_error")
+        raise _Invalid(f"Input should be {shown}", "literal_error", choices=", ".join(str(a) for a in args))
     if origin is tuple:
         if not isinstance(raw, (list, tuple)):
             raise _Invalid("Input should be a valid tuple", "tuple_type")
@@ -139,7 +141,8 @@ def _value(hint: Any, raw: Any, loc: Loc, errors: list[dict[str, Any]]) -> Any:
             kinds = [args[0]] * len(raw)
         else:
             if len(raw) != len(args):
-                raise _Invalid(f"Tuple should have {len(args)} items, not {len(raw)}", "too_short")
+                raise _Invalid(f"Tuple should have {len(args)} items, not {len(raw)}", "too_short",
+                               expected=str(len(args)), given=str(len(raw)))
             kinds = list(args)
         out = [_item(kind, item, (*loc, i), errors) for i, (kind, item) in enumerate(zip(kinds, raw))]
         return _FAILED if any(v is _FAILED for v in out) else tuple(out)
@@ -162,9 +165,9 @@ def _item(hint: Any, raw: Any, loc: Loc, errors: list[dict[str, Any]]) -> Any:
     try:
         return _value(hint, raw, loc, errors)
     except _Invalid as exc:
-        errors.append({"loc": loc, "msg": exc.msg, "type": exc.kind})
+        errors.append({"loc": loc, "msg": exc.msg, "type": exc.kind, "ctx": exc.ctx})
     except ValueError as exc:
-        errors.append({"loc": loc, "msg": f"Value error, {exc}", "type": "value_error"})
+        errors.append({"loc": loc, "msg": f"Value error, {exc}", "type": "value_error", "rule": exc})
     return _FAILED
 
 

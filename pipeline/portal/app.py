@@ -35,11 +35,11 @@ from starlette.routing import Route
 from pipeline.errors import UsageError
 from pipeline.forms import form_file_name, write_form
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan
+from pipeline.plan.clock import campaign_tz, local_today
 from pipeline.portal import pages
 from pipeline.portal.access import DEPARTMENT, ServerKey, portal_dir, resolve
 from pipeline.portal.uploads import UPLOAD_ID, Uploads, problem_json
 from pipeline.status import compute_status
-from pipeline.validate.submission import ORAL_TZ
 
 MB = 1_000_000
 #: multipart framing around the file: boundaries, part headers, the csrf field
@@ -71,7 +71,8 @@ class PortalConfig:
     rate_window: float = 60.0
     check_slots: int = 2
     refresh_seconds: int = 30
-    today: Callable[[], dt.date] = field(default=lambda: dt.datetime.now(tz=ORAL_TZ).date())
+    #: the portal's "today" (tests set one); None: today on the campaign's clock (the plan's utc_offset)
+    today: Callable[[], dt.date] | None = None
 
 
 class TooLarge(Exception):
@@ -138,6 +139,9 @@ class Portal:
         self.limiter = RateLimiter()
 
     # --- common --------------------------------------------------------------------------------------------
+    def today(self) -> dt.date:
+        return self.config.today() if self.config.today is not None else local_today(self.plan)
+
     def role(self, request: Request, kind: str = "request") -> tuple[str, str]:
         secret = str(request.path_params.get("secret", ""))
         role = resolve(self.config.outbox, secret)
@@ -161,7 +165,7 @@ class Portal:
         lang = self.lang(request)
         base = f"/p/{secret}"
         html = pages.render(
-            name, t=pages.wording(lang), lang=lang, other_lang="ru" if lang == "kk" else "kk", base=base,
+            name, t=pages.wording(lang, self.plan), tz=campaign_tz(self.plan), lang=lang, other_lang="ru" if lang == "kk" else "kk", base=base,
             q=f"?lang={lang}", csrf=self.key.csrf_token(secret), names=pages.unit_names(self.plan, lang),
             short=pages.short_names(self.plan, lang),
             plan=self.plan, path=request.url.path, **context,
@@ -170,7 +174,7 @@ class Portal:
 
     def status(self) -> Any:
         return compute_status(None, inbox=self.config.inbox, outbox=self.config.outbox,
-                              plan_path=self.config.plan_path, workers=1, today=self.config.today())
+                              plan_path=self.config.plan_path, workers=1, today=self.today())
 
     # --- routes --------------------------------------------------------------------------------------------
     async def home(self, request: Request) -> Response:
@@ -188,7 +192,7 @@ class Portal:
             file_status = by_name.get(stored)
             history.append({**record, "in_report": file_status.status if file_status else
                             ("refused" if not record.get("stored") else "pending")})
-        today = self.config.today()
+        today = self.today()
         shown = request.query_params.get("upload", "")
         result = next((r for r in history if r.get("id") == shown), None) if UPLOAD_ID.match(shown) else None
         if self.wants_json(request):
@@ -222,7 +226,7 @@ class Portal:
         return self.page("department.html", request, secret, status=status, reports=reports, result=result,
                          unit=DEPARTMENT, limit_mb=self.config.max_upload_bytes // MB,
                          refresh=self.config.refresh_seconds, built=built if built in reports else None,
-                         build_default=pages.next_date(self.plan, self.config.today()) or self.plan.final_date,
+                         build_default=pages.next_date(self.plan, self.today()) or self.plan.final_date,
                          error=request.query_params.get("error") == "1")
 
     async def unit_page(self, request: Request) -> Response:
@@ -240,7 +244,7 @@ class Portal:
         role, secret = self.role(request, "upload")
         limit = self.config.max_upload_bytes
         lang = self.lang(request)
-        t = pages.wording(lang)
+        t = pages.wording(lang, self.plan)
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit + FORM_OVERHEAD:
             return self._refuse(request, secret, 413, t["too_large"].format(limit=limit // MB))
@@ -340,7 +344,7 @@ class Portal:
         token = form.get("csrf")
         lang = self.lang(request)
         if not self.key.csrf_ok(secret, token if isinstance(token, str) else None):
-            return self.page("message.html", request, secret, status_code=403, message=pages.wording(lang)["bad_form"],
+            return self.page("message.html", request, secret, status_code=403, message=pages.wording(lang, self.plan)["bad_form"],
                              switch_home=True)
         wanted = str(form.get("date", ""))
         date = next((d for d in self.plan.dates if d.isoformat() == wanted), None)
@@ -356,7 +360,7 @@ class Portal:
             if self.wants_json(request):
                 return JSONResponse({"built": False, "error": str(exc)}, status_code=500)
             return self.page("message.html", request, secret, status_code=500, switch_home=True,
-                             message=pages.wording(lang)["build_failed"].format(error=exc))
+                             message=pages.wording(lang, self.plan)["build_failed"].format(error=exc))
         if self.wants_json(request):
             return JSONResponse({"built": True, "date": date.isoformat(),
                                  "files": sorted(result.outputs), "exit_code": result.exit_code})

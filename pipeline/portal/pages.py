@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from pipeline.plan import Plan
+from pipeline.plan.clock import campaign_tz
 from pipeline.texts import load_data
-from pipeline.validate.submission import ORAL_TZ
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -24,8 +26,27 @@ STATIC_FILES = {
 }
 
 
-def wording(lang: str) -> dict[str, Any]:
-    return load_data("portal.yaml")[lang if lang in LANGS else "kk"]
+def wording(lang: str, plan: Plan | None = None) -> dict[str, Any]:
+    """portal.yaml in `lang`; with a plan, its words take the campaign's own: {clock} («… уақыты»),
+    {department} (its name) — the other placeholders are left for the page to fill."""
+    words = load_data("portal.yaml")[lang if lang in LANGS else "kk"]
+    if plan is None:
+        return words
+    ru = lang == "ru"
+    own = {"clock": plan.campaign.clock_ru if ru else plan.campaign.clock,
+           "department": plan.department.name_ru if ru else plan.department.name}
+    return _filled(words, own)
+
+
+_OWN = re.compile(r"\{(clock|department)\}")
+
+
+def _filled(value: Any, own: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return _OWN.sub(lambda m: own[m.group(1)], value)
+    if isinstance(value, dict):
+        return {k: _filled(v, own) for k, v in value.items()}
+    return value
 
 
 @cache
@@ -34,7 +55,7 @@ def environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["ddmmyyyy"] = ddmmyyyy
     env.filters["ddmm"] = lambda d: d.strftime("%d.%m")
-    env.filters["when"] = when
+    env.filters["when"] = _when_on_page
     return env
 
 
@@ -43,7 +64,7 @@ def render(name: str, **context: Any) -> str:
 
 
 def ddmmyyyy(value: dt.date | str | None) -> str:
-    """A date (or an ISO date string from the audit log) as «17.08.2017»."""
+    """A date (or an ISO date string from the audit log) as «DD.MM.YYYY»."""
     if not value:
         return "–"
     if isinstance(value, str):
@@ -54,12 +75,18 @@ def ddmmyyyy(value: dt.date | str | None) -> str:
     return value.strftime("%d.%m.%Y")
 
 
-def when(value: str | float | dt.datetime | None) -> str:
-    """An ISO time, a timestamp or a datetime as «17.08.2017 14:05» in Орал time."""
+@pass_context
+def _when_on_page(context: Context, value: str | float | dt.datetime | None) -> str:
+    return when(value, context["tz"])
+
+
+def when(value: str | float | dt.datetime | None, tz: dt.tzinfo) -> str:
+    """An ISO time, a timestamp or a datetime as «DD.MM.YYYY HH:MM» on the campaign's clock `tz`
+    (pages get it as `tz` in their context: `campaign_tz(plan)`)."""
     if value is None or value == "":
         return "–"
     if isinstance(value, (int, float)):
-        moment = dt.datetime.fromtimestamp(value, tz=ORAL_TZ)
+        moment = dt.datetime.fromtimestamp(value, tz=tz)
     elif isinstance(value, str):
         try:
             moment = dt.datetime.fromisoformat(value)
@@ -68,7 +95,7 @@ def when(value: str | float | dt.datetime | None) -> str:
     else:
         moment = value
     if moment.tzinfo is not None:
-        moment = moment.astimezone(ORAL_TZ)
+        moment = moment.astimezone(tz)
     return moment.strftime("%d.%m.%Y %H:%M")
 
 
@@ -79,9 +106,9 @@ def unit_names(plan: Plan, lang: str) -> dict[str, str]:
 
 
 def short_names(plan: Plan, lang: str) -> dict[str, str]:
-    """Names for the narrow grid column: «Ақжайық», «Орал», and the department's own short word."""
+    """Names for the narrow grid column: the units' short names, and the department's own short word."""
     names = {u.code: u.short for u in plan.units}
-    names[plan.department.code] = wording(lang)["department_short"]
+    names[plan.department.code] = wording(lang, plan)["department_short"]
     return names
 
 

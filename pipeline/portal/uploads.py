@@ -27,11 +27,11 @@ from pathlib import Path
 from pipeline.atomic import atomic_write, fsync_dir
 from pipeline.forms.layout import HEADER_CODES
 from pipeline.plan import Plan
+from pipeline.plan.clock import local_now
 from pipeline.portal.access import portal_dir
 from pipeline.problems import Problem
 from pipeline.render.feedback import needs_feedback, write_feedback
 from pipeline.report import check_files
-from pipeline.validate.submission import ORAL_TZ
 from pipeline.verdicts import FileVerdict
 
 UPLOAD_SUBDIR = "portal"  # inside the inbox: uploads sit beside the files that came by e-mail
@@ -172,7 +172,7 @@ class Uploads:
         return portal_dir(self.outbox) / "feedback" / upload_id / name
 
     def handle(self, unit: str, original_name: str, data: bytes, now: dt.datetime | None = None) -> UploadOutcome:
-        now = now or dt.datetime.now(tz=ORAL_TZ)
+        now = now or local_now(self.plan)
         upload_id = uuid.uuid4().hex
         sha = hashlib.sha256(data).hexdigest()
         outcome = UploadOutcome(upload_id, unit, _printable(original_name), sha, len(data), "ok", False,

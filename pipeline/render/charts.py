@@ -366,7 +366,7 @@ def warm_up() -> None:
 
 def chart_file_names(date_text: str, language: str = "kk") -> dict[str, str]:
     """The charts' file names: stable, so the report refers to them the same way each run; the Kazakh
-    set has no language tail, another language's set carries its code («…-2017-08-17-ru.png»)."""
+    set has no language tail, another language's set carries its code («by-unit-<date>-ru.png»)."""
     tail = "" if language == "kk" else f"-{language}"
     return {name: f"{name.replace('_', '-')}-{date_text}{tail}.png" for name in DRAW}
 

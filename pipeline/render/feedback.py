@@ -92,8 +92,8 @@ def write_feedback(plan: Plan, files: Iterable[FileVerdict], outdir: Path, inbox
         else:
             built = _rebuilt(plan, verdict)
             moved = _moved_to_rebuilt(built, verdict, problems)
-            _mark(built.workbook, moved)
-            _problem_sheet(built.workbook, verdict, moved)
+            _mark(built.workbook, moved, plan.department.name)
+            _problem_sheet(built.workbook, verdict, moved, plan.department.name)
             written[verdict.raw.name] = save_workbook(built.workbook, path, fixed_timestamp(plan))
         if reuse is not None:
             reuse.put(key, path.read_bytes())
@@ -133,8 +133,8 @@ def _write_copy(plan: Plan, source: Path, verdict: FileVerdict, problems: list[P
         titles = _scrub(workbook)
         here = [Problem(p.code, p.file, titles.get(p.sheet, p.sheet) if p.sheet else None, p.cell, p.params)
                 for p in problems]
-        _mark(workbook, here)
-        _problem_sheet(workbook, verdict, here)
+        _mark(workbook, here, plan.department.name)
+        _problem_sheet(workbook, verdict, here, plan.department.name)
         save_workbook(workbook, path, fixed_timestamp(plan))
     except Exception:  # noqa: BLE001 - a hostile file may break openpyxl in any way; a rebuilt form serves
         path.unlink(missing_ok=True)
@@ -286,8 +286,8 @@ def _moved_to_rebuilt(built: BuiltForm, verdict: FileVerdict, problems: list[Pro
 
 # --- marks and the list of problems ------------------------------------------------------------------------
 
-def _mark(workbook: Workbook, problems: list[Problem]) -> None:
-    author = str(feedback_text()["author"])
+def _mark(workbook: Workbook, problems: list[Problem], department: str) -> None:
+    author = str(feedback_text()["author"]).format(department=department)
     colours = fills()
     by_cell: dict[tuple[str, str], list[Problem]] = {}
     for p in problems:
@@ -305,14 +305,14 @@ def _mark(workbook: Workbook, problems: list[Problem]) -> None:
             continue  # a merged cell's inner part cannot carry a comment; the list sheet still names it
 
 
-def _problem_sheet(workbook: Workbook, verdict: FileVerdict, problems: list[Problem]) -> None:
+def _problem_sheet(workbook: Workbook, verdict: FileVerdict, problems: list[Problem], department: str) -> None:
     text = feedback_text()
     colours = fills()
     ws = workbook.create_sheet(str(text["sheet"]), 0)
     workbook.active = 0
     put_text(ws["A1"], str(text["title"]).format(file=verdict.raw.name))
     ws["A1"].font = Font(bold=True, size=12)
-    put_text(ws["A2"], str(text["intro"]))
+    put_text(ws["A2"], str(text["intro"]).format(department=department))
     ws["A2"].alignment = Alignment(wrap_text=True)
     ws.merge_cells("A2:E2")
     ws.row_dimensions[2].height = 45

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Any, Literal
@@ -32,6 +32,8 @@ DateRole = Literal["as_of", "until", "since", "on", "full"]
 #: What a list of units does in a sentence: the subject, the place («… ауданында»), the owner («… ауданының»).
 UnitRole = Literal["subject", "place", "owner"]
 _INITIAL_SPACE = re.compile(r"(?<!\w)(\w\.)[ \t]+(?=\w)")
+#: Letters of the Kazakh alphabet Russian does not have: a text holding one is not Russian.
+KAZAKH_ONLY = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
 
 
 @cache
@@ -85,10 +87,21 @@ class Language:
 
     def counted(self, n: float | int | None, noun: str) -> str:
         """«5 104 балаға», «1 ребёнку» / «2 детям»: the noun's form chosen by Babel's CLDR plural rule."""
-        forms: dict[str, str] = self.words["plurals"][noun]
-        number = 0 if self.missing(n) else round(float(n))  # type: ignore[arg-type]
-        form = forms.get(self.locale.plural_form(number), forms["other"])
-        return f"{self.count(n)}{NBSP}{form}"
+        return self.counted_with(n, self.words["plurals"][noun])
+
+    def plural(self, n: float | int | None, forms: Mapping[str, str]) -> str:
+        """The form of `forms` (CLDR category → text) Babel's plural rule picks for the whole number `n`;
+        "other" when the category is missing (a Kazakh noun has one form)."""
+        number = 0 if self.missing(n) else abs(round(float(n)))  # type: ignore[arg-type]
+        return str(forms.get(self.locale.plural_form(number), forms["other"]))
+
+    def counted_with(self, n: float | int | None, forms: Mapping[str, str]) -> str:
+        """A number and its noun (CLDR category → form, e.g. a plan figure's noun in one case)."""
+        return f"{self.count(n)}{NBSP}{self.plural(n, forms)}"
+
+    def percent_by(self, percent: float) -> str:
+        """A change in percent as the sentence needs it: «95,8%-ға» (the ending sits on «пайыз»), «95,8%»."""
+        return str(self.words["numbers"]["percent_by"]).format(value=self._decimal(percent, "#,##0.0"))
 
     def number_ending(self, n: float) -> str:
         """The Kazakh dative ending of a whole number as it is spoken: 2 091 → «ге» (бір), 40 → «қа» (қырық).
@@ -149,35 +162,93 @@ class Language:
     def nbsp_initials(name: str) -> str:
         return _INITIAL_SPACE.sub(lambda m: m.group(1) + NBSP, name)
 
+    def join_groups(self, pieces: Sequence[str]) -> str:
+        """Lists joined into one: with commas only when one of them has its own «және» / «и» (a second
+        conjunction would read twice: «Орал қаласында және Зеленов және Сырым аудандарында»)."""
+        conj = f" {self.words['lists']['and']} "
+        return ", ".join(pieces) if any(conj in p for p in pieces) else self.join(pieces)
+
     def join(self, parts: Sequence[str]) -> str:
         conj = self.words["lists"]["and"]
         if len(parts) <= 1:
             return "".join(parts)
         return ", ".join(parts[:-1]) + f" {conj} " + parts[-1]
 
-    def units(self, units: Sequence[Unit], role: UnitRole) -> str:
-        """A list of units in the form its role needs. Kazakh: «Ақжайық, Казталов және Сырым аудандарында»
-        (districts share one plural noun, a city keeps its own case form from the plan). A language whose
-        wording has no `plural` nouns lists the names as they are («Акжаикский район и г. Уральск»)."""
+    def unit_form(self, unit: Unit, role: UnitRole) -> str | None:
+        """One unit's name in the case its role needs: «Зеленов ауданында», «Зеленовском районе» (a Russian
+        preposition stays in the sentence pattern: «в {units}»). None when the plan gives no such form (a
+        Russian copy of a plan without `cases_ru`)."""
+        return self._form(unit, self.words["lists"]["roles"][role])
+
+    def _form(self, unit: Unit, case: str) -> str | None:
+        if case == "nominative":
+            return self.unit_name(unit)
+        cases = unit.cases if self.code == "kk" else unit.cases_ru
+        return None if cases is None else str(getattr(cases, case))
+
+    def _short(self, unit: Unit, case: str) -> str | None:
+        """A district's own word without the noun a group shares: Kazakh `short` («Зеленов»); Russian the
+        case form less the wording file's singular noun («Зеленовском» from «Зеленовском районе»)."""
+        if self.code == "kk":
+            return unit.short
+        full = self._form(unit, case)
+        noun = self.words["lists"].get("singular", {}).get(unit.kind, {}).get(case)
+        if full is None or not noun or not full.endswith(" " + noun):
+            return None
+        return full[: -len(noun) - 1]
+
+    def units(self, units: Sequence[Unit], role: UnitRole, *, notes: Mapping[str, str] | None = None,
+              noun: Mapping[str, str] | None = None) -> str:
+        """A list of units in the form its role needs: «Орал қаласында, Ақжайық, Казталов және Сырым
+        аудандарында» / «г. Уральске, Зеленовском и Сырымском районах» (districts share one plural noun,
+        a city keeps its own form from the plan). A unit with a note («түсіндірмесі: «…»») stands apart with
+        the note after it. Where the plan lacks a case form, `noun` (the plan's unit noun in that case,
+        CLDR category → form) counts the units and the names follow in the nominative: «2 акиматах
+        (г. Уральск и Зеленовский район)»."""
+        notes = notes or {}
+        if notes:
+            # Units sharing one note are listed together with the note once after them.
+            by_note: dict[str, list[Unit]] = {}
+            for u in units:
+                if u.code in notes:
+                    by_note.setdefault(notes[u.code], []).append(u)
+            order = {u.code: n for n, u in enumerate(units)}
+            pieces = [(order[us[0].code], f"{self.units(us, role, noun=noun)} ({note})") for note, us in by_note.items()]
+            rest = [u for u in units if u.code not in notes]
+            if rest:
+                pieces.append((order[rest[0].code], self.units(rest, role, noun=noun)))
+            # In the order given (the plan's): the first unit of each piece places it.
+            return self.join_groups([text for _, text in sorted(pieces)])
         lists = self.words["lists"]
         case = lists["roles"][role]
-        plural = lists.get("plural")
-        if not plural:
-            return self.join([self.unit_name(u) for u in units])
-
-        def form(unit: Unit) -> str:
-            return unit.name if case == "nominative" else str(getattr(unit.cases, case))
-
-        groups = [form(u) for u in units if u.kind == "city"]
+        plural = lists.get("plural", {})
+        forms = {u.code: self._form(u, case) for u in units}
+        if any(f is None for f in forms.values()):
+            # No case form in the plan: the units counted with the plan's noun in that case, named in the
+            # nominative («2 акиматах (Зеленовский и Сырымский районы)», «акимате (г. Уральск)»).
+            names = self.units(units, "subject", notes=notes)
+            if not noun:
+                return names
+            counted = self.plural(1, noun) if len(units) == 1 else self.counted_with(len(units), noun)
+            return f"{counted} ({names})"
+        groups = [str(forms[u.code]) for u in units if u.kind == "city"]
         districts = [u for u in units if u.kind == "district"]
-        if len(districts) == 1:
-            groups.append(form(districts[0]))
-        elif districts:
-            groups.append(self.join([u.short for u in districts]) + " " + plural["district"][case])
+        shorts = {u.code: self._short(u, case) for u in districts}
+        # A district whose name does not end in the shared noun («район имени …») stands on its own.
+        sharing = [u for u in districts if shorts[u.code] is not None]
+        grouped = len(sharing) > 1 and bool(plural.get("district", {}).get(case))
+        groups.extend(str(forms[u.code]) for u in districts if not grouped or shorts[u.code] is None)
+        if grouped:
+            groups.append(self.join([str(shorts[u.code]) for u in sharing]) + " " + plural["district"][case])
         if len(groups) <= 1:
             return "".join(groups)
         # A multi-district group already carries «және»; a second one between groups would read twice.
-        return ", ".join(groups) if len(districts) > 1 else self.join(groups)
+        return ", ".join(groups) if grouped else self.join(groups)
+
+    @staticmethod
+    def is_kazakh(text: str) -> bool:
+        """Whether a text is written in Kazakh: it holds a letter Russian does not have (ә ғ қ ң ө ұ ү һ і)."""
+        return any(ch in KAZAKH_ONLY for ch in text)
 
 
 KAZAKH = Language("kk")

@@ -124,7 +124,8 @@ def _figures_sheet(book: Book, cells: _Cells, data: ReportData, date: Any, reuse
     rows.append([cells.text(units_total[:1].upper() + units_total[1:], bold=True)]
                 + [cells.number(shown(fig, totals.get(fig.code)), fmt, bold=True)
                    for fig, fmt in zip(figures, total_formats)])
-    # The department's own figures (I.1, I.2 and its share of II.1–II.3) are not part of the units' total.
+    # The department's own figures (the items it reports itself, and its share of those it reports with the
+    # units) are not part of the units' total.
     own = data.department_at(date).figures
     rows.append([cells.text(plan.department.name, bold=True)]
                 + [cells.number(shown(fig, own.get(fig.code)), fmt) for fig, fmt in zip(figures, formats)])

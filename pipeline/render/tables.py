@@ -111,7 +111,7 @@ class _Tables:
 
     def whole_total(self, code: str) -> object:
         """The territory's total of a figure: the units' sum plus the department's own value when it reports
-        the figure too (II.2's stories, II.3's posts) — «облыс бойынша» means the oblast, department included."""
+        the figure too (an item both report) — «облыс бойынша» means the oblast, department included."""
         units = self.data.totals.get(code) if "units" in self.reporters(code) else None
         own = self.data.department.figures.get(code) if "department" in self.reporters(code) else None
         if _missing(units) and _missing(own):
@@ -423,12 +423,13 @@ def fill_widths(minimum: list[float], available_mm: float) -> list[float]:
     return [name, *widths]
 
 
-def timeliness_counts(data: ReportData, date: dt.date) -> dict[str, int]:
-    """This date's counts over the reporting units only: the department's own submission is not among them."""
+def timeliness_counts(data: ReportData, date: dt.date | None = None) -> dict[str, int]:
+    """Counts over the reporting units only (the department's own submission is not among them), of one
+    date or (None) of every date so far."""
     units = {u.code for u in data.plan.units}
     counts = {"on_time": 0, "late": 0, "missing": 0}
     for t in data.timeliness:
-        if t.unit in units and t.date == date:
+        if t.unit in units and (date is None or t.date == date):
             counts[t.state] += 1
     return counts
 

@@ -400,13 +400,14 @@ def bench_startup(work: Path, *, repeat: int, say: Callable[[str], None]) -> tup
     """`report` on the 13-unit messy demo inbox against importing pandas, openpyxl and docxtpl."""
     inbox, outbox = work / "demo-inbox", work / "demo-outbox"
     shutil.rmtree(inbox, ignore_errors=True)
-    run_cli(["samples", "--out", str(inbox), "--messy", "2017-08-17"])
+    date = load_plan(DEFAULT_PLAN).dates[1].isoformat()  # the demo's messy date (`plan dates --default`)
+    run_cli(["samples", "--out", str(inbox), "--messy", date])
     reports, imports = [], []
     for _ in range(repeat):
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", IMPORT_BASELINE], check=True)
         imports.append(time.perf_counter() - start)
-        reports.append(run_cli(["report", "--date", "2017-08-17", "--inbox", str(inbox), "--outbox", str(outbox),
+        reports.append(run_cli(["report", "--date", date, "--inbox", str(inbox), "--outbox", str(outbox),
                                 "--no-progress"]).wall)
     r, i = _median(reports), _median(imports)
     say(f"bench startup report_s={r:.2f} imports_s={i:.2f} ratio={r / i:.2f} "

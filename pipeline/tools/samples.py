@@ -1,9 +1,15 @@
 """Sample submissions: filled district forms with realistic, internally consistent figures.
 
-They stand in for the real e-mails of 2017 in tests and demos, so they carry what real files carry: running
-totals that only grow, "of which" figures within their totals, help per child in a plausible band, a unit
-written by its Russian name now and then, a file sent late, a unit that did not report on some date.
+They stand in for the districts' real e-mails in tests and demos, for any plan, so they carry what real files
+carry: running totals that only grow, "of which" figures within their totals, help per head in a plausible
+band, a unit written by its Russian name now and then, a file sent late, a unit that did not report on some
+date, a figure one unit never fills, an item past its deadline still under way in three units. Statuses
+follow each item's dates (done by its deadline for most units, not due before its due_from).
 `SampleSet` records exactly what was written, so other stages can be checked against it.
+
+Nothing here names a figure, item or unit of a campaign: what a figure is comes from the plan's structure
+(the per-head figures, roles, "of which" parts, units, the item's dates) and, where the structure cannot tell
+a figure's size, from its optional `typical` range in the plan (visits run in thousands, talk shows in ones).
 
 Everything is drawn from `random.Random` seeded by text (seed, unit, purpose): a unit's figures do not
 depend on which other units or dates are generated, and the same seed gives the same files, byte for byte.
@@ -15,6 +21,7 @@ import datetime as dt
 import math
 import os
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,61 +32,34 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from pipeline.forms import layout
 from pipeline.forms.build import build_form, save_workbook
-from pipeline.plan.model import Item, Plan
+from pipeline.plan.clock import campaign_tz
+from pipeline.plan.model import Item, Plan, sentence_fields
 from pipeline.texts import load_data
 
 
-#: Final (last reporting date) value ranges of independent count figures for a rural district; Орал's are
-#: multiplied by CITY_SCALE. The profile says when during the campaign the work is done.
-#: early: mostly in the first weeks; even: throughout; september: from 1 September (Knowledge Day);
-#: once: all by the first report.
-FIGURE_MODEL: dict[str, tuple[int, int, str]] = {
-    "home_visits": (300, 2000, "early"),
-    "risk_children_found": (20, 150, "early"),
-    "raids": (8, 30, "even"),
-    "out_of_school_found": (5, 40, "even"),
-    "help_children": (300, 1500, "even"),
-    "sponsors_involved": (15, 80, "even"),
-    "first_grade_events": (5, 25, "september"),
-    "first_grade_gifts": (100, 400, "september"),
-    "price_checks": (3, 12, "even"),
-    "containers": (3, 15, "early"),
-    "container_items": (100, 800, "even"),
-    "patron_organisations": (10, 50, "early"),
-    "patron_pupils": (50, 400, "early"),
-    "hotline_calls": (5, 40, "even"),
-    "school_fairs": (1, 5, "early"),
-    "mobile_shops": (1, 6, "early"),
-    "fair_entrepreneurs": (10, 60, "early"),
-    "knowledge_day_events": (20, 60, "september"),
-    "press_conferences": (1, 3, "once"),
-    "tv_stories": (2, 15, "even"),
-    "radio_stories": (1, 8, "even"),
-    "print_articles": (3, 20, "even"),
-    "interviews": (1, 6, "even"),
-    "talk_shows": (0, 2, "even"),
-    "video_shows": (5, 40, "even"),
-    "website_posts": (5, 30, "even"),
-    "billboards": (1, 6, "early"),
-    "banners": (3, 15, "early"),
-    "posters": (20, 150, "early"),
-    "survey_respondents": (100, 800, "even"),
-    "leaflets": (200, 2000, "early"),
-    "info_stands": (10, 50, "early"),
-    "proposal_letters": (10, 60, "once"),
-    # The department's own figures (oblast level).
-    "launch_media_publications": (3, 12, "early"),
-}
+#: What a rural district reaches by the final date when the plan gives no `typical` range for a figure:
+#: people helped (the per-head denominator, or the first headline count; a district helps hundreds to
+#: ~1,500 children), any other count (events, fairs, stories), any amount that is not help per head (tenge).
+HEAD_RANGE = (300, 1_500)
+COUNT_RANGE = (5, 40)
+TENGE_RANGE = (500_000, 5_000_000)
+#: The centre city reports this many times a district (shared/domain.md: 4,000 pupils, 38 million tenge in 2016) …
 CITY_SCALE = 4.0
-#: Help per child in tenge (the plan's plausibility band is wider: 1,000–100,000).
-PER_CHILD_TENGE = (4_000, 15_000)
-#: Orders of magnitude for Орал: 2016 campaign helped 4,000 pupils.
-CITY_CHILDREN = (3_500, 4_800)
-#: Figures derived from others (shares of a total, or per child); never drawn on their own.
-IN_KIND = ("school_bags", "uniform_sets", "sports_suits", "shoes_pairs", "stationery_sets")
-#: Figures a unit may leave blank for the whole campaign (rarely filled in real files).
-OPTIONAL = frozenset({"talk_shows", "radio_stories", "container_items", "sports_suits", "mobile_shops"})
-CAMPAIGN_DAY_MONTH_SEPTEMBER = (9, 1)  # Knowledge Day: first-grade events happen on it
+#: … and helps this many times the district range's top number of people.
+CITY_HEAD = (2.3, 3.2)
+#: Help per head in tenge (the plan's plausibility band is wider: 1,000–100,000).
+PER_HEAD_TENGE = (4_000, 15_000)
+#: Share of a whole's growth its part takes: the first part (sponsors of help) and the further ones (a
+#: fund) of what the earlier parts left; a single part of a whole whose rest needs attention (children
+#: returned to school, calls resolved) is most of it.
+FIRST_PART, NEXT_PART, MOST = (0.3, 0.7), (0.2, 0.6), (0.6, 0.95)
+#: In-kind things given: a share of the people helped.
+IN_KIND_SHARE = (0.15, 0.6)
+#: Up to this many figures (rarely filled in real files) a unit may leave blank for the whole campaign,
+#: each with this chance per unit.
+OPTIONAL_MAX, OPTIONAL_CHANCE = 5, 0.25
+#: A sample never comes near a plan's upper bound for one unit (it would be flagged as implausible).
+MAX_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -189,19 +169,79 @@ def _rng(seed: int, *parts: str) -> random.Random:
     return random.Random(":".join([str(seed), *parts]))
 
 
-def _weights(plan: Plan, profile: str, rng: random.Random) -> list[float]:
-    start, end = plan.campaign.starts, plan.campaign.ends
-    span = max((end - start).days, 1)
-    september = dt.date(plan.campaign.year, *CAMPAIGN_DAY_MONTH_SEPTEMBER)
+# ---------------------------------------------------------------------------------------------------------
+# What the plan's figures are, for drawing them: read from their structure, never from their codes.
+
+
+@dataclass(frozen=True)
+class _Roles:
+    """The plan's figures as the sample generator sees them."""
+
+    head: str | None  # people helped: the per-head denominator, else the first headline count
+    money: frozenset[str]  # amounts given per head (the per-head numerator, headline amounts)
+    parts: dict[str, tuple[str, ...]]  # whole → its "of which" figures, in plan order
+    optional: frozenset[str]  # figures a unit may leave blank all campaign (rarely filled in real files)
+    in_rules: frozenset[str]  # figures a plausibility rule pairs or divides (never left blank)
+
+
+def _roles(plan: Plan) -> _Roles:
+    head = plan.report.per_head.denominator if plan.report.per_head else None
+    if head is None:
+        head = next((f.code for f in plan.figures if f.role == "headline" and f.unit == "count"), None)
+    money = {plan.report.per_head.numerator} if plan.report.per_head else set()
+    money |= {f.code for f in plan.figures if f.role == "headline" and f.unit == "tenge" and f.of is None}
+    parts: dict[str, list[str]] = {}
+    for fig in plan.figures:
+        if fig.of is not None:
+            parts.setdefault(fig.of, []).append(fig.code)
+    rules = {c for pair in plan.rules.paired for c in pair} | set(plan.rules.max_values)
+    rules |= {c for r in plan.rules.ratios for c in (r.numerator, r.denominator)}
+    quiet = [f.code for f in plan.figures if _plain_count(plan, f.code, parts, rules | {head or ""})]
+    rng = _rng(0, "optional", plan.campaign.code)
+    optional = rng.sample(quiet, min(OPTIONAL_MAX, len(quiet) // 4))
+    return _Roles(head, frozenset(money), {k: tuple(v) for k, v in parts.items()}, frozenset(optional),
+                  frozenset(rules))
+
+
+def _plain_count(plan: Plan, code: str, parts: Mapping[str, object], rules: set[str]) -> bool:
+    """A count nothing depends on: no role, not key, not required, no parts, not a part, in no rule, in
+    page-1 sentence, due within the campaign: leaving it blank troubles nothing but its own item's lines
+    (where the report names the unit that left it blank)."""
+    fig = plan.figure_by_code[code]
+    item = plan.item_of_figure[code]
+    said = {name.partition(".")[0] for s in plan.report.summary for lang in ("kk", "ru")
+            for name in sentence_fields(getattr(s, lang))}
+    return (fig.unit == "count" and fig.role is None and not fig.key and not fig.required and fig.of is None
+            and code not in parts and code not in rules and code not in said and code not in plan.report.compare
+            and "units" in item.reported_by and item.due_by(plan.final_date))
+
+
+def _profile(plan: Plan, item: Item) -> str:
+    """When during the campaign the item's work is done, from its dates: `from` its due_from (Knowledge Day),
+    `once` (all by the first report: due before it), `by_due` (mostly before its deadline), `even`."""
+    first = plan.dates[0]
+    if item.due_from is not None and item.due_from > first:
+        return "from"
+    if item.due is not None:
+        return "once" if item.due <= first else "by_due"
+    return "even"
+
+
+def _weights(plan: Plan, item: Item, rng: random.Random) -> list[float]:
+    profile = _profile(plan, item)
     weights: list[float] = []
+    after_due = 0
     for i, d in enumerate(plan.dates):
-        x = (d - start).days / span
-        if profile == "early":
-            w = math.exp(-3 * x)
-        elif profile == "september":
-            w = (3.0 if not weights or sum(weights) == 0 else 0.5) if d >= september else 0.0
+        if profile == "from":
+            w = (3.0 if not weights or sum(weights) == 0 else 0.5) if item.due_from and d >= item.due_from else 0.0
         elif profile == "once":
             w = 1.0 if i == 0 else 0.0
+        elif profile == "by_due":
+            if item.due is not None and d <= item.due:
+                w = 1.0
+            else:
+                after_due += 1
+                w = 0.6 if after_due == 1 else 0.15
         else:
             w = 1.0
         weights.append(w * rng.uniform(0.6, 1.4))
@@ -228,96 +268,92 @@ def _split(totals: Sequence[int], share: tuple[float, float], rng: random.Random
     acc = 0
     prev = 0
     for total in totals:
-        growth = total - prev
-        prev = total
+        growth = max(0, total - prev)
+        prev = max(prev, total)
         part = math.floor(growth * rng.uniform(*share) / step) * step
         acc += max(0, min(part, growth))
         out.append(acc)
     return out
 
 
+def _capped(plan: Plan, code: str, final: float) -> int:
+    bound = plan.rules.max_values.get(code)
+    return int(min(final, bound * MAX_SHARE) if bound is not None else final)
+
+
 def _figure_series(plan: Plan, reporter: str, seed: int) -> dict[str, list[object]]:
     """Value of every figure the reporter fills, for each plan date (None = left blank)."""
     rng = _rng(seed, reporter, "figures")
+    roles = _roles(plan)
     is_department = reporter == plan.department.code
     unit = None if is_department else plan.unit_by_code[reporter]
     city = unit is not None and unit.kind == "city"
     scale = CITY_SCALE if city else rng.uniform(0.7, 1.4)
     n = len(plan.dates)
+    items = plan.items_for(plan.reporter_of(reporter))
+    figures = [f for item in items for f in item.figures]
     series: dict[str, list[object]] = {}
+    numbers: dict[str, list[int]] = {}
 
-    def draw(code: str) -> list[int]:
-        lo, hi, profile = FIGURE_MODEL[code]
-        final = round(rng.randint(lo, hi) * scale)
-        return _cumulative(final, _weights(plan, profile, rng))
+    def weights(code: str) -> list[float]:
+        return _weights(plan, plan.item_of_figure[code], rng)
 
-    figures = {f.code for item in plan.items_for(plan.reporter_of(reporter)) for f in item.figures}
-    if "help_children" in figures:
-        lo, hi = CITY_CHILDREN if city else FIGURE_MODEL["help_children"][:2]
-        final = rng.randint(lo, hi)
-        children = _cumulative(final, _weights(plan, "even", rng))
+    # People helped first: the amounts given and the things given in kind follow from them.
+    if roles.head in {f.code for f in figures}:
+        low, high = plan.figure_by_code[roles.head].typical or HEAD_RANGE
+        final = rng.randint(round(high * CITY_HEAD[0]), round(high * CITY_HEAD[1])) if city else rng.randint(
+            round(low), round(high))
         # Every unit has helped someone by the first report: the campaign starts before it.
-        children = [max(c, 1) for c in children]
-        series["help_children"] = list(children)
-        series["sponsor_children"] = list(_split(children, (0.3, 0.7), rng))
-        per_child = rng.uniform(*PER_CHILD_TENGE)
-        amounts: list[int] = []
-        prev_children = 0
-        acc = 0
-        for c in children:
-            acc += int(round((c - prev_children) * per_child * rng.uniform(0.85, 1.15), -3))
-            prev_children = c
-            amounts.append(acc)
-        series["help_amount"] = list(amounts)
-        sponsor = _split(amounts, (0.3, 0.7), rng, step=1000)
-        series["sponsor_amount"] = list(sponsor)
-        rest = [a - s for a, s in zip(amounts, sponsor)]
-        # The fund's share is taken from what sponsors did not give, growth by growth, so
-        # sponsor + fund never exceeds the total and the fund's running total never falls.
-        fund: list[int] = []
-        acc = 0
-        prev_rest = 0
-        for r in rest:
-            growth = max(0, r - prev_rest)
-            prev_rest = max(prev_rest, r)
-            acc += math.floor(growth * rng.uniform(0.2, 0.6) / 1000) * 1000
-            fund.append(acc)
-        series["fund_amount"] = list(fund)
-        for code in IN_KIND:
-            ratio = rng.uniform(0.15, 0.6)
-            series[code] = [math.floor(c * ratio) for c in children]
-    if "out_of_school_found" in figures:
-        found = draw("out_of_school_found")
-        ratio = rng.uniform(0.6, 0.95)
-        series["out_of_school_found"] = list(found)
-        series["returned_to_school"] = [math.floor(f * ratio) for f in found]
-    if "raids" in figures:
-        raids = draw("raids")
-        per_raid = rng.uniform(6, 15)
-        series["raids"] = list(raids)
-        series["raid_participants"] = [round(r * per_raid) for r in raids]
-    if "hotline_calls" in figures:
-        calls = draw("hotline_calls")
-        ratio = rng.uniform(0.7, 1.0)
-        series["hotline_calls"] = list(calls)
-        series["hotline_resolved"] = [math.floor(c * ratio) for c in calls]
-    yes, no = plan.yes_no.yes.label, plan.yes_no.no.label
-    for code in sorted(figures):
-        if code in series:
+        numbers[roles.head] = [max(c, 1) for c in _cumulative(_capped(plan, roles.head, final), weights(roles.head))]
+    for fig in figures:
+        if fig.unit not in ("count", "tenge") or fig.of is not None or fig.code in numbers:
             continue
-        fig = plan.figure_by_code[code]
+        head = numbers.get(roles.head or "")
+        if fig.unit == "tenge" and fig.code in roles.money and head is not None:
+            per_head = rng.uniform(*PER_HEAD_TENGE)
+            amounts, prev, acc = [], 0, 0
+            for c in head:
+                acc += int(round((c - prev) * per_head * rng.uniform(0.85, 1.15), -3))
+                prev = c
+                amounts.append(acc)
+            numbers[fig.code] = amounts
+        elif fig.role == "in_kind" and head is not None:
+            ratio = rng.uniform(*IN_KIND_SHARE)
+            numbers[fig.code] = [math.floor(c * ratio) for c in head]
+        else:
+            low, high = fig.typical or (TENGE_RANGE if fig.unit == "tenge" else COUNT_RANGE)
+            final = rng.uniform(low, high) * scale
+            final = round(final, -3) if fig.unit == "tenge" else round(final)
+            numbers[fig.code] = _cumulative(_capped(plan, fig.code, final), weights(fig.code))
+    for whole, codes in roles.parts.items():
+        rest = numbers.get(whole)
+        if rest is None:
+            continue
+        step = 1000 if plan.figure_by_code[whole].unit == "tenge" else 1
+        remainder = plan.figure_by_code[whole].remainder
+        for n_part, code in enumerate(codes):
+            if code not in {f.code for f in figures}:
+                continue
+            share = (MOST if remainder is not None and remainder.attention and len(codes) == 1
+                     else FIRST_PART if n_part == 0 else NEXT_PART)
+            part = _split(rest, share, rng, step)
+            numbers[code] = part
+            rest = [r - p for r, p in zip(rest, part)]
+    series.update({code: list(values) for code, values in numbers.items()})
+    for code in list(series):
+        if not plan.item_of_figure[code].due_by(plan.final_date):
+            series[code] = [None] * n  # its work falls after the campaign (honouring in October): nothing yet
+    yes, no = plan.yes_no.yes.label, plan.yes_no.no.label
+    for fig in figures:
         if fig.unit == "yesno":
-            # Set up at the start, though now and then a unit reports it a date late.
-            # The department's decisions (plan approved on 31 July, launch press conference) precede the
-            # first report; its form says so from the first date.
+            # Set up at the start, though now and then a unit reports it a date late; usually one date late,
+            # now and then for weeks (an overdue item the report must flag). The department's decisions (its
+            # plan approved before the campaign) precede the first report: its form says so from the start.
             late_start = rng.random() < 0.25 and not is_department
-            # Usually one date late; now and then for weeks (an overdue item the report must flag).
             late_dates = rng.choice([1, 1, 2, 4]) if late_start else 0
-            series[code] = [no if i < late_dates else yes for i in range(n)]
-        elif fig.unit == "count" and code in FIGURE_MODEL:
-            series[code] = list(draw(code))
-    for code in sorted(OPTIONAL & set(series)):
-        if rng.random() < 0.25:
+            series[fig.code] = [no if i < late_dates else yes for i in range(n)]
+    for code in sorted(roles.optional & set(series)):
+        if rng.random() < OPTIONAL_CHANCE:
             series[code] = [None] * n
     return series
 
@@ -344,61 +380,70 @@ def _statuses(plan: Plan, reporter: str, seed: int, figures: Mapping[str, list[o
 
 
 def _done_index(item: Item, plan: Plan, rng: random.Random) -> int:
-    """The first reporting date (index) on which the unit reports the item as done."""
+    """The first reporting date (index) on which the unit reports the item as done: by its deadline for
+    most units (the first report after it says so), a report later for some; from its due_from date on;
+    towards the end for work without a deadline (some units still under way on the final date)."""
     n = len(plan.dates)
-    profiles = {FIGURE_MODEL[f.code][2] for f in item.figures if f.code in FIGURE_MODEL}
     if any(f.unit == "yesno" for f in item.figures):
         # A decision (a plan approved, a commission set up): done as soon as its yes/no says yes.
         return 0
-    if "once" in profiles:
-        return 0
-    if "september" in profiles:
-        september = dt.date(plan.campaign.year, *CAMPAIGN_DAY_MONTH_SEPTEMBER)
-        first = next((i for i, d in enumerate(plan.dates) if d >= september), n - 1)
+    profile = _profile(plan, item)
+    if profile == "from":
+        first = next((i for i, d in enumerate(plan.dates) if item.due_from and d >= item.due_from), n - 1)
         return min(n - 1, first + rng.choice([0, 0, 1]))
-    if "early" in profiles:
-        return rng.choice([1, 2, 2, 3])
-    # A few units still report work under way on the final date.
+    if item.due is not None:
+        on_time = next((i for i, d in enumerate(plan.dates) if d >= item.due), n - 1)
+        done = rng.choice([max(0, on_time - 1), on_time, on_time, on_time])
+        return min(n, done + (1 if rng.random() < 0.12 else 0))
     return rng.choice([n - 2, n - 1, n - 1, n - 1, n])
 
 
-def _comments(plan: Plan, reporter: str, seed: int) -> dict[str, list[object]]:
+def _comments(plan: Plan, reporter: str, seed: int, statuses: Mapping[str, list[object]]) -> dict[str, list[object]]:
+    """Short comments that agree with the status of their date (a «done» item is never «жалғасуда»)."""
     rng = _rng(seed, reporter, "comments")
-    texts: dict[str, list[str]] = sample_text()["comments"]
+    words = sample_text()
+    by_label = {s.label: s.code for s in plan.statuses}
     out: dict[str, list[object]] = {}
-    if reporter == plan.department.code:
-        # The department writes what its statuses say (a «done» item is never «орындалуда» in its comment).
-        fixed: dict[str, str] = sample_text()["department_comments"]
-        return {item.comment_code: [fixed.get(item.code)] * len(plan.dates) for item in plan.items_for("department")}
-    september = dt.date(plan.campaign.year, *CAMPAIGN_DAY_MONTH_SEPTEMBER)
+    department = reporter == plan.department.code
     for item in plan.items_for(plan.reporter_of(reporter)):
-        # Knowledge Day items speak of what happened on 1 September; before it only a general remark fits.
-        later = any(FIGURE_MODEL.get(f.code, (0, 0, ""))[2] == "september" for f in item.figures)
         column: list[object] = []
-        for d in plan.dates:
-            choices = texts["any"] if later and d < september else texts.get(item.code, texts["any"])
-            column.append(rng.choice(choices) if rng.random() < 0.25 else None)
+        fixed = rng.choice(words["department_comments"])  # the department writes one comment and keeps it
+        for i in range(len(plan.dates)):
+            status = by_label.get(str(statuses[item.status_code][i]), "")
+            if department:
+                column.append(fixed if status == "done" else None)
+            else:
+                choices = words["comments"].get(status) or words["comments"]["in_progress"]
+                column.append(rng.choice(choices) if rng.random() < 0.25 else None)
         out[item.comment_code] = column
     return out
 
 
-def _honour(plan: Plan, reporter: str, seed: int) -> dict[str, list[object]]:
-    """`sponsors_to_honour` on the final date for about half of the units: a list of company names."""
+def _texts(plan: Plan, reporter: str, seed: int) -> dict[str, list[object]]:
+    """Text figures: whom to honour (role honour) on the final date for about half of the units, a list of
+    company names; any other text figure now and then, once its item is under way."""
     rng = _rng(seed, reporter, "honour")
-    if reporter == plan.department.code or "sponsors_to_honour" not in plan.figure_by_code:
+    if reporter == plan.department.code:
         return {}
-    series: list[object] = [None] * len(plan.dates)
-    if rng.random() < 0.5:
-        names = rng.sample(sample_text()["sponsors"], rng.randint(1, 3))
-        series[-1] = ", ".join(names)
-    return {"sponsors_to_honour": series}
+    out: dict[str, list[object]] = {}
+    words = sample_text()
+    for item in plan.items_for("units"):
+        for fig in item.figures:
+            if fig.unit != "text":
+                continue
+            column: list[object] = [None] * len(plan.dates)
+            if fig.role == "honour":
+                if rng.random() < 0.5:
+                    column[-1] = ", ".join(rng.sample(words["sponsors"], rng.randint(1, 3)))
+            else:
+                for i, d in enumerate(plan.dates):
+                    if item.due_by(d) and rng.random() < 0.4:
+                        column[i] = rng.choice(words["notes"])
+            out[fig.code] = column
+    return out
 
 
-#: The figure one unit leaves blank on every date (the plan reports it as a gap, naming the unit).
-NEVER_FILLED = "container_items"
-#: The item due before the campaign (31 July) that a few units have still not finished on 28 September:
-#: the price-monitoring commission of the issue's report («I.7 … орындалу үстінде» in 3 units).
-STILL_OPEN = "I.7"
+#: How many units still report the overdue item as under way on every date.
 STILL_OPEN_UNITS = 3
 
 
@@ -410,31 +455,64 @@ class _Schedule:
     still_open: tuple[str, tuple[str, ...]] = ("", ())  # (item, units) under way past its deadline throughout
 
 
+def never_filled_figure(plan: Plan) -> str:
+    """The figure one unit leaves blank on every date: one the plan leaves out of totals when missing
+    (`when_missing: gap`, so the report names the unit), else any count nothing else depends on."""
+    roles = _roles(plan)
+    quiet = [f.code for f in plan.figures if _plain_count(plan, f.code, roles.parts, set(roles.in_rules))]
+    gaps = [c for c in quiet if plan.when_missing(c) == "gap"]
+    return (gaps or quiet or [""])[0]
+
+
+def still_open_item(plan: Plan) -> str:
+    """The item with the earliest deadline the units report (due by the first report): a few units still
+    have it under way on every date, past its deadline (the report must say «мерзімі өтті» and name them)."""
+    first = plan.dates[0]
+    items = [i for i in plan.items if "units" in i.reported_by and i.due is not None and i.due_by(first)
+             and not i.about_reporting]
+    return min(items, key=lambda i: i.due or first).code if items else ""
+
+
 def _schedule(plan: Plan, seed: int) -> _Schedule:
     """Which unit skips which dates and who sends late; drawn over all plan dates, whatever is generated."""
     rng = _rng(seed, "schedule")
-    districts = [u.code for u in plan.units if u.kind == "district"]
+    districts = [u.code for u in plan.units if u.kind == "district"] or [u.code for u in plan.units[1:]]
     interim = [d.date for d in plan.reporting_dates if d.kind == "interim"]
     absent_unit = rng.choice(districts)
-    missing = frozenset((absent_unit, d) for d in rng.sample(interim, rng.randint(1, 2)))
+    missing = frozenset((absent_unit, d) for d in rng.sample(interim, min(len(interim), rng.randint(1, 2))))
     late: dict[tuple[str, dt.date], int] = {}
     late_units = rng.sample([c for c in districts if c != absent_unit] + [plan.units[0].code], 2)
     for unit, count in zip(late_units, (2, 1)):
-        for d in rng.sample(list(plan.dates), count):
+        for d in rng.sample(list(plan.dates), min(count, len(plan.dates))):
             late[(unit, d)] = rng.randint(1, 3)
     blank_unit = rng.choice([c for c in districts if c != absent_unit])
     # Its own random stream, so adding it changed none of the draws above (the demo's other situations).
     open_rng = _rng(seed, "still-open")
-    item = plan.item_by_code.get(STILL_OPEN)
+    code = still_open_item(plan)
     still_open: tuple[str, tuple[str, ...]] = ("", ())
-    if item is not None and item.due is not None and "units" in item.reported_by:
+    if code:
         codes = [u.code for u in plan.units]
         chosen = set(open_rng.sample(codes, min(STILL_OPEN_UNITS, len(codes))))
-        still_open = (item.code, tuple(c for c in codes if c in chosen))
-    return _Schedule(missing=missing, late=late, never_filled=(blank_unit, NEVER_FILLED), still_open=still_open)
+        still_open = (code, tuple(c for c in codes if c in chosen))
+    return _Schedule(missing=missing, late=late, never_filled=(blank_unit, never_filled_figure(plan)),
+                     still_open=still_open)
 
 
-def _header(plan: Plan, reporter: str, seed: int, date: dt.date, late_days: int | None) -> tuple[dict[str, object], dt.date, str]:
+_AREA = re.compile(r"\((\d{3,5})\)")
+
+
+def _phone(plan: Plan, city: bool, person: random.Random) -> str:
+    """A phone in the region's own code: the department's (from the plan's executor) for the centre city,
+    a district's five-digit code beginning like it."""
+    found = _AREA.search(plan.executor.phone)
+    area = found.group(1) if found else "7000"
+    if city:
+        return f"8 ({area}) 5{person.randint(0, 9)}-{person.randint(10, 99)}-{person.randint(10, 99)}"
+    return f"8 ({area[:3]}{person.randint(30, 46)}) 2-{person.randint(10, 99)}-{person.randint(10, 99)}"
+
+
+def _header(plan: Plan, reporter: str, seed: int, date: dt.date, late_days: int | None
+            ) -> tuple[dict[str, object], dt.date, str]:
     """Header values, the filled date and the name written in the file name."""
     rng = _rng(seed, reporter, "header", date.isoformat())
     person = _rng(seed, reporter, "person")
@@ -446,10 +524,7 @@ def _header(plan: Plan, reporter: str, seed: int, date: dt.date, late_days: int 
         unit = plan.unit_by_code[reporter]
         name, variants, short = unit.name, [unit.name_ru, *unit.aliases], unit.short
         executor = person.choice(sample_text()["executors"])
-        if unit.kind == "city":
-            phone = f"8 (7112) 5{person.randint(0, 9)}-{person.randint(10, 99)}-{person.randint(10, 99)}"
-        else:
-            phone = f"8 (711{person.randint(30, 46)}) 2-{person.randint(10, 99)}-{person.randint(10, 99)}"
+        phone = _phone(plan, unit.kind == "city", person)
     written = rng.choice(variants) if rng.random() < 0.12 else name
     if late_days:
         filled = date + dt.timedelta(days=late_days)
@@ -483,7 +558,7 @@ def _series(plan: Plan, reporter: str, seed: int) -> dict[str, list[object]]:
     columns: dict[str, list[object]] = {}
     columns.update(_figure_series(plan, reporter, seed))
     unit, code = _schedule(plan, seed).never_filled
-    if reporter == unit and code in columns:
+    if code and reporter == unit and code in columns:
         columns[code] = [None] * len(plan.dates)
     item_code, open_units = _schedule(plan, seed).still_open
     if reporter in open_units:
@@ -496,8 +571,16 @@ def _series(plan: Plan, reporter: str, seed: int) -> dict[str, list[object]]:
         item = plan.item_by_code[item_code]
         labels = {st.code: st.label for st in plan.statuses}
         columns[item.status_code] = [labels["in_progress" if item.due_by(d) else "not_due"] for d in plan.dates]
-    columns.update(_comments(plan, reporter, seed))
-    columns.update(_honour(plan, reporter, seed))
+    columns.update(_comments(plan, reporter, seed, columns))
+    if reporter in open_units:
+        # A unit late with an item says why (the report gives the stated reason beside its name); from the
+        # date the item is due, so an item not yet due carries no excuse.
+        reasons = sample_text()["comments"]["overdue"]
+        reason = _rng(seed, reporter, "overdue reason").choice(reasons)
+        item = plan.item_by_code[item_code]
+        columns[item.comment_code] = [reason if item.overdue_at(d) else columns[item.comment_code][i]
+                                      for i, d in enumerate(plan.dates)]
+    columns.update(_texts(plan, reporter, seed))
     return columns
 
 
@@ -553,7 +636,7 @@ def generate_samples(
                 name = f"{Path(name).stem} ({reporter}){Path(name).suffix}"
             used_names.add(name)
             path = outdir / name
-            filled_at = dt.datetime.combine(filled, dt.time(17, 0))
+            filled_at = dt.datetime.combine(filled, dt.time(17, 0), tzinfo=campaign_tz(plan))
             save_workbook(built.workbook, path, filled_at)
             # The file time says when it was sent, like a saved e-mail attachment.
             os.utime(path, (filled_at.timestamp(), filled_at.timestamp()))

@@ -30,7 +30,8 @@ _ROOT = Path(__file__).resolve().parent.parent
 #: safety it applies, the form layout it reads by, and the catalogue and word lists they use.
 RULE_SOURCES = (
     "validate/__init__.py", "validate/dates.py", "validate/numbers.py", "validate/plausibility.py",
-    "validate/submission.py", "validate/units.py", "validate/store.py", "privacy.py", "safe_text.py",
+    "validate/submission.py", "validate/units.py", "validate/store.py", "plan/names.py", "privacy.py",
+    "safe_text.py",
     "problems.py", "forms/layout.py", "data/problems.yaml", "data/privacy.yaml",
 )
 #: Problems that say something about the inbox or the day rather than about the bytes.

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from pipeline.forms.layout import FORM_ID_CODE, HEADER_CODES, form_id
 from pipeline.ingest.model import RawCell, RawForm
+from pipeline.plan.clock import local_today
 from pipeline.plan.model import Figure, Item, Plan
 from pipeline.problems import Problem
 from pipeline.validate.dates import parse_date
@@ -50,18 +51,12 @@ class Submission:
     def cell_of(self, code: str) -> RawCell | None:
         return self.raw.cells.get(code)
 
-    def arrival(self) -> dt.date:
-        """When the file came in: the form's fill date, else the file's modification date (Орал time)."""
+    def arrival(self, tz: dt.tzinfo) -> dt.date:
+        """When the file came in: the form's fill date, else the file's modification date on the campaign's
+        clock `tz` (`pipeline.plan.clock.campaign_tz`)."""
         if self.filled_date is not None:
             return self.filled_date
-        return dt.datetime.fromtimestamp(self.raw.mtime, tz=ORAL_TZ).date()
-
-
-ORAL_TZ = dt.timezone(dt.timedelta(hours=5))
-
-
-def today_in_oral() -> dt.date:
-    return dt.datetime.now(tz=ORAL_TZ).date()
+        return dt.datetime.fromtimestamp(self.raw.mtime, tz=tz).date()
 
 
 class FormValidator:
@@ -165,7 +160,7 @@ class FormValidator:
             where = filled_cell or _nowhere(sub)
             value = "" if filled_cell is None or filled_cell.empty else filled_cell.value
             sub.problems.append(Problem.make("filled-date-invalid", name, where.sheet, where.cell, value=value))
-        elif filled > today_in_oral():
+        elif filled > local_today(self.plan):
             # A form cannot be filled after today: a typo (2071 for 2017) must not put this file after every
             # later correction. Not trusted: the file's time orders it instead (Submission.arrival).
             assert filled_cell is not None

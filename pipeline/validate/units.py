@@ -1,36 +1,21 @@
 """Recognising a reporting unit from the name a person typed.
 
-Names arrive in Kazakh or Russian, with Russian letters for Kazakh ones (к for қ …), Latin lookalikes
-(Latin a/e/o/p/c/x/i for Cyrillic), odd spacing and case. Every known name and alias is folded to one
-spelling; a typed name that folds to the same key is that unit. Anything else is unknown, and the nearest
+Every known name and alias is folded to one spelling (`pipeline.plan.names.fold`: Kazakh or Russian
+letters, Latin lookalikes, spacing and case, words like «ауданы» / «район» aside); a typed name that
+folds to the same key is that unit. Anything else is unknown, and the nearest
 known names are offered instead of a guess.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass
 from functools import cached_property
 
 from pipeline.plan.model import Plan
+from pipeline.plan.names import fold
 
-# Latin letters that look like Cyrillic ones, after lowercasing (upper-case B, H, M, T look like В, Н, М, Т).
-_LOOKALIKES = str.maketrans("aeopcxiykmhbt", "аеорсхіукмнвт")
-# Kazakh letters typed as their nearest Russian ones; folding both sides makes the comparison forgiving.
-_KAZAKH_TO_RUSSIAN = str.maketrans("әғқңөұүһіё", "агкноууиие")
-# Words that say what kind of unit it is, not which one.
-_KIND_WORDS = re.compile(
-    r"\b(ауданы|аудан|ауд|районы|район|р н|р на|каласы|кала|к|города|город|гор|г|акимат|акимдиги)\b"
-)
-_NON_LETTERS = re.compile(r"[^\w]+")
-
-
-def fold(name: str) -> str:
-    text = name.lower().translate(_LOOKALIKES).translate(_KAZAKH_TO_RUSSIAN)
-    text = _NON_LETTERS.sub(" ", text)
-    text = _KIND_WORDS.sub(" ", text)
-    return " ".join(text.split())
+__all__ = ["UnitMatch", "UnitResolver", "fold"]
 
 
 @dataclass(frozen=True)
