@@ -315,6 +315,10 @@ def _campaign_table(doc: Document) -> None:
     row = table.add_row().cells
     _cell_text(row[0], "{{ row.name }}", "Кесте", align=WD_ALIGN_PARAGRAPH.LEFT)
     _column_loop(row[1:], "row.cells", "{{ value }}", "Кесте")
+    # A dozen rows: kept on one page (split, its last rows stood alone under a repeated header on 28 September).
+    for cell in (*row, *table.rows[0].cells):
+        for paragraph in cell.paragraphs:
+            paragraph.paragraph_format.keep_with_next = True
     table.rows[-1]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     _loop_row(table, "{%tr endfor %}")
     _fixed_widths(table, [55, 38, 38, 39])

@@ -281,7 +281,7 @@ def by_unit(data: ReportData, path: Path, language: str | Language = "kk") -> Pa
     values = [fmt(b.total) if b.total is not None else str(w["no_data"]) for b in bars]
     axis = str(w["amount_axis"]) if whole.unit == "tenge" else ""
     font = chart_font([whole_label, part_label, axis, *(b.label for b in bars), *values, *_number_sample(lang)])
-    height = max(2.6, min(9.0, 1.0 + 0.25 * len(bars)))
+    height = max(2.6, min(9.0, 0.9 + 0.23 * len(bars)))
     with _figure((7.0, height), font) as fig:
         ax = fig.add_subplot()
         y = list(range(len(bars)))[::-1]
