@@ -242,31 +242,45 @@ def test_late_file_alone_gets_no_feedback_workbook(demo, tmp_path):
     assert listed == ["submission-late", "value-converted"]
 
 
-def test_docx_district_table_equals_figures_csv(demo):
-    """The .docx read back: 13 units in plan order, total row = sum of units = oblast rows of figures.csv."""
+def test_docx_annex_equals_figures_csv(demo):
+    """The .docx read back: 13 units in plan order, the department's own row, and a total row = units +
+    department = the oblast and department rows of figures.csv, for every key figure."""
     from docx import Document
+    from docx.oxml.ns import qn
 
-    from pipeline.render.context import key_figures
+    from pipeline.render.docx import ANNEX_TABLE
+    from pipeline.render.tables import annex_figures
 
     plan, *_, outbox, _, _ = demo
     folder = outbox / "2017-08-17"
     rows_csv = list(csv.DictReader((folder / "figures.csv").open(encoding="utf-8-sig")))
     csv_value = {(r["unit"], r["figure"]): float(r["value"]) if r["value"] else None for r in rows_csv}
-    table = Document(folder / "akparat-2017-08-17.docx").tables[-1]
-    rows = [[c.text for c in r.cells] for r in table.rows[1:]]
-    assert [r[1].rstrip("*") for r in rows] == [u.name for u in plan.units] + ["Облыс бойынша барлығы"]
+    doc = Document(folder / "akparat-2017-08-17.docx")
+    tables = [t for t in doc.tables if (c := t._tbl.tblPr.find(qn("w:tblCaption"))) is not None
+              and c.get(qn("w:val")) == ANNEX_TABLE]
+    columns = {}
+    for table in tables:
+        rows = [[c.text for c in r.cells] for r in table.rows[1:]]
+        assert [r[1].rstrip("*") for r in rows] == [u.name for u in plan.units] + [plan.department.name,
+                                                                                     plan.region.whole.total]
+        for j, head in enumerate(c.text for c in table.rows[0].cells):
+            columns[head] = [r[j] for r in rows]
 
     def number(text: str) -> float | None:
         text = text.strip().rstrip("*")
         return None if text in ("", "–") else float(text.replace("\u00a0", "").replace(",", "."))
 
-    for column, figure in enumerate(key_figures(plan), start=2):
+    for figure in annex_figures(plan):
         scale = 1000 if figure.unit == "tenge" else 1
-        for unit, row in zip(plan.units, rows[:-1]):
+        head = figure.short + (", мың теңге" if figure.unit == "tenge" else "")
+        cells = columns[head]
+        for unit, cell in zip(plan.units, cells):
             value = csv_value[(unit.code, figure.code)]
-            shown = number(row[column])
-            assert shown == (None if value is None else round(value / scale, 1)), (unit.code, figure.code)
-        assert number(rows[-1][column]) == round(csv_value[("oblast", figure.code)] / scale, 1), figure.code
+            assert number(cell) == (None if value is None else round(value / scale, 1)), (unit.code, figure.code)
+        own = csv_value.get(("department", figure.code))
+        assert number(cells[-2]) == (None if own is None else round(own / scale, 1)), figure.code
+        whole = (csv_value[("oblast", figure.code)] or 0) + (own or 0)
+        assert number(cells[-1]) == round(whole / scale, 1), figure.code
 
 
 def test_each_copy_carries_its_own_language_charts(demo):
