@@ -185,8 +185,6 @@ def test_the_portal_serves_the_department_page(portal):
     assert "csrf" in page
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17's branch catches RunStopped in the portal's build button; "
-                                       "today a refused build answers a bare English 500")
 def test_a_refused_portal_build_is_answered_in_kazakh(portal):
     """The department's build button for a date with no forms in the inbox: the run is refused; the page must
     say so in Kazakh (with the refusal's code), not answer «Internal Server Error»."""

@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from jinja2.runtime import Context
 
 from pipeline.plan import Plan
+from pipeline.problem_words import problem_message
 from pipeline.problems import Problem, catalogue
 from pipeline.texts import load_data
 
@@ -28,8 +29,6 @@ STATIC_FILES = {
 }
 #: problem parameters that hold a figure's label or a unit's name as the plan writes it in Kazakh: a Russian
 #: page shows the plan's Russian label or name instead.
-_FIGURE_PARAMS = ("figure", "parent", "other")
-_UNIT_PARAMS = ("unit", "link_unit")
 
 
 def wording(lang: str, plan: Plan | None = None) -> dict[str, Any]:
@@ -123,21 +122,6 @@ def next_date(plan: Plan, today: dt.date) -> dt.date | None:
     return next((d for d in plan.dates if d >= today), None)
 
 
-_WORDS: dict[int, tuple[Plan, dict[str, dict[str, str]]]] = {}
-
-
-def _russian_words(plan: Plan) -> dict[str, dict[str, str]]:
-    """Kazakh label or name → the plan's Russian one (kept per plan object; a plan is not hashable)."""
-    kept = _WORDS.get(id(plan))
-    if kept is None or kept[0] is not plan:
-        figures = {f.label: f.label_ru for f in plan.figures if getattr(f, "label_ru", "")}
-        units = {u.name: u.name_ru for u in plan.units if u.name_ru}
-        if plan.department.name_ru:
-            units[plan.department.name] = plan.department.name_ru
-        kept = _WORDS[id(plan)] = (plan, {"figure": figures, "unit": units})
-    return kept[1]
-
-
 def problem_view(problem: Problem | Mapping[str, Any], lang: str, plan: Plan) -> dict[str, Any]:
     """One problem as a page shows it: severity, sheet, cell, code and the message in the page's language.
 
@@ -155,11 +139,7 @@ def problem_view(problem: Problem | Mapping[str, Any], lang: str, plan: Plan) ->
         recorded = str(problem.get("message", ""))
     message = recorded
     if code in catalogue() and params is not None:
-        if lang == "ru":
-            words = _russian_words(plan)
-            params = {k: (words["figure"].get(v, v) if k in _FIGURE_PARAMS else
-                          words["unit"].get(v, v) if k in _UNIT_PARAMS else v) for k, v in params.items()}
-        message = Problem(code, "", params=tuple(sorted(params.items()))).message_in(lang)
+        message = problem_message(Problem(code, "", params=tuple(sorted(params.items()))), lang, plan)
     return {"code": code, "severity": severity, "sheet": sheet, "cell": cell, "message": message}
 
 

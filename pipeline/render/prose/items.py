@@ -57,7 +57,7 @@ def notes_for(wr: Writer, item: Item, units: list[str]) -> dict[str, str]:
 
 
 def units_status(wr: Writer, item: Item, progress: facts.ItemProgress) -> list[str]:
-    """«Аудандар мен Орал қаласының мәліметі бойынша іс-шара 9 әкімдікте орындалды, Орал қаласында, …
+    """«Аудандар мен Алау қаласының мәліметі бойынша іс-шара 9 әкімдікте орындалды, Алау қаласында, …
     орындалу үстінде.» — past the deadline, what is not done is named with the units' comments; a yes/no
     figure that says the same thing («комиссия 10 әкімдікте құрылды; … әлі құрылмаған») says it instead;
     units that missed the date are said apart, their last status as of its date."""
@@ -274,7 +274,7 @@ def contradiction(wr: Writer, status: str | None, comment: str) -> str:
 
 # --- reporting ------------------------------------------------------------------------------------------
 def timeliness_line(wr: Writer) -> str:
-    """«Есепті күнге мәліметті 11 әкімдік мерзімінде және Қаратөбе ауданы кешігіп ұсынды. Тасқала ауданы
+    """«Есепті күнге мәліметті 11 әкімдік мерзімінде және Бірлік ауданы кешігіп ұсынды. Достық ауданы
     мәлімет ұсынбады.» — on time counted, late and missing named (counted when many)."""
     units = {u.code for u in wr.plan.units}
     now = [t for t in wr.data.timeliness_at(wr.data.date) if t.unit in units]
