@@ -291,6 +291,63 @@ def test_the_russian_copy_holds_no_kazakh(plan: Plan, demo) -> None:
         assert not re.search(r"\b(ЖШС|ЖК|ШҚ)\b|шаруа қожалығы", line), line
 
 
+#: A comment the samples write in Russian (pipeline/data/sample_text.yaml: districts write in either language).
+RUSSIAN_COMMENT = "Работа продолжается"
+#: A Kazakh comment with no letter Russian lacks: only its words tell it is Kazakh.
+PLAIN_KAZAKH_COMMENT = "Орындалды, есеп жолданды"
+
+
+def everything_said(context: dict[str, Any]) -> str:
+    return "\n".join(prose_lines(context) + context["attention"]["lines"])
+
+
+def test_the_kazakh_copy_quotes_no_russian(plan: Plan, demo) -> None:
+    """A unit's comment written in Russian stands beside its name in the Russian copy and is not quoted in
+    the Kazakh one (no untranslated Russian in Kazakh text)."""
+    _, _, reports = demo
+    quoted_in_ru = 0
+    for date in plan.dates:
+        data, kk = reports[(date, "kk")]
+        _, ru = reports[(date, "ru")]
+        assert RUSSIAN_COMMENT not in everything_said(kk), date
+        quoted_in_ru += RUSSIAN_COMMENT in everything_said(ru)
+    assert quoted_in_ru, "the demo has a Russian comment beside an overdue item"
+
+
+def test_a_kazakh_comment_without_kazakh_letters_stays_out_of_the_russian_copy(plan: Plan, demo) -> None:
+    """«Орындалды, есеп жолданды» holds no ә ғ қ ң ө ұ ү һ і: the Russian copy still does not quote it, the
+    Kazakh copy does."""
+    _, _, reports = demo
+    date = plan.dates[0]
+    data, _ = reports[(date, "kk")]
+    kk_quoted = 0
+    for code, item in raw_items().items():
+        if not item.get("due") or str(item["due"]) >= date.isoformat() or "units" not in item["reported_by"]:
+            continue
+        open_units = [u for u in data.statuses.index if data.statuses.at[u, code] not in ("done", None)
+                      and isinstance(data.statuses.at[u, code], str)]
+        if not open_units:
+            continue
+        comments = data.comments.copy()
+        comments.at[open_units[0], code] = PLAIN_KAZAKH_COMMENT + "."
+        changed = dataclasses.replace(data, comments=comments)
+        ru, kk = build_context(changed, language="ru"), build_context(changed, language="kk")
+        assert PLAIN_KAZAKH_COMMENT not in everything_said(ru), code
+        kk_quoted += PLAIN_KAZAKH_COMMENT in everything_said(kk)
+    assert kk_quoted, "an overdue item's comment is quoted in the Kazakh copy"
+
+
+@pytest.mark.parametrize(("text", "russian"), [
+    ("Работа продолжается.", True), ("Выполнено", True), ("Мероприятие проведено в срок", True),
+    ("Идёт работа", True), ("В процессе", True), ("Орындалды, есеп жолданды.", False),
+    ("Жұмыс жалғасуда.", False), ("Мониторинг жүргізілді", False), ("Комиссия құрылды", False),
+    ("Баспана берілді", False), ("Жоспар бойынша орындалды", False),
+])
+def test_which_copy_may_quote_a_comment(text: str, russian: bool) -> None:
+    assert KAZAKH.can_quote(text) is not russian
+    assert RUSSIAN.can_quote(text) is russian
+
+
 # --- prose: page 1 gives results, overdue items and what needs attention --------------------------------
 @LANGS
 def test_page_one_names_the_overdue_items_and_their_units(plan: Plan, demo, lang: str) -> None:

@@ -35,6 +35,17 @@ UnitRole = Literal["subject", "place", "owner"]
 _INITIAL_SPACE = re.compile(r"(?<!\w)(\w\.)[ \t]+(?=\w)")
 #: Letters of the Kazakh alphabet Russian does not have: a text holding one is not Russian.
 KAZAKH_ONLY = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
+#: A text without those letters is still often Kazakh («Орындалды, есеп жолданды»). It is taken for Russian
+#: when it also holds a Russian word no Kazakh sentence has: a preposition or conjunction, or a word with a
+#: Russian verb, participle, noun or adjective ending (Kazakh words do not end so; loans such as «комиссия»,
+#: «мониторинг» end otherwise).
+RUSSIAN_WORDS = frozenset({"и", "в", "во", "на", "по", "с", "со", "для", "до", "за", "из", "к", "о", "об", "при",
+                           "что", "как", "или", "но", "также", "еще", "ещё", "уже", "нет", "не", "идет", "идёт",
+                           "будет", "есть"})
+RUSSIAN_ENDINGS = ("ется", "ются", "ится", "ятся", "ться", "ает", "яет", "ует", "ено", "ано", "ого", "его", "ому",
+                   "ему", "ыми", "ими", "ость", "ение", "ание", "ный", "ная", "ное", "ные", "ных", "ать", "ить",
+                   "ять", "еть")
+_WORD = re.compile(r"[а-яё]+")
 
 
 @cache
@@ -252,6 +263,20 @@ class Language:
     def is_kazakh(text: str) -> bool:
         """Whether a text is written in Kazakh: it holds a letter Russian does not have (ә ғ қ ң ө ұ ү һ і)."""
         return any(ch in KAZAKH_ONLY for ch in text)
+
+    @staticmethod
+    def is_russian(text: str) -> bool:
+        """Whether a text is written in Russian: no Kazakh letter, and a word only Russian has."""
+        if Language.is_kazakh(text):
+            return False
+        words = _WORD.findall(text.lower())
+        return any(w in RUSSIAN_WORDS or (len(w) > 4 and w.endswith(RUSSIAN_ENDINGS)) for w in words)
+
+    def can_quote(self, text: str) -> bool:
+        """Whether a text a unit wrote may be quoted in this copy: the Kazakh copy quotes no Russian
+        sentence; the Russian copy only one known to be Russian (a Kazakh sentence need not hold a Kazakh
+        letter). Each copy says instead that the text was written in the other language."""
+        return not self.is_russian(text) if self.code == "kk" else self.is_russian(text)
 
 
 KAZAKH = Language("kk")

@@ -221,8 +221,8 @@ def figure_lines(wr: Writer, item: Item) -> list[str]:
 
 
 def text_line(wr: Writer, fig: Figure) -> str:
-    """A text figure of the units: «Label: A ауданы – «…»; …» as each unit wrote it (masked when read). The
-    Russian copy quotes only what is not written in Kazakh and names the units whose text is."""
+    """A text figure of the units: «Label: A ауданы – «…»; …» as each unit wrote it (masked when read). Each
+    copy quotes only what is written in its language and names the units whose text is in the other one."""
     w, lang = wr.w["items"], wr.lang
     texts = facts.column(wr.data.texts, fig.code) if fig.code in wr.data.texts.columns else {}
     written = [(u, text.strip().rstrip(".")) for u in wr.plan.units
@@ -230,11 +230,11 @@ def text_line(wr: Writer, fig: Figure) -> str:
     label = lang.pick(fig, "label")
     if not written:
         return str(w["text_none"]).format(label=label)
-    quoted = [(u, t) for u, t in written if lang.code == "kk" or not lang.is_kazakh(t)]
+    quoted = [(u, t) for u, t in written if lang.can_quote(t)]
     entries = [str(w["text_entry"]).format(unit=lang.unit_name(u), text=t) for u, t in quoted]
-    kazakh = [u for u, t in written if (u, t) not in quoted]
-    if kazakh:
-        entries.append(str(w["text_kazakh"]).format(units=lang.join([lang.unit_name(u) for u in kazakh])))
+    other = [u for u, t in written if (u, t) not in quoted]
+    if other:
+        entries.append(str(w["text_other_language"]).format(units=lang.join([lang.unit_name(u) for u in other])))
     return str(w["text"]).format(label=label, entries="; ".join(entries))
 
 
@@ -260,7 +260,7 @@ def department_line(wr: Writer, item: Item) -> str:
             parts.append(wr.word("items", "department_figures").format(figures=lang.upper_first(figures)))
     comment = facts.status_code(dep.comments.get(item.code))
     comment = comment.strip() if comment else ""
-    if comment and (lang.code == "kk" or not lang.is_kazakh(comment)):
+    if comment and lang.can_quote(comment):
         parts.append(wr.word("items", "department_comment").format(comment=comment.rstrip(".")))
     if comment:
         flag = contradiction(wr, status, comment)

@@ -152,11 +152,11 @@ class Writer:
         return self.count_units(len(codes), "place" if role == "place" else "subject")
 
     def note(self, comment: object) -> str | None:
-        """A unit's comment as a note beside its name; in the Russian copy only a comment written in
-        Russian (a Kazakh one is not quoted there)."""
+        """A unit's comment as a note beside its name, when written in this copy's language (a Kazakh one
+        is not quoted in the Russian copy, nor a Russian one in the Kazakh copy)."""
         text = facts.status_code(comment)
         text = text.strip().rstrip(".") if text else ""
-        if not text or (self.lang.code != "kk" and self.lang.is_kazakh(text)):
+        if not text or not self.lang.can_quote(text):
             return None
         return self.word("items", "note").format(comment=text)
 
