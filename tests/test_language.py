@@ -514,6 +514,24 @@ def test_dates_are_no_more_precise_than_the_plan(plan: Plan, demo, lang: str) ->
                 assert invented not in text, (date, code, text)
 
 
+PLAN_FILES = [PLAN_FILE, *sorted((Path(__file__).parent / "plans").glob("*.yaml"))]
+
+
+@pytest.mark.parametrize("path", PLAN_FILES, ids=lambda p: p.name)
+def test_plan_deadlines_are_written_as_the_style_guide_says(path: Path) -> None:
+    """A deadline stands in brackets mid-sentence («(мерзімі – 2017 жылғы 25 тамызға дейін)»): «жылғы» with the
+    ending on the month as every other date of the report (not «жылдың 25 тамызына»), a range of months
+    with a dash («тамыз–қыркүйек»), no capital letter inside the sentence."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    deadlines = [(i["code"], i[key]) for s in raw["sections"] for i in s["items"]
+                 for key in ("deadline", "deadline_ru") if i.get(key)]
+    assert deadlines
+    for code, text in deadlines:
+        assert "жылдың" not in text, (code, text)
+        assert not re.search(r"[^\W\d_]-[^\W\d_]", text), (code, text)
+        assert not text[:1].isupper(), (code, text)
+
+
 @LANGS
 def test_numbered_charts_are_referred_to(plan: Plan, demo, lang: str) -> None:
     _, _, reports = demo
