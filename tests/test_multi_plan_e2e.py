@@ -13,6 +13,7 @@ import csv
 
 import copy
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -139,6 +140,22 @@ def test_figures_csv_holds_every_figure(campaign: Run) -> None:
     units_report = {f.code for item in plan.items_for("units") for f in item.figures}
     assert numeric & units_report <= set(totals)
     assert numeric - units_report <= own
+
+
+def test_units_are_named_as_an_editor_would_name_them(campaign: Run) -> None:
+    """The plan gives each unit's Russian case forms, so the Russian copy never falls back to counting
+    «в акимате (Бурлинский район)»; Kazakh «of which» is «оның ішінде N», never «оның N»."""
+    check_reports(campaign)
+    raw = yaml.safe_load(campaign.plan_path.read_text(encoding="utf-8"))
+    locatives = [u.get("cases_ru", {}).get("locative", "-").lower() for u in raw["units"]]
+    seen = set()
+    for date in campaign.reports:
+        ru = body_text(campaign.outbox / date / f"akparat-{date}-ru.docx")
+        kk = body_text(campaign.outbox / date / f"akparat-{date}.docx")
+        assert not re.search(r"акимат(?:е|ах) \((?!срок)", ru), (date, re.findall(r".{60}акимат(?:е|ах) \(.{40}", ru))
+        assert not re.search(r"\bоның \d", kk), (date, re.findall(r".{40}\bоның \d.{30}", kk))
+        seen |= {loc for loc in locatives if loc in ru}
+    assert seen, "the Russian copy names units in the locative the plan gives"
 
 
 def test_no_word_of_another_campaign_in_any_output(campaign: Run) -> None:
