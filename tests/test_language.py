@@ -607,6 +607,37 @@ def test_remainders_for_attention_are_given_by_unit(plan: Plan, demo, lang: str)
 
 
 @LANGS
+def test_a_remainders_trend_says_which_earlier_value_was_corrected_later(plan: Plan, demo, lang: str) -> None:
+    """«… – 39 (8 тамызда – 107)»: when 8 August's 107 holds a value a unit lowered afterwards (Орал's found
+    children, 100 → 24), the fall from it is a correction, not children brought back; the line says so with
+    the unit and the date. A trend that holds no such value says nothing of the kind."""
+    _, _, reports = demo
+    figures = raw_figures()
+    first = plan.dates[0]
+    said = 0
+    for code in [c for c, f in figures.items() if f.get("remainder", {}).get("attention")]:
+        codes = [code, *(c for c, f in figures.items() if f.get("of") == code)]
+        for date in plan.dates[1:]:
+            data, context = reports[(date, lang)]
+            remainder = figures[code]["remainder"]["label_ru" if lang == "ru" else "label"]
+            line = next(l for l in context["attention"]["lines"] if l.lower().startswith(remainder.lower()))
+            then = data.history[first]
+            lowered = [u for u in data.values.index for c in codes
+                       if value(then.at[u, c]) is not None and value(data.values.at[u, c]) is not None
+                       and value(then.at[u, c]) > value(data.values.at[u, c])]
+            note = "исправлен" if lang == "ru" else "кейін түзетілген"
+            day = f"{first.day}{NBSP}{RU_MONTHS[first.month] if lang == 'ru' else KK_MONTHS[first.month][1]}"
+            if lowered:
+                said += 1
+                tail = line[line.index(note) - 80:] if note in line else ""
+                assert note in line and day in tail, (date, line[-200:])
+                assert all(unit_named(u, lang, tail) for u in lowered), (date, lowered, tail)
+            else:
+                assert note not in line, (date, line[-200:])
+    assert said, "the demo corrects a value on 17 August"
+
+
+@LANGS
 def test_units_late_or_missing_more_than_once_are_named(plan: Plan, demo, lang: str) -> None:
     _, _, reports = demo
     for date in plan.dates:

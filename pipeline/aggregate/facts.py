@@ -132,6 +132,21 @@ def _remainder_at(data: ReportData, fig: Figure, parts: list[Figure], date: dt.d
     return total, units
 
 
+def lowered_later(data: ReportData, codes: list[str], date: dt.date) -> list[str]:
+    """Units whose value of one of `codes` at an earlier reporting `date` is above their value now: a running
+    total that fell afterwards, i.e. a value the unit later corrected. A figure over dates that holds such a
+    value is not comparable as it stands (plan order)."""
+    then, now = data.history[date], data.values
+    out = []
+    for unit in data.plan.units:
+        for code in codes:
+            old, new = number(column(then, code).get(unit.code)), number(column(now, code).get(unit.code))
+            if old is not None and new is not None and old > new:
+                out.append(unit.code)
+                break
+    return out
+
+
 def remainder(data: ReportData, fig: Figure) -> Remainder | None:
     parts = parts_of(data.plan, fig.code)
     if fig.remainder is None or not parts:

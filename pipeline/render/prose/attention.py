@@ -4,9 +4,11 @@ back at school, calls not resolved) by unit, units late or missing more than onc
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from pipeline.aggregate import facts
+from pipeline.plan.model import Figure
 from pipeline.render.prose.items import notes_for
 from pipeline.render.prose.writer import Writer
 
@@ -66,7 +68,8 @@ def remainder_lines(wr: Writer) -> list[str]:
             continue
         points = []
         earlier = [d for d in sorted(left.by_date) if d < wr.data.date and left.by_date[d] is not None]
-        for date in dict.fromkeys(earlier[:1] + earlier[-1:]):
+        points_at = list(dict.fromkeys(earlier[:1] + earlier[-1:]))
+        for date in points_at:
             points.append(str(w["trend_point"]).format(
                 date=wr.day(date, "on" if wr.lang.code == "kk" else "as_of", year=False),
                 value=wr.value(fig, left.by_date[date])))
@@ -77,8 +80,22 @@ def remainder_lines(wr: Writer) -> list[str]:
         label = wr.lang.upper_first(str(wr.lang.pick(fig.remainder, "label")))
         line = str(w["remainder"]).format(label=wr.before_dash(label), value=wr.value(fig, left.whole), trend=trend,
                                           units=units)
-        lines.append(line if units else line.replace(": .", "."))
+        line = line if units else line.replace(": .", ".")
+        lines.append(" ".join([line, *corrected_points(wr, fig, points_at)]))
     return lines
+
+
+def corrected_points(wr: Writer, fig: Figure, dates: list[dt.date]) -> list[str]:
+    """A trend point that holds a value a unit later lowered (a correction) says so: the fall from it is not
+    the work done since («5 наурыздағы мәнге Алау қаласының кейін түзетілген мәліметі кірген.»)."""
+    codes = [fig.code, *(p.code for p in facts.parts_of(wr.plan, fig.code))]
+    out = []
+    for date in dates:
+        units = facts.lowered_later(wr.data, codes, date)
+        if units:
+            out.append(wr.word("attention", "trend_corrected", len(units)).format(
+                date=wr.day(date, "as_of", year=False), units=wr.units(units, "owner")))
+    return out
 
 
 def reporting_line(wr: Writer) -> str:
