@@ -298,3 +298,26 @@ def test_names_are_drawn_as_written_never_as_tex(monkeypatch: pytest.MonkeyPatch
         _, seen = _drawn(monkeypatch, data, tmp_path / language, language, math=True)
         assert odd in [t.rstrip("*") for t, _, _, _ in seen]
         assert not [t for t, _, _, math in seen if math]
+
+
+@pytest.mark.parametrize("language", ["kk", "ru"])
+def test_the_star_after_a_units_bar_is_explained_under_the_chart(language: str) -> None:
+    """A unit that missed the date keeps its earlier figures, marked «*» after its name on the chart; the
+    caption under the chart says what the star means (which unit, figures of which date), as the annex does."""
+    import dataclasses
+    import datetime as dt
+
+    from pipeline.render.charts import BY_UNIT, _unit_bars, chart_captions
+
+    data = make_report_data("2017-08-26")
+    assert "*" not in chart_captions(data, language)[BY_UNIT]
+    unit = data.plan.units[-2]
+    earlier = dt.date(2017, 8, 17)
+    stale = dataclasses.replace(data, source_dates={**data.source_dates, unit.code: earlier})
+    caption = chart_captions(stale, language)[BY_UNIT]
+    name = unit.name_ru if language == "ru" else unit.name
+    starred = [b.label for b in _unit_bars(stale, language)[0] if b.label.endswith("*")]
+    assert starred == [name + "*"], starred
+    note = caption.split("\n")[-1]
+    assert note.startswith("*") and name in note, caption
+    assert ("17 августа" if language == "ru" else "17 тамыздағы") in note.replace("\u00a0", " "), caption

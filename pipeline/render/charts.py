@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.aggregate.model import ReportData
-from pipeline.plan.model import Figure, Plan
+from pipeline.plan.model import Figure, Plan, Unit
 from pipeline.render.language import LANGUAGES, Language
 
 DPI = 150
@@ -246,7 +246,8 @@ def _unit_bars(data: ReportData, language: str | Language = "kk") -> tuple[list[
         known = u.code in frame.index
         total = frame.at[u.code, whole.code] if known and whole.code in frame.columns else None
         share = frame.at[u.code, part.code] if known and part is not None and part.code in frame.columns else None
-        bars.append(_Bar(lang.unit_name(u) + ("*" if u.code in stale else ""),
+        mark = str(lang.words["district_table"]["stale_mark"]) if u.code in stale else ""
+        bars.append(_Bar(lang.unit_name(u) + mark,
                          None if _missing(total) else float(total),  # type: ignore[arg-type]
                          None if _missing(share) else float(share)))  # type: ignore[arg-type]
     if len(bars) <= MAX_BARS:
@@ -379,6 +380,22 @@ def draw_charts(data: ReportData, out_dir: Path, language: str = "kk") -> dict[s
 
 
 # --- in the document --------------------------------------------------------------------------------------
+def _stale_notes(data: ReportData, lang: Language) -> list[str]:
+    """What the «*» after a bar's unit name means, as the annex says it: the unit missed the date and its
+    figures are of an earlier one. Only for units that have a bar of their own."""
+    bars, _ = _unit_bars(data, lang)
+    mark = str(lang.words["district_table"]["stale_mark"])
+    drawn = {b.label for b in bars}
+    by_source: dict[object, list[Unit]] = {}
+    for unit in data.plan.units:
+        source = data.source_dates.get(unit.code)
+        if source is not None and source != data.date and lang.unit_name(unit) + mark in drawn:
+            by_source.setdefault(source, []).append(unit)
+    return [str(lang.words["district_table"]["stale_note"]).format(
+                units=lang.units(units, "subject"), date=lang.day(source, "as_of", year=False))  # type: ignore[arg-type]
+            for source, units in sorted(by_source.items(), key=lambda kv: str(kv[0]))]
+
+
 def chart_captions(data: ReportData, language: str | Language = "kk") -> dict[str, str]:
     """Each planned chart's caption text (the template puts the number in front: «1-сурет. …»)."""
     lang = _language(language)
@@ -394,9 +411,9 @@ def chart_captions(data: ReportData, language: str | Language = "kk") -> dict[st
         if fig.unit == "tenge":
             label = str(w["amount_label"]).format(label=label)
         key = "by_unit_caption_top" if len(data.plan.units) > MAX_BARS else "by_unit_caption"
-        captions[BY_UNIT] = lang.upper_first(str(w[key]).format(
+        captions[BY_UNIT] = "\n".join([lang.upper_first(str(w[key]).format(
             label=label, label_lower=lang.lower_first(label), units=units.nominative, units_genitive=units.genitive,
-            date=lang.day(data.date, "as_of"), count=lang.count(TOP_UNITS)))
+            date=lang.day(data.date, "as_of"), count=lang.count(TOP_UNITS))), *_stale_notes(data, lang)])
     captions[OVER_DATES] = lang.upper_first(str(w["over_dates_caption"]).format(whole_by=whole.by))
     return captions
 
