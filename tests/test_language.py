@@ -637,6 +637,34 @@ def test_a_remainders_trend_says_which_earlier_value_was_corrected_later(plan: P
     assert said, "the demo corrects a value on 17 August"
 
 
+def test_the_departments_comment_does_not_repeat_its_status(plan: Plan, demo) -> None:
+    """«… тарапынан іс-шара орындалды. Орындалды, ақпарат … жарияланды.»: the status is said once, the rest of
+    the department's comment stays."""
+    _, _, reports = demo
+    labels = {s["code"]: s["label"] for s in raw_plan()["statuses"]}
+    checked = 0
+    for date in plan.dates:
+        data, context = reports[(date, "kk")]
+        dep = data.department
+        for code, item in raw_items().items():
+            if "department" not in item["reported_by"]:
+                continue
+            status, comment = dep.statuses.get(code), dep.comments.get(code)
+            if not isinstance(status, str) or not isinstance(comment, str) or status not in labels:
+                continue
+            label = labels[status]
+            head, _, rest = comment.partition(",")
+            if head.strip().lower() != label.lower() or not rest.strip():
+                continue
+            checked += 1
+            text = " ".join(entry(context, code))
+            text = text[text.index(raw_plan()["department"]["name"]):]  # the department's own sentences
+            rest = rest.strip().rstrip(".")
+            assert rest[:1].upper() + rest[1:] in text, (date, code, text)
+            assert len(re.findall(re.escape(label), text, flags=re.IGNORECASE)) == 1, (date, code, text)
+    assert checked, "the demo department writes «Орындалды, …»"
+
+
 @LANGS
 def test_units_late_or_missing_more_than_once_are_named(plan: Plan, demo, lang: str) -> None:
     _, _, reports = demo

@@ -4,6 +4,7 @@ reported on time, late or not at all."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pipeline.aggregate import facts
@@ -260,13 +261,21 @@ def department_line(wr: Writer, item: Item) -> str:
             parts.append(wr.word("items", "department_figures").format(figures=lang.upper_first(figures)))
     comment = facts.status_code(dep.comments.get(item.code))
     comment = comment.strip() if comment else ""
-    if comment and lang.can_quote(comment):
-        parts.append(wr.word("items", "department_comment").format(comment=comment.rstrip(".")))
+    said = without_status(comment, wr.status_label(status))
+    if said and lang.can_quote(said):
+        parts.append(wr.word("items", "department_comment").format(comment=lang.upper_first(said.rstrip("."))))
     if comment:
         flag = contradiction(wr, status, comment)
         if flag:
             parts.append(flag)
     return " ".join(parts)
+
+
+def without_status(comment: str, label: str) -> str:
+    """The department's comment without a first word that repeats the status just said («… іс-шара
+    орындалды. Орындалды, ақпарат жарияланды.» → «… іс-шара орындалды. Ақпарат жарияланды.»)."""
+    match = re.match(rf"\s*{re.escape(label)}\s*[,.;:–-]\s*", comment, flags=re.IGNORECASE) if label else None
+    return comment[match.end():] if match else comment
 
 
 def department_yesno(wr: Writer, fig: Figure, value: object) -> str:
