@@ -637,6 +637,32 @@ def test_a_remainders_trend_says_which_earlier_value_was_corrected_later(plan: P
     assert said, "the demo corrects a value on 17 August"
 
 
+@LANGS
+def test_the_campaign_table_says_which_earlier_value_was_corrected_later(plan: Plan, demo, lang: str) -> None:
+    """The final's table of the main figures over the dates shows «139, 112, 164 …» for the children found out
+    of school: the note under it says the first value holds Орал's count it lowered afterwards."""
+    _, _, reports = demo
+    data, context = reports[(plan.final_date, lang)]
+    caption = context["campaign_table"]["caption"]
+    compare = raw_plan()["report"]["compare"]
+    expected = 0
+    for date in plan.dates[:-1]:
+        then = data.history[date]
+        for code in compare:
+            lowered = [u for u in data.values.index
+                       if value(then.at[u, code]) is not None and value(data.values.at[u, code]) is not None
+                       and value(then.at[u, code]) > value(data.values.at[u, code])]
+            if not lowered:
+                continue
+            expected += 1
+            label = raw_figures()[code]["label_ru" if lang == "ru" else "label"]
+            day = f"{date.day}{NBSP}{RU_MONTHS[date.month] if lang == 'ru' else KK_MONTHS[date.month][1]}"
+            assert label in caption and day in caption, (code, date, caption)
+            assert all(unit_named(u, lang, caption) for u in lowered), (lowered, caption)
+    assert expected, "the demo's final compares a figure a unit corrected"
+    assert len(re.findall(r"кірген\.|исправленные данные", caption)) == expected, caption  # one note each
+
+
 def test_the_departments_comment_does_not_repeat_its_status(plan: Plan, demo) -> None:
     """«… тарапынан іс-шара орындалды. Орындалды, ақпарат … жарияланды.»: the status is said once, the rest of
     the department's comment stays."""

@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.aggregate import facts
 from pipeline.aggregate.model import CARRIED, ReportData
 from pipeline.plan.model import Figure, Plan, Unit
 from pipeline.render.language import Language
@@ -326,15 +327,35 @@ class _Tables:
         if not rows:
             return None  # a plan that compares nothing and has no per-head figure: no table of nothing
         whole = self.whole_words()
+        notes = self.corrected_notes(dates[:-1])
+        if previous is not None:
+            notes.append(str(w["previous_note"]).format(name=lang.pick(previous, "name")))
         return {
             "heading": lang.upper_first(str(w["heading"]).format(whole_by=whole.by)),
             "name_header": w["name_header"],
             "headers": headers,
             "rows": rows,
             "tables": campaign_parts(headers, rows),
-            "caption": (str(w["previous_note"]).format(name=lang.pick(previous, "name"))
-                        if previous is not None else ""),
+            "caption": " ".join(notes),
         }
+
+    def corrected_notes(self, dates: list[dt.date]) -> list[str]:
+        """A row whose value at an earlier date holds a unit's figure lowered afterwards (a correction: 139,
+        then 112) says so under the table, so the fall is not read as the campaign's."""
+        lang, w = self.lang, self.lang.words["campaign_table"]
+        said: dict[tuple[dt.date, tuple[str, ...]], list[str]] = {}
+        for fig in self.compare_figures():
+            for date in dates:
+                units = facts.lowered_later(self.data, [fig.code], date)
+                if units:
+                    label = str(lang.pick(fig, "label"))
+                    name = str(w["amount_row"]).format(label=label) if fig.unit == "tenge" else label
+                    said.setdefault((date, tuple(units)), []).append(name)
+        units_of = {u.code: u for u in self.plan.units}
+        return [lang.plural(len(labels), w["corrected_note"]).format(
+                    labels="», «".join(labels), date=lang.day(date, "as_of", year=False),
+                    units=lang.units([units_of[u] for u in units], "owner"))
+                for (date, units), labels in said.items()]
 
 
 def campaign_parts(headers: list[str], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
