@@ -456,6 +456,37 @@ def test_executor_stays_on_the_signature_page_in_every_demo_report(tmp_path: Pat
         assert len(lines) > 4, (report.name, lines)
 
 
+@pytest.mark.libreoffice
+@pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdftotext") is None,
+                    reason="soffice or pdftotext not installed")
+def test_a_wide_campaign_table_keeps_every_number_and_word_whole(tmp_path: Path) -> None:
+    """Six dates and last year's column (the next campaign's final): as LibreOffice lays the table out, no
+    amount breaks after its comma («100 974,\n0») and no header inside a word («қыркүй\nек»)."""
+    import subprocess
+    from types import SimpleNamespace
+
+    data = make_report_data("2017-09-28")
+    data.previous = SimpleNamespace(name="«Мектепке жол» – 2016", name_ru="«Дорога в школу – 2016»",
+                                    totals={"help_children": 9000.0, "help_amount": 181_234_000.0}, units={})
+    for language in ("kk", "ru"):
+        rendered = render_bytes(data, language=language)
+        rows = _campaign_rows(rendered)
+        assert len(rows[0]) == 1 + 7, rows[0]
+        docx = tmp_path / f"wide-{language}.docx"
+        docx.write_bytes(rendered)
+        subprocess.run(["soffice", f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}", "--headless", "--norestore",
+                        "--convert-to", "pdf", "--outdir", str(tmp_path), str(docx)],
+                       check=True, capture_output=True, timeout=300)
+        text = "\n".join(_pdf_pages(tmp_path / f"wide-{language}.pdf")).replace("\u00a0", " ")
+        cells = [cell.replace("\u00a0", " ") for row in rows[1:] for cell in row[1:] if "," in cell]
+        assert "181 234,0" in cells
+        for cell in cells:
+            assert cell in text, (language, cell)
+        for header in rows[0][1:]:
+            for word in header.replace("\u00a0", " ").split():
+                assert re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text), (language, word)
+
+
 @pytest.mark.parametrize("language", ["kk", "ru"])
 def test_department_comment_contradicting_its_status_is_flagged(language: str) -> None:
     from render_factory import with_department_comment
@@ -568,9 +599,14 @@ def test_final_carries_the_campaign_over_every_date_and_last_year(language: str)
     previous = SimpleNamespace(name="«Мектепке жол» – 2016", name_ru="«Дорога в школу – 2016»",
                                totals={"help_children": 9000.0, "help_amount": 81_000_000.0}, units={})
     data.previous = previous
-    rows = _campaign_rows(render_bytes(data, language=language))
+    rendered = render_bytes(data, language=language)
+    rows = _campaign_rows(rendered)
     assert len(rows[0]) == 2 + len(dates)
-    assert (previous.name_ru if language == "ru" else previous.name) in rows[0][-1]
+    # The column is named (briefly where the language's words are long); the note under the table names the
+    # campaign in full.
+    assert rows[0][-1].strip()
+    notes = [p.text for p in Document(io.BytesIO(rendered)).paragraphs]
+    assert any((previous.name_ru if language == "ru" else previous.name) in text for text in notes)
     last = {row[0]: row[-1] for row in rows[1:]}
     assert parse_number(last[figures["help_children"]["label" + suffix]]) == 9000
     amount = next(v for k, v in last.items() if k.startswith(figures["help_amount"]["label" + suffix]))

@@ -20,7 +20,7 @@ import jinja2
 from docx import Document
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Mm
+from docx.shared import Mm, Pt
 from docxtpl import DocxTemplate, InlineImage
 
 from pipeline.atomic import atomic_write
@@ -148,14 +148,17 @@ def _set_widths(doc: Any, context: Mapping[str, Any]) -> None:
     """Column widths of the tables whose columns the template loops over (`{%tc for %}`): docxtpl repeats
     the loop's cell as it is and spreads the grid evenly; the widths render/tables.py decided (millimetres)
     are set on the grid and every cell, table by table in document order."""
-    widths = {ANNEX_TABLE: [t["widths"] for t in context["annex"]["tables"]],
-              CAMPAIGN_TABLE: [t["widths"] for t in context["campaign_table"]["tables"]] if context.get("campaign_table") else []}
+    parts = {ANNEX_TABLE: list(context["annex"]["tables"]),
+             CAMPAIGN_TABLE: list(context["campaign_table"]["tables"]) if context.get("campaign_table") else []}
     for table in doc.tables:
         caption = table._tbl.tblPr.find(qn("w:tblCaption"))
         name = caption.get(qn("w:val")) if caption is not None else None
-        if name not in widths or not widths[name]:
+        if name not in parts or not parts[name]:
             continue
-        _apply_widths(table, widths[name].pop(0))
+        part = parts[name].pop(0)
+        _apply_widths(table, part["widths"])
+        if part.get("font_pt"):
+            _apply_font_size(table, part["font_pt"])
 
 
 def _apply_widths(table: Any, widths_mm: list[float]) -> None:
@@ -180,6 +183,15 @@ def _apply_widths(table: Any, widths_mm: list[float]) -> None:
     if tbl_w is not None:
         tbl_w.set(qn("w:w"), str(sum(twips)))
         tbl_w.set(qn("w:type"), "dxa")
+
+
+def _apply_font_size(table: Any, points: int) -> None:
+    """Every run of a table in `points` (a table too wide for its usual size: tables.py decides)."""
+    for row in table.rows:
+        for cell in row.cells:
+            for paragraph in cell.paragraphs:
+                for run in paragraph.runs:
+                    run.font.size = Pt(points)
 
 
 _SYNTAX_CHARS = re.compile(r"[{}%]")

@@ -35,6 +35,12 @@ COLUMN_MAX_MM = 32.0
 #: The campaign table (portrait, 11 pt): its name column and the narrowest value column.
 CAMPAIGN_NAME_MM = 50.0
 CAMPAIGN_COLUMN_MIN_MM = 17.0
+#: Value columns narrower than this do not hold «100 974,0» at 11 pt (LibreOffice then breaks it after the
+#: comma; a header breaks inside «қыркүйек»): such a table is set in CAMPAIGN_NARROW_PT with a narrower name
+#: column (the style guide: 10–11 pt for very wide tables).
+CAMPAIGN_COLUMN_FULL_MM = 20.0
+CAMPAIGN_NAME_NARROW_MM = 40.0
+CAMPAIGN_NARROW_PT = 10
 PER_HEAD = "per_head"
 #: The timeliness table's first and last rows that keep with their neighbours: the table may break over a
 #: page, but never after its header and one row, nor before its last rows and total (and the signature).
@@ -369,8 +375,12 @@ def campaign_parts(headers: list[str], rows: list[dict[str, Any]]) -> list[dict[
         shown = headers[start:start + size]
         # Value columns share what the name column leaves, within their bounds.
         value_mm = min(COLUMN_MAX_MM, math.floor((PORTRAIT_WIDTH_MM - CAMPAIGN_NAME_MM) / max(len(shown), 1) * 10) / 10)
+        font_pt = None
+        if value_mm < CAMPAIGN_COLUMN_FULL_MM:
+            font_pt = CAMPAIGN_NARROW_PT
+            value_mm = math.floor((PORTRAIT_WIDTH_MM - CAMPAIGN_NAME_NARROW_MM) / len(shown) * 10) / 10
         name_mm = min(NAME_MAX_MM, PORTRAIT_WIDTH_MM - value_mm * len(shown))
-        parts.append({"headers": shown, "widths": [name_mm] + [value_mm] * len(shown),
+        parts.append({"headers": shown, "widths": [name_mm] + [value_mm] * len(shown), "font_pt": font_pt,
                       "rows": [{"name": r["name"], "cells": r["cells"][start:start + size]} for r in rows]})
     return parts
 
