@@ -526,6 +526,10 @@ def test_plan_deadlines_are_written_as_the_style_guide_says(path: Path) -> None:
     deadlines = [(i["code"], i[key]) for s in raw["sections"] for i in s["items"]
                  for key in ("deadline", "deadline_ru") if i.get(key)]
     assert deadlines
+    # The Russian copy says the deadline as the plan does; without deadline_ru it could only say «согласно
+    # плану» for a deadline with no day («2018 жылғы қазан»).
+    items = [i for s in raw["sections"] for i in s["items"]]
+    assert [i["code"] for i in items if i.get("deadline") and not i.get("deadline_ru")] == []
     for code, text in deadlines:
         assert "жылдың" not in text, (code, text)
         assert not re.search(r"[^\W\d_]-[^\W\d_]", text), (code, text)
