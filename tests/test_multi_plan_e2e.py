@@ -154,6 +154,9 @@ def test_units_are_named_as_an_editor_would_name_them(campaign: Run) -> None:
         kk = body_text(campaign.outbox / date / f"akparat-{date}.docx")
         assert not re.search(r"акимат(?:е|ах) \((?!срок)", ru), (date, re.findall(r".{60}акимат(?:е|ах) \(.{40}", ru))
         assert not re.search(r"\bоның \d", kk), (date, re.findall(r".{40}\bоның \d.{30}", kk))
+        # The plan says each item's figures in sentences: no item falls back to a «label – value» list.
+        assert "облыс бойынша: " not in kk, (date, re.findall(r"облыс бойынша: .{60}", kk))
+        assert "по области: " not in ru, (date, re.findall(r"по области: .{60}", ru))
         seen |= {loc for loc in locatives if loc in ru}
     assert seen, "the Russian copy names units in the locative the plan gives"
 
