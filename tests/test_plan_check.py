@@ -55,7 +55,7 @@ MISTAKES = [
      "sections[I].items[I.5].figures[fund_amount].of", "plan-part-of-part"),
     ("a new yes/no figure without its Russian sentences",
      ', sentences_ru: {all: памятка для родителей распространена во всех акиматах, some: "памятка для родителей '
-     'распространена в {count}", not_yet: "памятка ещё не распространена: {units}"}}', "}",
+     'распространена в {count}", not_yet: "памятка ещё не распространена в {units}"}}', "}",
      "sections[II].items[II.7].figures[parents_memo].sentences_ru.all", "plan-yesno-sentences"),
     ("a status code invented", "  - {code: not_done, label: орындалмады", "  - {code: failed, label: орындалмады",
      "statuses[failed].code", "plan-status-unknown"),
