@@ -20,7 +20,7 @@ DEMO_SEED := 2014
 PLAN_DATE = d="$${DATE:-}"; [ -n "$$d" ] || d="$$($(PY) -m pipeline plan dates --default)" || exit $$?;
 
 .DEFAULT_GOAL := help
-.PHONY: help env demo report pdf history restore forms check samples test codes bench clean serve plan-check fetch remind send
+.PHONY: help env demo report pdf history restore forms check samples test codes bench clean serve plan-check fetch remind send export
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -40,10 +40,21 @@ $(VENV)/.installed: pyproject.toml
 
 env: $(VENV)/.installed ## build the virtualenv with pinned packages (done by every target that needs it)
 
+# A plan fed by lower levels' reports (`sources`, e.g. the republic's): each source plan's own demo runs
+# first, into its own outbox, and its published reports are exported into this demo's inbox; the samples
+# fill the other units. (Through DEMO_MAKE, not $(MAKE) itself: `make -n demo` must not run the demo.)
+DEMO_MAKE := $(MAKE)
 demo: $(VENV)/.installed ## sample submissions into build/demo-inbox, then the report for every reporting date
 	@$(PLAN_DATE) dates="$$($(PY) -m pipeline plan dates)" || exit $$?; \
-	rm -rf "$(DEMO_INBOX)"; \
-	$(PY) -m pipeline samples --out "$(DEMO_INBOX)" --seed $(DEMO_SEED) --messy "$$d" || exit $$?; \
+	srcs="$$($(PY) -m pipeline plan sources)" || exit $$?; \
+	rm -rf "$(DEMO_INBOX)"; skip=(); \
+	while IFS=$$'\t' read -r src unit; do \
+	  [ -n "$$src" ] || continue; o="outbox-$$(basename "$$src" .yaml)"; \
+	  $(DEMO_MAKE) --no-print-directory demo PLAN="$$src" OUTBOX="$$o" DATE= || exit $$?; \
+	  $(PY) -m pipeline --plan "$$src" export --to "$${MZ_PLAN}" --outbox "$$o" --out "$(DEMO_INBOX)/export" || exit $$?; \
+	  skip+=(--skip "$$unit"); \
+	done <<< "$$srcs"; \
+	$(PY) -m pipeline samples --out "$(DEMO_INBOX)" --seed $(DEMO_SEED) --messy "$$d" "$${skip[@]}" || exit $$?; \
 	for x in $$dates; do \
 	  $(PY) -m pipeline report --date $$x --inbox "$(DEMO_INBOX)" --outbox "$${OUTBOX:-$(OUTBOX)}" \
 	    || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }; \
@@ -67,6 +78,10 @@ history: $(VENV)/.installed ## the kept versions of the report for DATE
 
 restore: $(VENV)/.installed ## make version V of the report for DATE current again (V=3)
 	@$(PLAN_DATE) $(PY) -m pipeline restore --date "$$d" --version "$(V)" --outbox "$${OUTBOX:-$(OUTBOX)}"
+
+export: $(VENV)/.installed ## this oblast's published report of DATE as its region's form of the plan TO=… (no DATE: every date it serves)
+	@[ -n "$(TO)" ] || { echo 'make export TO=<the higher plan file> [DATE=YYYY-MM-DD]' >&2; exit 2; }; \
+	$(PY) -m pipeline export --to "$${TO}" $(if $(DATE),--date "$${DATE}") --outbox "$${OUTBOX:-$(OUTBOX)}"
 
 forms: $(VENV)/.installed ## blank district forms into OUTBOX/forms/
 	$(PY) -m pipeline forms --out $(OUTBOX)/forms

@@ -25,6 +25,7 @@ from pipeline.errors import EXIT, OutboxFault, RunStopped, UsageError
 from pipeline.aggregate.select import Selection, select
 from pipeline.ingest import read_files, read_inbox
 from pipeline.ingest.model import RawForm
+from pipeline.forms.layout import SOURCE_CODE
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan, plan_fingerprint
 from pipeline.plan.clock import local_date
 from pipeline.messages import messages
@@ -423,6 +424,10 @@ def _manifest(
         replaced_by = next((p.params for p in f.problems if p.code == "submission-superseded"), None)
         if replaced_by:
             entry["superseded_by"] = dict(replaced_by)["by"]
+        source = f.raw.cells.get(SOURCE_CODE)
+        if source is not None and not source.empty:
+            # A form exported from another report (an oblast's): that report's manifest.json sha256.
+            entry["source"] = str(source.value).strip()
         if f.raw.name in feedback:
             entry["feedback"] = feedback[f.raw.name]
         if f.status == "ignored":

@@ -39,7 +39,8 @@ from pipeline.ingest.model import RawForm
 
 #: Bump when what the reader extracts from a file changes (extract.py, sniff.py): old rows are then unused.
 #: "2": values, sheet names and quoted values are masked and XML-safe at ingest (rows of "1" hold raw text).
-READER_VERSION = "2"
+#: "3": the provenance row of an exported form (`form.source`) is read.
+READER_VERSION = "3"
 CACHE_DIR = ".cache"
 CACHE_FILE = "ingest.sqlite"
 SCHEMA = "1"

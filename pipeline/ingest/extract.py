@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.forms.layout import VALUE_HEADERS, VALUE_COLUMN, CODE_COLUMN, all_codes
+from pipeline.forms.layout import SOURCE_CODE, VALUE_HEADERS, VALUE_COLUMN, CODE_COLUMN, all_codes
 from pipeline.ingest.model import CellValue, RawCell, RawForm
 from pipeline.ingest.sniff import READABLE, Verdict, _short, read_member, sniff
 from pipeline.plan.model import Plan
@@ -40,7 +40,8 @@ class ReadSpec:
 
     @classmethod
     def from_plan(cls, plan: Plan) -> ReadSpec:
-        return cls(frozenset(all_codes(plan)), plan.limits.max_file_bytes, plan.limits.max_cells)
+        # The provenance row of an exported form is read too (the manifest shows it); nothing judges it.
+        return cls(frozenset([*all_codes(plan), SOURCE_CODE]), plan.limits.max_file_bytes, plan.limits.max_cells)
 
 
 @dataclass(frozen=True)
