@@ -42,7 +42,7 @@ def label(wr: Writer, ranking: Ranking) -> str:
     if ranking.by == "figure":
         return wr.label(fig)
     whole = wr.plan.figure_by_code[str(fig.of)]
-    return wr.word("rankings", "share_label").format(part=wr.drop_of_prefix(wr.lower(fig)), whole=wr.lower(whole))
+    return wr.word("rankings", "share_label").format(part=wr.drop_of_prefix(wr.lower(fig)), whole=wr.label(whole))
 
 
 def _units(wr: Writer, ranking: Ranking, pairs: list[tuple[str, float]]) -> str:
