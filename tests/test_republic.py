@@ -455,7 +455,7 @@ def test_lists_of_regions_read_as_officials_write_them() -> None:
     assert (RUSSIAN.units(units("akmola", "aktobe", "zhambyl"), "place")
             == "Акмолинской, Актюбинской и Жамбылской областях")
     assert (RUSSIAN.units(units("north_kazakhstan", "astana"), "place")
-            == "г. Астане и Северо-Казахстанской области")
+            == "г.\u00a0Астане и Северо-Казахстанской области")
 
 
 def test_the_regions_form_names_its_unit_row_as_a_region() -> None:

@@ -61,7 +61,8 @@ class Language:
         return value if value else getattr(obj, field)
 
     def unit_name(self, unit: Unit) -> str:
-        return str(self.pick(unit, "name"))
+        # «г.\u00a0Алматы»: a line never breaks after the abbreviation, as after an initial.
+        return self.nbsp_initials(str(self.pick(unit, "name")))
 
     # --- numbers ----------------------------------------------------------------------------------------
     @staticmethod
@@ -184,7 +185,7 @@ class Language:
         if case == "nominative":
             return self.unit_name(unit)
         cases = unit.cases if self.code == "kk" else unit.cases_ru
-        return None if cases is None else str(getattr(cases, case))
+        return None if cases is None else self.nbsp_initials(str(getattr(cases, case)))
 
     def _short(self, unit: Unit, case: str) -> str | None:
         """A unit's own word without the noun a group shares: the case form less the wording file's

@@ -231,6 +231,10 @@ def _weights(plan: Plan, item: Item, rng: random.Random) -> list[float]:
     profile = _profile(plan, item)
     weights: list[float] = []
     after_due = 0
+    # Work with no deadline goes on day by day: a date's share follows the days since the previous one
+    # (a republic's ten-day cut holds a sixth of the campaign, not half of it).
+    starts = [plan.campaign.starts - dt.timedelta(days=1), *plan.dates[:-1]]
+    days = [max(1, (d - before).days) for d, before in zip(plan.dates, starts)]
     for i, d in enumerate(plan.dates):
         if profile == "from":
             w = (3.0 if not weights or sum(weights) == 0 else 0.5) if item.due_from and d >= item.due_from else 0.0
@@ -243,7 +247,7 @@ def _weights(plan: Plan, item: Item, rng: random.Random) -> list[float]:
                 after_due += 1
                 w = 0.6 if after_due == 1 else 0.15
         else:
-            w = 1.0
+            w = days[i] / (sum(days) / len(days))
         weights.append(w * rng.uniform(0.6, 1.4))
     if sum(weights) == 0:
         weights[-1] = 1.0

@@ -13,7 +13,8 @@ from pipeline.render.prose.writer import Writer
 
 
 def rankings(wr: Writer) -> list[str]:
-    """One paragraph, a sentence per ranking of the plan that has at least two units with a value."""
+    """A paragraph per ranking of the plan that has at least two units with a value (four rankings of
+    sixteen regions in one paragraph read as a wall of names)."""
     sentences = []
     for ranking in wr.plan.report.rankings:
         if ranking.by != "per_head" and not wr.due(wr.plan.figure_by_code[ranking.figure]):
@@ -25,7 +26,7 @@ def rankings(wr: Writer) -> list[str]:
         key = "sentence" if result.bottom else "top_only"
         sentences.append(wr.lang.upper_first(wr.word("rankings", key).format(
             label=label(wr, ranking), top=top, bottom=_units(wr, ranking, result.bottom))))
-    return [" ".join(sentences)] if sentences else []
+    return sentences
 
 
 def label(wr: Writer, ranking: Ranking) -> str:
