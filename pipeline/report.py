@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     from pipeline.render.reuse import OutputCache
 
 ISSUE_COLUMNS = ["file", "sheet", "cell", "code", "severity", "message"]
+#: The longest provenance (`form.source`) the manifest repeats: «sha256:» and 64 hex digits, with room to spare.
+SOURCE_MAX = 200
 
 
 def parse_report_date(plan: Plan, text: str) -> dt.date:
@@ -426,8 +428,9 @@ def _manifest(
             entry["superseded_by"] = dict(replaced_by)["by"]
         source = f.raw.cells.get(SOURCE_CODE)
         if source is not None and not source.empty:
-            # A form exported from another report (an oblast's): that report's manifest.json sha256.
-            entry["source"] = str(source.value).strip()
+            # A form exported from another report (an oblast's): that report's manifest.json sha256. A
+            # region's own text, so no longer than a claim of provenance needs.
+            entry["source"] = str(source.value).strip()[:SOURCE_MAX]
         if f.raw.name in feedback:
             entry["feedback"] = feedback[f.raw.name]
         if f.status == "ignored":

@@ -643,3 +643,20 @@ def test_an_oblast_may_rank_its_districts(tmp_path: Path) -> None:
     # A part's share of its whole, named from the wording file when the plan gives no label.
     assert normal("«Көмек көрсетілген балалар саны» көрсеткішіндегі «демеушілер мен меценаттар есебінен» үлесі "
                   "бойынша алдыңғы қатарда – Сырым ауданы (97,5%).") in kk
+
+
+def test_a_forged_provenance_row_is_only_text_in_the_manifest(run: Run, tmp_path: Path) -> None:
+    """A region may type anything into the provenance row: the manifest repeats it capped and cleaned,
+    and the form is judged like any other (the row claims, it does not prove)."""
+    from pipeline.report import SOURCE_MAX, run_report
+    from pipeline.tools.samples import fill_form
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    forged = inbox / "forged.xlsx"
+    fill_form(run.exports[-1], forged, {"form.source": "sha256:жалған " + "ф" * 5000})
+    result = run_report(FINAL.isoformat(), inbox=inbox, outbox=tmp_path / "outbox", plan_path=REPUBLIC_PLAN)
+    manifest = json.loads((tmp_path / "outbox" / FINAL.isoformat() / "manifest.json").read_text(encoding="utf-8"))
+    source = manifest["inputs"][0]["source"]
+    assert len(source) == SOURCE_MAX and source.startswith("sha256:жалған")
+    assert result.exit_code == 0
