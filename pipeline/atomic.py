@@ -2,7 +2,9 @@
 
 The bytes go to a temporary file beside the target, are fsync'ed, and replace the target with one
 `os.replace`; the folder is fsync'ed too, so after a power cut the target is either the old or the new
-file, never a torn one. mkstemp creates files 0600; outputs are ordinary documents, so they get 0644.
+file, never a torn one. mkstemp creates files 0600; outputs are ordinary documents, so they get the mode
+any program would give them: 0666 less the user's umask (0644 under the usual 022, 0600 under 077 where
+the user asked for private files). Folders likewise: 0777 less the umask.
 """
 
 from __future__ import annotations
@@ -10,15 +12,43 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-FILE_MODE = 0o644
+_UMASK_LOCK = threading.Lock()
 
 
-def atomic_write(path: Path, payload: bytes | Callable[[IO[bytes]], None], *, mode: int = FILE_MODE) -> Path:
-    """Write `payload` (bytes, or a function writing into the open file) to `path` whole or not at all."""
+def umask() -> int:
+    """The process's umask, read without changing it where the system tells (Linux /proc), since the
+    portal writes from many threads; elsewhere set and restored at once under a lock."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        current = os.umask(0o022)
+        os.umask(current)
+    return current
+
+
+def file_mode() -> int:
+    """What an ordinary new file gets: 0666 less the umask."""
+    return 0o666 & ~umask()
+
+
+def folder_mode() -> int:
+    """What an ordinary new folder gets: 0777 less the umask."""
+    return 0o777 & ~umask()
+
+
+def atomic_write(path: Path, payload: bytes | Callable[[IO[bytes]], None], *, mode: int | None = None) -> Path:
+    """Write `payload` (bytes, or a function writing into the open file) to `path` whole or not at all.
+    `mode`: a fixed mode (secrets: 0600); by default the umask's (`file_mode`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -30,7 +60,7 @@ def atomic_write(path: Path, payload: bytes | Callable[[IO[bytes]], None], *, mo
                 payload(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
+        os.chmod(tmp, file_mode() if mode is None else mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,10 +1,16 @@
 """Thin command line over the library: one function per command, exit codes from `pipeline.errors.EXIT`.
 
 0 — written, the date's files good (warnings allowed); 1 — written, some file of the date has errors;
-2 — usage or plan error; 3 — nothing to report for the date (nothing written); 4 — refused: fewer
-submissions than the published report (use --force); 5 — the outbox cannot be written. A user's mistake
-never shows a traceback. Every word on the console, argparse's own included, comes from
-pipeline/data/messages.yaml in Kazakh, or Russian with `--lang ru` / MZ_LANG=ru.
+2 — usage or plan error; 3 — nothing to report for the date, or nothing to check (nothing written); 4 —
+refused: fewer forms of the date than the published report (use --force); 5 — the outbox cannot be
+written; 6 — this Python lacks the project's packages (checked before the CLI is imported, in
+`pipeline.__main__`); 7 — a fault in the program itself: one line naming a log that holds the traceback.
+A user's mistake never shows a traceback, and every refusal prints its code: «Қате [code]: …». Every word
+on the console, argparse's own included, comes from pipeline/data/messages.yaml (status, serve and links:
+status.yaml) in Kazakh, or Russian with `--lang ru` / MZ_LANG=ru.
+
+The default inbox and outbox are `inbox/` and `outbox/` of the current folder (make runs in the
+repository), never of the place the package is installed in.
 
 The plan: `--plan FILE` (before or after the command), else the environment variable MZ_PLAN, else the
 bundled plan. Every command first runs the plan check (`python -m pipeline plan check`): a plan with a
@@ -26,13 +32,38 @@ from pipeline.errors import EXIT, RunStopped, UsageError
 from pipeline.messages import LANGS, messages, set_lang
 from pipeline.plan import DEFAULT_PLAN, PlanError
 
-REPO = Path(__file__).resolve().parent.parent
+#: Relative to the current folder: `make` runs in the repository, a script says --inbox/--outbox.
+DEFAULT_INBOX = Path("inbox")
+DEFAULT_OUTBOX = Path("outbox")
 #: The environment variable naming the plan file when no --plan is given (make's PLAN= sets it).
 PLAN_ENV = "MZ_PLAN"
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command's exit code. A bug never looks like success: any exception the command did not answer
+    itself gets its own code (7), one line in the chosen language and its traceback in a log."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _command(argv)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from pipeline.startup import say_fault
+
+        return say_fault(_outbox_of(argv), argv, exc)
+
+
+def _outbox_of(argv: list[str]) -> Path:
+    """The outbox a failed command was given (its fault log goes to `<outbox>/.logs/`), else the default."""
+    for i, arg in enumerate(argv):
+        if arg == "--outbox" and i + 1 < len(argv):
+            return Path(argv[i + 1])
+        if arg.startswith("--outbox="):
+            return Path(arg.split("=", 1)[1])
+    return DEFAULT_OUTBOX
+
+
+def _command(argv: list[str]) -> int:
     set_lang(_lang_from(argv))
     with _argparse_words():
         parser = _parser()
@@ -59,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{text['usage']['error_prefix']} [{exc.code}]: {message}", file=sys.stderr)
         return exc.exit_code
     except UsageError as exc:
-        print(f"{text['usage']['error_prefix']}: {exc}", file=sys.stderr)
+        print(f"{text['usage']['error_prefix']} [{exc.code}]: {exc}", file=sys.stderr)
         return EXIT["usage"]
     except OSError as exc:  # a folder given to forms/samples/codes that cannot be written: no traceback
         where = exc.filename or ""
@@ -144,8 +175,8 @@ def _parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help=h["report"], description=h["report"])
     report.add_argument("--date", required=True, metavar=h["mv_date"], help=h["date"])
-    report.add_argument("--inbox", type=Path, default=REPO / "inbox", metavar=h["mv_dir"], help=h["inbox"])
-    report.add_argument("--outbox", type=Path, default=REPO / "outbox", metavar=h["mv_dir"], help=h["outbox"])
+    report.add_argument("--inbox", type=Path, default=DEFAULT_INBOX, metavar=h["mv_dir"], help=h["inbox"])
+    report.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar=h["mv_dir"], help=h["outbox"])
     report.add_argument("--workers", type=workers_count, default=2, metavar="N", help=h["workers"])
     report.add_argument("--pdf", action="store_true", help=h["pdf"])
     report.add_argument("--no-cache", dest="cache", action="store_false", help=h["no_cache"])
@@ -158,17 +189,17 @@ def _parser() -> argparse.ArgumentParser:
 
     history = sub.add_parser("history", help=h["history"], description=h["history"])
     history.add_argument("--date", required=True, metavar=h["mv_date"], help=h["history_date"])
-    history.add_argument("--outbox", type=Path, default=REPO / "outbox", metavar=h["mv_dir"], help=h["history_outbox"])
+    history.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar=h["mv_dir"], help=h["history_outbox"])
     history.set_defaults(run=cmd_history)
 
     restore = sub.add_parser("restore", help=h["restore"], description=h["restore"])
     restore.add_argument("--date", required=True, metavar=h["mv_date"], help=h["history_date"])
     restore.add_argument("--version", type=int, required=True, metavar="N", help=h["restore_version"])
-    restore.add_argument("--outbox", type=Path, default=REPO / "outbox", metavar=h["mv_dir"], help=h["history_outbox"])
+    restore.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar=h["mv_dir"], help=h["history_outbox"])
     restore.set_defaults(run=cmd_restore)
 
     forms = sub.add_parser("forms", help=h["forms"], description=h["forms"])
-    forms.add_argument("--out", type=Path, default=REPO / "outbox" / "forms", metavar=h["mv_dir"], help=h["forms_out"])
+    forms.add_argument("--out", type=Path, default=DEFAULT_OUTBOX / "forms", metavar=h["mv_dir"], help=h["forms_out"])
     forms.set_defaults(run=cmd_forms)
 
     check = sub.add_parser("check", help=h["check"], description=h["check"])
@@ -193,20 +224,21 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--workers", type=int, default=2, metavar="N", help=h["workers"])
     bench.add_argument("--work", type=Path, metavar=h["mv_dir"], help=h["bench_work"])
     bench.add_argument("--no-startup", dest="startup", action="store_false", help=h["bench_no_startup"])
+    bench.add_argument("--portal-clients", type=int, default=0, metavar="N", help=h["bench_portal_clients"])
     bench.set_defaults(run=cmd_bench)
-    bench.add_argument("--portal-clients", type=int, default=0, metavar="N",
-                       help="also time the portal: N districts uploading at once (0: skip)")
-    bench.add_argument("--mail-messages", type=int, default=0, metavar="N",
-                       help="also time `mail fetch` over a mailbox of N messages on a private Dovecot (0: skip)")
+    bench.add_argument("--mail-messages", type=int, default=0, metavar="N", help=h["bench_mail_messages"])
+    bench.add_argument("--portal-files", type=int, default=200, metavar="N", help=h["bench_portal_files"])
     _add_portal_commands(sub)
     _add_export_command(sub, h)
     from pipeline.mail.cli import add_mail_commands  # issue 18: mail fetch|send|tick|check, remind
 
-    add_mail_commands(sub, REPO)
+    add_mail_commands(sub, Path("."))
     _add_plan_commands(sub, h)
-    # `--plan` is also understood after the command («report --plan next.yaml --date …»).
+    # `--plan` and `--lang` are also understood after the command («report --plan next.yaml --date …»,
+    # «status --date … --lang ru»; `_lang_from` reads the language before the parser is built).
     for command in sub.choices.values():
         _add_plan_option(command, h)
+        _add_lang_option(command, h)
     return parser
 
 
@@ -222,6 +254,15 @@ def _add_plan_option(parser: argparse.ArgumentParser, h: dict[str, str]) -> None
         if isinstance(action, argparse._SubParsersAction):
             for child in action.choices.values():
                 _add_plan_option(child, h)
+
+
+def _add_lang_option(parser: argparse.ArgumentParser, h: dict[str, str]) -> None:
+    if not any("--lang" in action.option_strings for action in parser._actions):
+        parser.add_argument("--lang", choices=LANGS, default=argparse.SUPPRESS, help=h["lang"])
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _add_lang_option(child, h)
 
 
 def _add_plan_commands(sub: Any, h: dict[str, str]) -> None:
@@ -314,18 +355,20 @@ def cmd_report(args: argparse.Namespace) -> int:
         )
     if args.timings:
         args.timings.write_text(json.dumps(clock.seconds), encoding="utf-8")
-    files = result.own_files
+    from pipeline.report import counts_text
+
     problems = result.problems
-    print(text["report"]["written"].format(path=result.folder))
-    _print_publication(result.published, args.outbox, result.date.isoformat())
-    print(
-        text["report"]["files"].format(
-            total=len(files),
-            used=sum(f.status == "used" for f in files),
-            errors=sum(f.counts_as_error for f in files),
-            ignored=sum(f.status == "ignored" for f in files),
-        )
-    )
+    published = result.published
+    if published is not None and published.unchanged:
+        print(text["report"]["unchanged"].format(version=published.version, path=result.folder))
+    else:
+        print(text["report"]["written"].format(path=result.folder))
+    _print_publication(published, args.outbox, result.date.isoformat())
+    counts = result.counts
+    assert counts is not None  # a run that returns has counted its files
+    print(text["report"]["files"].format(counts=counts_text(counts), errors=counts.with_errors, ignored=counts.ignored))
+    if args.pdf and not any(name.endswith(".pdf") for name in result.outputs):
+        print(text["report"]["no_pdf"], file=sys.stderr)
     if result.later_files:
         print(text["report"]["later_files"].format(date=result.date.isoformat(), count=result.later_files))
     print(
@@ -360,8 +403,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from pipeline.plan import load_plan
+    from pipeline.counts import RunCounts
     from pipeline.publish import KEEP, outbox_lock, recover, versions
-    from pipeline.report import outbox_faults, parse_report_date
+    from pipeline.report import counts_text, outbox_faults, parse_report_date
 
     from pipeline.plan.clock import campaign_tz
 
@@ -379,16 +423,15 @@ def cmd_history(args: argparse.Namespace) -> int:
         return EXIT["ok"]
     print(text["header"].format(date=date, keep=KEEP))
     for v in kept:
-        manifest = v.manifest or {}
-        counts = manifest.get("counts") if isinstance(manifest.get("counts"), dict) else {}
+        counts = RunCounts.from_manifest(v.manifest)
         try:
             stamp = (v.path / "manifest.json").stat().st_mtime
             when = dt.datetime.fromtimestamp(stamp, tz=campaign_tz(plan)).strftime("%d.%m.%Y %H:%M")
         except OSError:
             when = text["unknown"]
         label = f"{v.number} ({text['current']})" if v.current else str(v.number)
-        print(text["line"].format(version=label, when=when, files=counts.get("files", text["unknown"]),
-                                  used=counts.get("used", text["unknown"]), path=v.path))
+        said = counts_text(counts) if counts is not None else messages()["counts"]["unknown"]
+        print(text["line"].format(version=label, when=when, counts=said, path=v.path))
     return EXIT["ok"]
 
 
@@ -408,7 +451,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
             published = restore(args.outbox, date, args.version)
     except NoSuchVersion:
         kept = ", ".join(str(v.number) for v in versions(args.outbox, date)) or "–"
-        raise UsageError(text["usage"]["version_missing"].format(date=date, version=args.version, versions=kept))
+        raise UsageError(text["usage"]["version_missing"].format(date=date, version=args.version, versions=kept),
+                         "version-missing")
+    if published.unchanged:
+        print(text["history"]["same"].format(version=args.version, current=published.version, path=published.folder))
+        return EXIT["ok"]
     if published.previous is None:
         print(text["history"]["already"].format(version=args.version, path=published.folder))
         return EXIT["ok"]
@@ -453,7 +500,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.portal_clients:
         from pipeline.tools.bench import run_portal_bench
 
-        run_portal_bench(clients=args.portal_clients, say=lambda line: print(line, flush=True))
+        run_portal_bench(clients=args.portal_clients, files=args.portal_files,
+                         say=lambda line: print(line, flush=True))
     if args.mail_messages:
         from pipeline.tools.bench import run_mail_bench
 
@@ -462,29 +510,28 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from pipeline.report import check_files
+    from pipeline.report import NothingToCheck, check_files
 
+    try:
+        files = check_files(args.files, plan_path=args.plan, workers=args.workers)
+    except NothingToCheck as nothing:
+        _print_checked(nothing.files)  # the lock files and PDFs it did find, before saying why nothing was checked
+        raise
+    _print_checked(files)
+    return EXIT["file_errors"] if any(f.verdict == "errors" for f in files) else EXIT["ok"]
+
+
+def _print_checked(files: list[Any]) -> None:
+    """One line per file: verdict, its word, file, codes; then each problem (info ones only on the first line)."""
     verdict_words = messages()["verdicts"]
-    files = check_files(_expand(args.files), plan_path=args.plan, workers=args.workers)
     for f in files:
-        codes = ",".join(sorted({p.code for p in f.problems if p.severity != "info"})) or "-"
+        shown = [p for p in f.problems if p.severity != "info" or p.code.startswith("ignored-")]
+        codes = ",".join(sorted({p.code for p in shown})) or "-"
         print(f"{f.verdict}\t{verdict_words[f.verdict]}\t{f.raw.name}\t{codes}")
         for p in f.problems:
             if p.severity != "info":
                 where = "!".join(x for x in (p.sheet, p.cell) if x)
                 print(f"  {p.severity}\t{p.code}\t{where or '-'}\t{p.message}")
-    return 1 if any(f.verdict == "errors" for f in files) else 0
-
-
-def _expand(paths: list[Path]) -> list[Path]:
-    """A folder given to `check` stands for the files directly in it (hidden ones left out), by name."""
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            out.extend(sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")))
-        else:
-            out.append(path)
-    return out
 
 
 def cmd_forms(args: argparse.Namespace) -> int:
@@ -508,7 +555,8 @@ def cmd_samples(args: argparse.Namespace) -> int:
     text = messages()["samples"]
     unknown = [u for u in args.skip if u not in plan.unit_by_code]
     if unknown:
-        raise UsageError(text["unknown_unit"].format(unit=unknown[0], units=", ".join(plan.unit_by_code)))
+        raise UsageError(text["unknown_unit"].format(unit=unknown[0], units=", ".join(plan.unit_by_code)),
+                         "unit-unknown")
     samples = generate_samples(plan, args.out, seed=args.seed, skip=args.skip)
     print(text["written"].format(count=len(samples.files), path=args.out))
     if date is not None:
@@ -530,32 +578,34 @@ def cmd_codes(args: argparse.Namespace) -> int:
 
 
 # --- status, serve, links (issue 10's status; issue 11's portal) ------------------------------------------------
-# Kept together and self-contained; their help and console wording live in pipeline/data/status.yaml.
+# Kept together and self-contained; their help and console wording live in pipeline/data/status.yaml
+# (Kazakh and Russian, as the rest of the console).
 
 
 def _add_portal_commands(sub: Any) -> None:
-    from pipeline.texts import load_data
+    from pipeline.messages import status_words
 
-    words = load_data("status.yaml")["help"]
-    status = sub.add_parser("status", help=words["status"])
-    status.add_argument("--date", required=True, help=words["status_date"])
-    status.add_argument("--inbox", type=Path, default=REPO / "inbox", help=words["inbox"])
-    status.add_argument("--outbox", type=Path, default=REPO / "outbox", help=words["outbox"])
+    words = status_words()["help"]
+    dirs = messages()["cli"]
+    status = sub.add_parser("status", help=words["status"], description=words["status"])
+    status.add_argument("--date", required=True, metavar=dirs["mv_date"], help=words["status_date"])
+    status.add_argument("--inbox", type=Path, default=DEFAULT_INBOX, metavar=dirs["mv_dir"], help=words["inbox"])
+    status.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar=dirs["mv_dir"], help=words["outbox"])
     status.set_defaults(run=cmd_status)
 
-    serve = sub.add_parser("serve", help=words["serve"])
+    serve = sub.add_parser("serve", help=words["serve"], description=words["serve"])
     serve.add_argument("--host", default="127.0.0.1", help=words["host"])
-    serve.add_argument("--port", type=int, default=8017, help=words["port"])
-    serve.add_argument("--inbox", type=Path, default=REPO / "inbox", help=words["inbox"])
-    serve.add_argument("--outbox", type=Path, default=REPO / "outbox", help=words["outbox"])
-    serve.add_argument("--mail-settings", type=Path, metavar="FILE",  # issue 18: serve also runs the mail jobs
+    serve.add_argument("--port", type=int, default=8017, metavar="N", help=words["port"])
+    serve.add_argument("--inbox", type=Path, default=DEFAULT_INBOX, metavar=dirs["mv_dir"], help=words["inbox"])
+    serve.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar=dirs["mv_dir"], help=words["outbox"])
+    serve.add_argument("--mail-settings", type=Path, metavar=dirs["mv_file"],  # issue 18: serve also runs the mail jobs
                        help=messages()["cli"]["mail_settings"])
     serve.set_defaults(run=cmd_serve)
 
-    links = sub.add_parser("links", help=words["links"])
-    links.add_argument("--outbox", type=Path, default=REPO / "outbox", help=words["outbox"])
-    links.add_argument("--base-url", default="http://127.0.0.1:8017", help=words["base_url"])
-    links.add_argument("--rotate", metavar="UNIT", help=words["rotate"])
+    links = sub.add_parser("links", help=words["links"], description=words["links"])
+    links.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar=dirs["mv_dir"], help=words["outbox"])
+    links.add_argument("--base-url", default="http://127.0.0.1:8017", metavar=words["mv_url"], help=words["base_url"])
+    links.add_argument("--rotate", metavar=words["mv_unit"], help=words["rotate"])
     links.set_defaults(run=cmd_links)
 
 
@@ -568,23 +618,21 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from pipeline.messages import status_words
     from pipeline.portal import PortalConfig, load_hashes, serve
-    from pipeline.texts import load_data
 
     from pipeline.outbox_campaign import check_campaign
     from pipeline.plan import load_plan
 
-    words = load_data("status.yaml")["serve"]
+    words = status_words()["serve"]
     if not args.inbox.is_dir():
-        from pipeline.report import messages
-
-        raise UsageError(messages()["usage"]["inbox_missing"].format(path=args.inbox))
+        raise UsageError(messages()["usage"]["inbox_missing"].format(path=args.inbox), "inbox-missing")
     check_campaign(args.outbox, load_plan(args.plan))  # the portal builds reports into this outbox
     if not load_hashes(args.outbox):
         print(words["no_links"].format(outbox=args.outbox), file=sys.stderr)
     from pipeline.mail.cli import start_for_serve  # issue 18: the mail jobs run beside the portal
 
-    mail_settings = start_for_serve(args, REPO)
+    mail_settings = start_for_serve(args, Path("."))
     print(words["listening"].format(url=f"http://{args.host}:{args.port}"), flush=True)
     serve(PortalConfig(inbox=args.inbox, outbox=args.outbox, plan_path=args.plan, mail_settings=mail_settings),
           args.host, args.port)
@@ -594,16 +642,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_links(args: argparse.Namespace) -> int:
     from pipeline.plan import load_plan
     from pipeline.portal import make_links
+    from pipeline.messages import status_words
     from pipeline.portal.access import roles
-    from pipeline.texts import load_data
 
     from pipeline.outbox_campaign import check_campaign
 
-    words = load_data("status.yaml")["links"]
+    words = status_words()["links"]
     plan = load_plan(args.plan)
     check_campaign(args.outbox, plan)
     if args.rotate is not None and args.rotate not in roles(plan):
-        raise UsageError(words["unknown_unit"].format(unit=args.rotate, units=", ".join(roles(plan))))
+        raise UsageError(words["unknown_unit"].format(unit=args.rotate, units=", ".join(roles(plan))), "unit-unknown")
     for role, url in make_links(args.outbox, plan, args.base_url, args.rotate):
         print(f"{role}\t{url}")
     print(words["rotated" if args.rotate else "written"].format(unit=args.rotate, path=args.outbox / ".portal"),
@@ -618,7 +666,7 @@ def _add_export_command(sub: Any, h: dict[str, str]) -> None:
     export = sub.add_parser("export", help=h["export"], description=h["export"])
     export.add_argument("--to", type=Path, required=True, metavar=h["mv_file"], help=h["export_to"])
     export.add_argument("--date", metavar=h["mv_date"], help=h["export_date"])
-    export.add_argument("--outbox", type=Path, default=REPO / "outbox", metavar=h["mv_dir"], help=h["export_outbox"])
+    export.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar=h["mv_dir"], help=h["export_outbox"])
     export.add_argument("--out", type=Path, metavar=h["mv_dir"], help=h["export_out"])
     export.set_defaults(run=cmd_export)
 

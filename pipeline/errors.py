@@ -10,13 +10,19 @@ EXIT = {
     "nothing_to_report": 3,  # no usable submission for the date; nothing written, the published report kept
     "refused": 4,  # fewer submissions than the published report; nothing written unless --force
     "outbox_fault": 5,  # the outbox cannot be written (a file, read-only, full, no permission); nothing left
-    "mail_fault": 6,  # a mail server cannot be used (unreachable, TLS, login, lost); what was done is kept
-    "crashed": 70,  # a bug: one line on the console, the traceback in a log (sysexits' EX_SOFTWARE)
+    "missing_packages": 6,  # started by a Python without the project's packages (not through make or .venv)
+    "internal_error": 7,  # a fault in the program itself (a bug): one line, the traceback in a log
+    "mail_fault": 8,  # a mail server cannot be used (unreachable, TLS, login, lost); what was done is kept
 }
 
 
 class UsageError(Exception):
-    """A user's mistake (a date outside the campaign, a missing folder or file)."""
+    """A user's mistake (a date outside the campaign, a missing folder or file): the message in the
+    console's language and a stable `code` printed with it («Қате [inbox-missing]: …»)."""
+
+    def __init__(self, message: str, code: str = "usage") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class RunStopped(Exception):

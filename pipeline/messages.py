@@ -46,3 +46,8 @@ def messages(lang: str | None = None) -> dict[str, Any]:
 
 def text(section: str, key: str, **values: object) -> str:
     return str(messages()[section][key]).format(**values)
+
+
+def status_words(lang: str | None = None) -> dict[str, Any]:
+    """pipeline/data/status.yaml (the `status`, `serve` and `links` commands) in `lang` or the current language."""
+    return dict(load_data("status.yaml")[lang or current_lang()])

@@ -6,9 +6,12 @@ stage ever holds the raw text. `mask(text) -> (masked text, changed)` is the who
 
 What counts:
 * an ИИН: 12 digits whose first six are a date (YYMMDD) and whose 7th is 0–6, written together or with
-  spaces, no-break spaces, dashes or dots between digits, in ASCII or full-width (any Unicode) digits;
+  up to three separators between digits — any space, tab or line break, invisible characters (zero-width
+  space, word joiner, soft hyphen, BOM), any dash or minus sign, a dot or a slash — in ASCII or full-width
+  (any Unicode) digits; in a number cell also when Excel dropped its leading zeros (born 2000–2009);
 * a list of personal names (two or more), in the orders officials write them: «Иванов Иван», «Иванов И.И.»,
-  «И.И. Иванов», «Иван Иванов», in capitals, and in Latin transliteration («Ivanov I.», «Aidos Nurlanuly»).
+  «И.И. Иванов», «Иван Иванов», in capitals, in Latin transliteration («Ivanov I.», «Aidos Nurlanuly»), and
+  Kazakh forms without a Russian ending («Жұмабай Айдос», «Сейітқали Бекмұхамбет», «Төлеубай Ә.»).
   One name alone (the executor, an official named in a comment) is not masked: it is not a list of
   children, and masking it would hide who to call. Phrases with a place or organisation word
   (data/privacy.yaml) are not names: «Х ауданы», «ЖШС "Ақниет"».
@@ -23,13 +26,23 @@ from functools import cache
 
 MASK = "***"
 
-# A digit, then eleven more, each optionally after one separator a person types inside a number.
-_SEP = "[ \u00a0\u2007\u2009\u202f\\-\u2010\u2011\u2012\u2013.]"
-# Written together, it is an ИИН whatever stands around it; written with separators, only when no digit
-# group continues it (so that «1 500 000 000 000» is a sum, not an ИИН).
+# What people and programs put between the digits of a number: every space, tab and line break; the
+# invisible characters (zero-width space/joiners, word joiner, soft hyphen, BOM, Mongolian vowel separator);
+# every dash, hyphen and minus sign; dots and slashes.
+_SEP_CHARS = (
+    " \t\n\r\x0b\x0c\x85\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    "\u200b-\u200d\u2060\ufeff\u00ad\u180e"
+    "\\-\u2010-\u2015\u2043\u2212\u2e3a\u2e3b\ufe58\ufe63\uff0d"
+    ".\u00b7\uff0e/\u2044\u2215\uff0f"
+)
+_SEP = f"[{_SEP_CHARS}]"
+_GAP = f"{_SEP}{{0,3}}"
+# A digit, then eleven more, each after at most three separators (« - », «\r\n»). Written together, it is an
+# ИИН whatever stands around it; written with separators, only when no digit group continues it over one
+# separator (so that «1 500 000 000 000» is a sum, not an ИИН).
 _IIN_LIKE = (
     re.compile(r"(?<!\d)\d{12}(?!\d)"),
-    re.compile(rf"(?<!\d)(?<!\d{_SEP})\d(?:{_SEP}?\d){{11}}(?!{_SEP}?\d)"),
+    re.compile(rf"(?<!\d)(?<!\d{_SEP})\d(?:{_GAP}\d){{11}}(?!{_SEP}?\d)"),
 )
 
 _UP = "A-ZА-ЯӘҒҚҢӨҰҮҺІЁ"
@@ -39,7 +52,10 @@ _LETTER = f"[{_UP}{_LO}]"
 _WORD = rf"[{_UP}]{_LETTER}+(?:-[{_UP}]{_LETTER}+)?"
 _ENDINGS = (
     "ов|ова|ев|ева|ёв|ёва|ин|ина|ын|ына|ұлы|улы|қызы|кызы|ский|ская|цкий|цкая|енко|бекова|баева|"
-    "ov|ova|ev|eva|in|ina|yn|yna|uly|kyzy|qyzy|skiy|skii|sky|skaya|enko"
+    # Kazakh names used as surnames without a Russian ending: Жұмабай, Төлеубай, Нұрбек, Сейітқали,
+    # Бекмұхамбет, Ержан, Айгүл.
+    "бай|бек|қали|ғали|кали|гали|әли|мұхамбет|мухамбет|мұхамед|мухамед|жан|гүл|гуль|"
+    "ov|ova|ev|eva|in|ina|yn|yna|uly|kyzy|qyzy|skiy|skii|sky|skaya|enko|bay|bai|bek"
 )
 _SURNAME = rf"[{_UP}]{_LETTER}*?(?i:{_ENDINGS})(?!{_LETTER})"
 _PATRONYMIC = rf"[{_UP}]{_LETTER}*?(?i:ович|евич|овна|евна|ична|инична|ovich|evich|ovna|evna)(?!{_LETTER})"
@@ -101,8 +117,11 @@ def find_personal_data(text: str) -> list[tuple[int, int]]:
     if _MAYBE.search(text) is None:
         return []
     spans = [m.span() for pattern in _IIN_LIKE for m in pattern.finditer(text) if looks_like_iin(_digits(m.group()))]
-    people = _merge([m.span() for pattern in _PEOPLE for m in pattern.finditer(text) if _is_person(m.group())])
-    if len(people) >= 2:
+    found = [[m.span() for m in pattern.finditer(text) if _is_person(m.group())] for pattern in _PEOPLE]
+    people = _merge([span for spans_of in found for span in spans_of])
+    # Two people written without a comma («Иванов Иван Петров Пётр») overlap under the other orders and
+    # merge into one span: a list is two matches of one order as well as two separate spans.
+    if len(people) >= 2 or max(len(spans_of) for spans_of in found) >= 2:
         spans.extend(people)
     return _merge(spans)
 
@@ -122,12 +141,22 @@ def mask(text: str) -> tuple[str, bool]:
     return "".join(out), True
 
 
-def mask_number(value: int | float) -> bool:
-    """A number cell that is an ИИН typed as a number (Excel drops nothing from 12 digits)."""
+def mask_number(value: int | float, *, amount: bool = False) -> bool:
+    """A number cell that is an ИИН typed as a number. Excel drops the leading zeros: one for a child born
+    2001–2009 (11 digits), two or three for one born in 2000 (10 or 9 digits: 00MMDD…). A number that
+    short is taken for an ИИН only with the 7th digit of a 21st-century birth (5 or 6), so that amounts of
+    that size are rarely mistaken for one.
+
+    `amount`: the cell holds a sum of tenge. There 9 and 10 digits are what a region's help comes to
+    (116 694 000 tenge reads as 2000-01-16 and a 6), so only 11 or 12 digits — 10 billion tenge and more,
+    no unit's help — are taken for an ИИН."""
     if isinstance(value, bool):
         return False
     try:
         whole = int(value)
     except (OverflowError, ValueError):
         return False
-    return whole == value and looks_like_iin(str(whole).zfill(12)) and whole >= 10**10
+    if whole != value or not (10**10 if amount else 10**8) <= whole < 10**12:
+        return False
+    digits = str(whole).zfill(12)
+    return looks_like_iin(digits) and (whole >= 10**10 or digits[6] in "56")

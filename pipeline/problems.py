@@ -29,10 +29,19 @@ class Entry:
     scope: Scope
     title: str
     message: str
+    message_ru: str
 
     @property
     def placeholders(self) -> frozenset[str]:
-        return frozenset(name for _, name, _, _ in string.Formatter().parse(self.message) if name)
+        return _placeholders(self.message)
+
+    def text(self, lang: str = "kk") -> str:
+        """The message pattern in a language of the catalogue: `kk` (the default) or `ru`."""
+        return self.message_ru if lang == "ru" else self.message
+
+
+def _placeholders(pattern: str) -> frozenset[str]:
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(pattern) if name)
 
 
 class CatalogueError(Exception):
@@ -43,12 +52,11 @@ class CatalogueError(Exception):
 def catalogue(path: Path = CATALOGUE_PATH) -> dict[str, Entry]:
     raw = safe_load(path.read_text(encoding="utf-8"))
     entries: dict[str, Entry] = {}
-    required = {"severity", "scope", "title", "message"}
     for code, body in raw.items():
-        # `message_ru` (the Russian wording, issue 17) is allowed beside the four; it is not used here yet.
-        if not required <= set(body) <= required | {"message_ru"}:
-            raise CatalogueError(f"{path}: {code}: keys must be severity, scope, title, message (, message_ru)")
-        body = {k: v for k, v in body.items() if k in required}
+        if set(body) != {"severity", "scope", "title", "message", "message_ru"}:
+            raise CatalogueError(f"{path}: {code}: keys must be severity, scope, title, message, message_ru")
+        if _placeholders(body["message"]) != _placeholders(body["message_ru"]):
+            raise CatalogueError(f"{path}: {code}: message and message_ru must use the same placeholders")
         if body["severity"] not in SEVERITY_ORDER:
             raise CatalogueError(f"{path}: {code}: unknown severity {body['severity']!r}")
         if body["scope"] not in ("file", "cell", "unit"):
@@ -85,8 +93,13 @@ class Problem:
 
     @property
     def message(self) -> str:
-        values = dict(self.params)
-        return self.entry.message.format_map(_Missing(values))
+        return self.message_in("kk")
+
+    def message_in(self, lang: str, params: dict[str, str] | None = None) -> str:
+        """The message in `lang` (kk or ru); `params` may replace the recorded values (a Russian page puts
+        the plan's Russian label where the Kazakh one was recorded)."""
+        values = dict(self.params) if params is None else params
+        return self.entry.text(lang).format_map(_Missing(values))
 
     def as_row(self) -> dict[str, str]:
         return {

@@ -16,6 +16,9 @@ the two renames (a window of microseconds) leaves the journal, and the next run 
 finishes the switch under the lock before doing anything else (`recover`): the new folder was complete, so
 it is moved into place. A run killed before the journal was written never published; its folder is swept.
 
+A run whose report is byte for byte the published one is not published: no version is added (ten idle
+re-runs would otherwise push every earlier version out of the ten kept), and `Published.unchanged` says so.
+
 Files a person saved inside `<DATE>/` (anything the folder's manifest does not list as an output) are
 carried over into the new version and reported; an output a person edited stays, edited, in the version
 that moved to `.history/` and is reported too. Nothing in a report folder is deleted without a word.
@@ -35,7 +38,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.atomic import FILE_MODE, atomic_write, fsync_dir
+from pipeline.atomic import atomic_write, file_mode, folder_mode, fsync_dir
 
 RUNS = ".runs"
 HISTORY = ".history"
@@ -67,6 +70,8 @@ class Published:
     carried: list[str] = field(default_factory=list)
     #: outputs a person edited in the replaced folder: kept, edited, in `.history/<DATE>/<previous>/`
     edited: list[str] = field(default_factory=list)
+    #: the new report was byte for byte the published one: nothing was switched, no version added
+    unchanged: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,7 @@ class Version:
 def outbox_lock(outbox: Path, *, wait: bool = True, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold the outbox for one run. A second run waits (or raises `Busy` when `wait` is false)."""
     outbox.mkdir(parents=True, exist_ok=True)
-    fd = os.open(outbox / LOCK, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    fd = os.open(outbox / LOCK, os.O_RDWR | os.O_CREAT, 0o666)  # less the umask, like any new file
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -101,7 +106,7 @@ def new_run_dir(outbox: Path, date_text: str) -> Path:
     runs.mkdir(parents=True, exist_ok=True)
     path = runs / f"{date_text}.{time.strftime('%Y%m%dT%H%M%S')}.{os.getpid()}"
     path.mkdir()
-    os.chmod(path, 0o755)  # readable like any folder on the share, whatever the umask
+    os.chmod(path, folder_mode())  # like any folder the user makes: 0777 less the umask
     return path
 
 
@@ -123,9 +128,12 @@ def publish(outbox: Path, date_text: str, run_dir: Path) -> Published:
     recover(outbox)
     final = outbox / date_text
     _migrate_link(outbox, date_text)
+    if same_report(final, run_dir):
+        discard_run_dir(run_dir)
+        return Published(final, versions(outbox, date_text)[-1].number, unchanged=True)
     carried, edited = _person_files(final, run_dir)
     fsync_tree(run_dir)
-    versions = _history_numbers(outbox, date_text)
+    numbers = _history_numbers(outbox, date_text)
     previous: int | None = None
     faces_only = False
     if final.exists() or final.is_symlink():
@@ -133,7 +141,7 @@ def publish(outbox: Path, date_text: str, run_dir: Path) -> Published:
             raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(final))
         faces_only = _faces_only(final)
         if not faces_only:
-            previous = (max(versions) if versions else 0) + 1
+            previous = (max(numbers) if numbers else 0) + 1
     journal = outbox / RUNS / f"{date_text}.switch"
     old_to = outbox / HISTORY / date_text / str(previous) if previous is not None else None
     if faces_only:
@@ -157,8 +165,35 @@ def publish(outbox: Path, date_text: str, run_dir: Path) -> Published:
     fsync_dir(journal.parent)
     _prune(outbox, date_text)
     sweep(outbox)
-    current = (previous if previous is not None else (max(versions) if versions else 0)) + 1
+    current = (previous if previous is not None else (max(numbers) if numbers else 0)) + 1
     return Published(final, current, previous, carried, edited)
+
+
+def same_report(final: Path, run_dir: Path) -> bool:
+    """True when the finished `run_dir` holds exactly the published report: the same manifest (which names
+    every input and every output with its sha256) and every published output still as written (a person's
+    edit makes the new run a new version, so the edit is kept in history). A PDF is a conversion of its
+    .docx, never byte-identical twice (LibreOffice stamps a time), so it is compared through the .docx."""
+    if not final.is_dir() or final.is_symlink():
+        return False
+    old, new = _read_manifest(final), _read_manifest(run_dir)
+    if old is None or new is None or _comparable(old) != _comparable(new):
+        return False
+    for entry in old.get("outputs", []):  # type: ignore[union-attr]
+        if not isinstance(entry, dict):
+            return False
+        path = final / str(entry.get("file"))
+        if not path.is_file() or _sha256(path) != entry.get("sha256"):
+            return False
+    return True
+
+
+def _comparable(manifest: dict[str, object]) -> dict[str, object]:
+    outputs = [
+        {**o, "sha256": "pdf"} if isinstance(o, dict) and str(o.get("file", "")).endswith(".pdf") else o
+        for o in manifest.get("outputs", [])  # type: ignore[union-attr]
+    ]
+    return {**manifest, "outputs": outputs}
 
 
 def recover(outbox: Path) -> None:
@@ -249,17 +284,19 @@ def restore(outbox: Path, date_text: str, number: int) -> Published:
 
 
 def fsync_tree(folder: Path) -> None:
-    """Flush every file and folder under `folder` to disk before it is switched into place, and make each
-    readable like any document on the share (0644 files, 0755 folders: some writers create 0600)."""
+    """Flush every file and folder under `folder` to disk before it is switched into place, and give each
+    the mode the user's umask asks for (0666/0777 less the umask: 0644/0755 under the usual 022, private
+    under 077), whatever the writer chose (some create 0600)."""
+    files, folders = file_mode(), folder_mode()
     for dirpath, _, filenames in os.walk(folder):
         for name in filenames:
             fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
             try:
-                os.fchmod(fd, FILE_MODE)
+                os.fchmod(fd, files)
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        os.chmod(dirpath, 0o755)
+        os.chmod(dirpath, folders)
         fsync_dir(Path(dirpath))
 
 

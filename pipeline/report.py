@@ -21,9 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.counts import RunCounts
 from pipeline.errors import EXIT, OutboxFault, RunStopped, UsageError
 from pipeline.aggregate.select import Selection, select
 from pipeline.ingest import read_files, read_inbox
+from pipeline.ingest.inbox import scan_paths
+from pipeline.ingest.isolate import ReaderService
 from pipeline.ingest.model import RawForm
 from pipeline.forms.layout import SOURCE_CODE
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan, plan_fingerprint
@@ -55,9 +58,11 @@ def parse_report_date(plan: Plan, text: str) -> dt.date:
     try:
         date = dt.date.fromisoformat(text)
     except ValueError:
-        raise UsageError(messages()["usage"]["date_invalid"].format(date=text, dates=dates)) from None
+        raise UsageError(messages()["usage"]["date_invalid"].format(date=text, dates=dates),
+                         "date-argument-invalid") from None
     if date not in plan.dates:
-        raise UsageError(messages()["usage"]["date_not_reporting"].format(date=text, dates=dates))
+        raise UsageError(messages()["usage"]["date_not_reporting"].format(date=text, dates=dates),
+                         "date-argument-not-reporting")
     return date
 
 
@@ -72,6 +77,8 @@ class ReportResult:
     #: the files this report concerns (see `concerns`): issues.csv, the exit code and the console
     concerned: list[FileVerdict] | None = None
     published: Published | None = None
+    #: files seen / forms of this date used / carried … (the names every output uses: pipeline.counts)
+    counts: RunCounts | None = None
 
     @property
     def own_files(self) -> list[FileVerdict]:
@@ -98,6 +105,10 @@ def file_date(plan: Plan, verdict: FileVerdict) -> dt.date:
     if day is None:
         day = local_date(plan, verdict.raw.mtime) if verdict.raw.mtime else plan.dates[-1]
     return next((d for d in plan.dates if d >= day), plan.dates[-1])
+
+
+def run_counts(plan: Plan, date: dt.date, files: list[FileVerdict], concerned: list[FileVerdict] | None) -> RunCounts:
+    return RunCounts.of(date, files, files if concerned is None else concerned, lambda f: file_date(plan, f))
 
 
 def concerns(plan: Plan, selection: Selection, files: list[FileVerdict]) -> list[FileVerdict]:
@@ -149,15 +160,33 @@ def verdicts(subs: list[Submission], selection: Selection | None, extra: list[Pr
     return out
 
 
-def check_files(paths: list[Path], *, plan_path: Path = DEFAULT_PLAN, workers: int = 2) -> list[FileVerdict]:
-    """Validate files on their own, without writing a report (the `check` command)."""
-    plan = load_plan(plan_path)
+def check_files(paths: list[Path], *, plan_path: Path = DEFAULT_PLAN, workers: int = 2,
+                plan: Plan | None = None, readers: ReaderService | None = None) -> list[FileVerdict]:
+    """Validate files on their own, without writing a report (the `check` command). `plan`: the plan
+    already loaded, and `readers`: warm reader processes (the portal checks every upload with both).
+
+    Files and folders are listed as `report` lists its inbox (`scan_paths`): a lock file or a PDF is set
+    aside with the same `ignored-…` code, a tool file (`.gitkeep`) is not listed. Raises `NothingToCheck`
+    (`check-nothing-to-check`, exit 3) when nothing listed is a spreadsheet to check."""
+    plan = plan if plan is not None else load_plan(plan_path)
     for path in paths:
-        if not path.exists():
-            raise UsageError(messages()["usage"]["file_missing"].format(path=path))
+        if not (path.exists() or path.is_symlink()):
+            raise UsageError(messages()["usage"]["file_missing"].format(path=path), "file-missing")
+    candidates, ignored = scan_paths(paths, plan.limits.max_file_bytes)
     validation = Validation(plan)
-    raws = read_files(plan, paths, workers=workers, on_form=validation.add)
-    return verdicts(validation.results(raws), None, [])
+    raws = read_files(plan, candidates, workers=workers, on_form=validation.add, readers=readers)
+    checked = verdicts(validation.results(raws + ignored), None, [])
+    if not candidates:
+        raise NothingToCheck(checked, ", ".join(str(p) for p in paths))
+    return checked
+
+
+class NothingToCheck(RunStopped):
+    """`check` found no spreadsheet in what it was given; `files` holds what it listed (ignored files)."""
+
+    def __init__(self, files: list[FileVerdict], paths: str) -> None:
+        super().__init__("check-nothing-to-check", EXIT["nothing_to_report"], paths=paths)
+        self.files = files
 
 
 class StageClock:
@@ -191,17 +220,17 @@ def run_report(
 ) -> ReportResult:
     """`cache`: reuse files read before (see `pipeline.ingest.cache`, kept in `<outbox>/.cache/`);
     `progress(done, total)` is called as files are read; `force`: replace the published report even with
-    one built from fewer submissions.
+    one built from fewer forms of its date.
 
     Raises `RunStopped` (nothing written, the published report untouched) when the date has no usable
-    submission or would be replaced by a report from fewer submissions, and `OutboxFault` when the outbox
-    cannot be written."""
+    submission or would be replaced by a report from fewer forms of its date, and `OutboxFault` when the
+    outbox cannot be written."""
     clock = clock or StageClock()
     with clock.stage("plan"):
         plan = load_plan(plan_path)
         date = parse_report_date(plan, date_text)
     if not inbox.is_dir():
-        raise UsageError(messages()["usage"]["inbox_missing"].format(path=inbox))
+        raise UsageError(messages()["usage"]["inbox_missing"].format(path=inbox), "inbox-missing")
     check_folders(inbox, outbox)
     from pipeline.render.chart_process import ChartProcess
 
@@ -209,63 +238,84 @@ def run_report(
     with ChartProcess() as charts, outbox_faults(outbox), outbox_lock(outbox, on_wait=on_wait):
         check_campaign(outbox, plan)  # one outbox, one campaign: before anything is read or written
         tidy(outbox)
-        # Forms are validated as they are read (the "ingest" stage); "validate" is what is left: the
-        # ignored files and any form not seen on the way.
-        validation = Validation(plan)
-        with clock.stage("ingest"):
-            reader_cache = None
-            if cache:
-                from pipeline.ingest.cache import IngestCache, default_cache_path
-                from pipeline.validate.store import rules_fingerprint
-
-                reader_cache = IngestCache.open(default_cache_path(outbox), plan_fingerprint(plan_path),
-                                                rules_fingerprint())
-                validation.store = reader_cache
-            try:
-                raws = read_inbox(plan, inbox, workers=workers, cache=reader_cache, progress=progress,
-                                  on_form=validation.add)
-                validation.save()
-            finally:
-                if reader_cache is not None:
-                    reader_cache.close()
-        with clock.stage("validate"):
-            subs = validation.results(raws)
+        subs = _read_and_validate(plan, plan_path, inbox, outbox, workers, cache, progress, clock)
         with clock.stage("select"):
-            selection = select(plan, subs, date)
-            extra = selection.problems + check_across(plan, selection)
-            files = verdicts(subs, selection, extra)
-            concerned = concerns(plan, selection, files)
-            _better_founded(outbox, date, inbox, files, force)
+            selection, files, concerned = _select(plan, subs, date)
+            counts = run_counts(plan, date, files, concerned)
+            something_to_report(counts, date, inbox)
+            not_worse_founded(outbox, date, counts, force)
         with clock.stage("aggregate"):
             from pipeline.aggregate.build import aggregate  # pandas: imported by the run that needs it
 
             data = aggregate(plan, selection, plan_path=plan_path)
-        run_dir = new_run_dir(outbox, date.isoformat())
-        try:
-            with clock.stage("render"):
-                reuse = None
-                if cache:
-                    from pipeline.render.reuse import OutputCache, default_outputs_path
+        outputs, published = _write_and_publish(plan, plan_path, data, files, concerned, inbox=inbox,
+                                                outbox=outbox, pdf=pdf, cache=cache, charts=charts, clock=clock)
+    return ReportResult(date, published.folder, files, data, outputs, concerned, published, counts)
 
-                    reuse = OutputCache(default_outputs_path(outbox))
-                outputs = write_outputs(run_dir, plan, plan_path, data, files, inbox=inbox, pdf=pdf,
-                                        charts=charts, concerned=concerned, reuse=reuse)
-                if reuse is not None:
-                    reuse.tidy()
-            with clock.stage("publish"):
-                published = publish(outbox, date.isoformat(), run_dir)
-                record_campaign(outbox, plan, plan_path, plan_fingerprint(plan_path))
-        except Exception:
-            # The chart process may still be drawing into the run folder: let it finish (or fail) first, so
-            # that it neither recreates the folder after it is removed nor dies on a closed pipe.
-            with contextlib.suppress(Exception):
-                charts.result()
-            discard_run_dir(run_dir)  # a failed run leaves nothing behind; the published report is untouched
-            raise
-        except BaseException:
-            discard_run_dir(run_dir)  # interrupted: what the chart process still writes is swept next run
-            raise
-    return ReportResult(date, published.folder, files, data, outputs, concerned, published)
+
+def _read_and_validate(plan: Plan, plan_path: Path, inbox: Path, outbox: Path, workers: int, cache: bool,
+                       progress: Callable[[int, int], None] | None, clock: StageClock) -> list[Submission]:
+    """Every inbox file read and validated. Forms are validated as they are read (the "ingest" stage);
+    "validate" is what is left: the ignored files and any form not seen on the way."""
+    validation = Validation(plan)
+    with clock.stage("ingest"):
+        reader_cache = None
+        if cache:
+            from pipeline.ingest.cache import IngestCache, default_cache_path
+            from pipeline.validate.store import rules_fingerprint
+
+            reader_cache = IngestCache.open(default_cache_path(outbox), plan_fingerprint(plan_path),
+                                            rules_fingerprint())
+            validation.store = reader_cache
+        try:
+            raws = read_inbox(plan, inbox, workers=workers, cache=reader_cache, progress=progress,
+                              on_form=validation.add)
+            validation.save()
+        finally:
+            if reader_cache is not None:
+                reader_cache.close()
+    with clock.stage("validate"):
+        return validation.results(raws)
+
+
+def _select(plan: Plan, subs: list[Submission], date: dt.date
+            ) -> tuple[Selection, list[FileVerdict], list[FileVerdict]]:
+    """Which file counts for each unit and date, every file's verdict, and the files this report concerns."""
+    selection = select(plan, subs, date)
+    files = verdicts(subs, selection, selection.problems + check_across(plan, selection))
+    return selection, files, concerns(plan, selection, files)
+
+
+def _write_and_publish(plan: Plan, plan_path: Path, data: ReportData, files: list[FileVerdict],
+                       concerned: list[FileVerdict], *, inbox: Path, outbox: Path, pdf: bool, cache: bool,
+                       charts: ChartProcess, clock: StageClock) -> tuple[dict[str, str], Published]:
+    """Write every output into a run folder of its own, then make it the published report (under the lock)."""
+    run_dir = new_run_dir(outbox, data.date.isoformat())
+    try:
+        with clock.stage("render"):
+            reuse = None
+            if cache:
+                from pipeline.render.reuse import OutputCache, default_outputs_path
+
+                reuse = OutputCache(default_outputs_path(outbox))
+            outputs = write_outputs(run_dir, plan, plan_path, data, files, inbox=inbox, pdf=pdf,
+                                    charts=charts, concerned=concerned, reuse=reuse)
+            if reuse is not None:
+                reuse.tidy()
+        with clock.stage("publish"):
+            published = publish(outbox, data.date.isoformat(), run_dir)
+            record_campaign(outbox, plan, plan_path, plan_fingerprint(plan_path))
+            return outputs, published
+    except Exception:
+        # The chart process may still be drawing into the run folder: let it finish (or fail) first, so
+        # that it neither recreates the folder after it is removed nor dies on a closed pipe.
+        with contextlib.suppress(Exception):
+            charts.result()
+        discard_run_dir(run_dir)  # a failed run leaves nothing behind; the published report is untouched
+        raise
+    except BaseException:
+        discard_run_dir(run_dir)  # interrupted: what the chart process still writes is swept next run
+        raise
 
 
 def check_folders(inbox: Path, outbox: Path) -> None:
@@ -306,18 +356,30 @@ def outbox_faults(outbox: Path) -> Iterator[None]:
         raise OutboxFault(code, EXIT["outbox_fault"], path=where, detail=exc.strerror or str(exc)) from exc
 
 
-def _better_founded(outbox: Path, date: dt.date, inbox: Path, files: list[FileVerdict], force: bool) -> None:
-    """A published report is replaced only by one built from at least as many used submissions, and never
-    by one without a single usable submission for its own date (an empty inbox, only other dates)."""
-    fresh = [f for f in files if f.status == "used" and f.submission and f.submission.report_date == date]
-    if not fresh:
-        raise RunStopped("report-nothing-to-report", EXIT["nothing_to_report"], date=date.isoformat(), inbox=inbox)
-    manifest = published_manifest(outbox, date.isoformat())
-    counts = manifest.get("counts") if manifest else None
-    old = counts.get("used") if isinstance(counts, dict) else None
-    new = sum(f.status == "used" for f in files)
-    if isinstance(old, int) and new < old and not force:
-        raise RunStopped("report-fewer-submissions", EXIT["refused"], new=new, old=old)
+def something_to_report(counts: RunCounts, date: dt.date, inbox: Path) -> None:
+    """A report is written only with at least one usable form of its own date (not an empty inbox, not
+    only other dates' files): otherwise `report-nothing-to-report`, and the published report stays."""
+    if not counts.used_this_date:
+        raise RunStopped("report-nothing-to-report", EXIT["nothing_to_report"], date=date.isoformat(), inbox=inbox,
+                         seen=counts.files_seen)
+
+
+def not_worse_founded(outbox: Path, date: dt.date, counts: RunCounts, force: bool) -> None:
+    """A published report is replaced only by one built from at least as many forms *of its date*
+    (`report-fewer-submissions` otherwise, unless forced). Forms of earlier dates carried forward for units
+    that missed the date do not count: late forms of 8 August must not make up for the 17 August forms a
+    clerk removed by mistake. The refusal names both reports' counts in the words of the console, `history`
+    and the manifest."""
+    old = RunCounts.from_manifest(published_manifest(outbox, date.isoformat()))
+    if old is not None and counts.used_this_date < old.used_this_date and not force:
+        raise RunStopped("report-fewer-submissions", EXIT["refused"], new=counts_text(counts), old=counts_text(old),
+                         date=date.isoformat(), used_new=counts.used_this_date, used_old=old.used_this_date)
+
+
+def counts_text(counts: RunCounts) -> str:
+    """«files seen: 88, forms of this date used: 13, carried: 1» in the console's language."""
+    return str(messages()["counts"]["line"]).format(
+        seen=counts.files_seen, used=counts.used_this_date, carried=counts.carried)
 
 
 def write_outputs(
@@ -349,17 +411,18 @@ def write_outputs(
     feedback = write_feedback(plan, this_date, folder / "feedback", inbox, reuse)
     atomic_write(report_path, render_bytes(data, chart_paths=charts.result()))
     # The Russian copy: same data and context builder, its own template and its own (Russian) charts.
-    atomic_write(folder / f"akparat-{date_text}-ru.docx",
-                 render_bytes(data, chart_paths=charts.result("ru"), language="ru"))
-    if pdf:
-        to_pdf(report_path, folder)
+    russian_path = folder / f"akparat-{date_text}-ru.docx"
+    atomic_write(russian_path, render_bytes(data, chart_paths=charts.result("ru"), language="ru"))
+    if pdf:  # both copies; without LibreOffice none (the console says so)
+        for docx in (report_path, russian_path):
+            to_pdf(docx, folder)
     outputs = {
         str(path.relative_to(folder)): _sha256(path)
         for path in sorted(folder.rglob("*"))
         if path.is_file()
     }
     sent_back = {name: str(path.relative_to(folder)) for name, path in feedback.items()}
-    manifest = _manifest(plan, plan_path, data, files, outputs, sent_back)
+    manifest = _manifest(plan, plan_path, data, files, outputs, sent_back, run_counts(plan, data.date, files, concerned))
     atomic_write(folder / "manifest.json", (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     return outputs
 
@@ -390,7 +453,9 @@ def _issue_row(problem: Problem) -> dict[str, str]:
 
 def _write_csv(path: Path, rows: list[dict[str, str]], columns: list[str]) -> None:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    # CRLF (RFC 4180): the csv module quotes a field holding a character of the line terminator, so a lone
+    # carriage return in a district's text (a file name, a cell) is quoted too instead of ending the row.
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     writer.writerows(rows)
     # utf-8-sig: Excel opens a CSV with Kazakh text correctly only with the byte-order mark.
@@ -405,7 +470,7 @@ def _sha256(path: Path) -> str:
 
 def _manifest(
     plan: Plan, plan_path: Path, data: ReportData, files: list[FileVerdict], outputs: dict[str, str],
-    feedback: dict[str, str],
+    feedback: dict[str, str], counts: RunCounts,
 ) -> dict[str, object]:
     inputs = []
     for f in files:
@@ -440,14 +505,7 @@ def _manifest(
         "campaign": plan.campaign.code,
         "date": data.date.isoformat(),
         "plan": {"file": plan_path.name, "sha256": plan_fingerprint(plan_path)},
-        "counts": {
-            "files": len(files),
-            "used": sum(f.status == "used" for f in files),
-            "superseded": sum(f.status == "superseded" for f in files),
-            "rejected": sum(f.status == "rejected" for f in files),
-            "ignored": sum(f.status == "ignored" for f in files),
-            "after_date": sum(f.status == "after-date" for f in files),
-        },
+        "counts": counts.as_dict(),
         "units_reported": sorted(u for u, d in data.source_dates.items() if d is not None),
         "units_stale": sorted(data.stale_units()),
         "inputs": inputs,

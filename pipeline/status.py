@@ -46,6 +46,8 @@ class FileStatus:
     problems: tuple[Problem, ...]
     #: the feedback workbook a report wrote for this file, relative to the outbox (None: none written yet)
     feedback: str | None = None
+    #: the file's path as the reader opened it (the name above may be masked): never shown
+    source: str = field(default="", compare=False, repr=False)
 
     @property
     def to_fix(self) -> tuple[Problem, ...]:
@@ -128,7 +130,7 @@ def compute_status(
     plan = load_plan(plan_path)
     date = parse_report_date(plan, date_text) if date_text is not None else plan.final_date
     if not inbox.is_dir():
-        raise UsageError(messages()["usage"]["inbox_missing"].format(path=inbox))
+        raise UsageError(messages()["usage"]["inbox_missing"].format(path=inbox), "inbox-missing")
     today = today or local_today(plan)
     validation = Validation(plan)
     reader_cache = None
@@ -178,7 +180,7 @@ def _file_status(f: FileVerdict, feedback: dict[str, str]) -> FileStatus:
         report_date=sub.report_date if sub else None,
         filled_date=sub.filled_date if sub else None,
         verdict=f.verdict, status=f.status, problems=tuple(f.problems),
-        feedback=feedback.get(f.raw.sha256),
+        feedback=feedback.get(f.raw.sha256), source=f.raw.source,
     )
 
 
@@ -204,13 +206,16 @@ def _feedback_files(outbox: Path, plan: Plan, date: dt.date) -> dict[str, str]:
 
 
 def status_table(status: CampaignStatus) -> str:
-    """The Kazakh console table of `status --date D`: one row per unit at D, aligned columns."""
-    from pipeline.texts import load_data
+    """The console table of `status --date D` in the console's language: one row per unit at D, aligned."""
+    from pipeline.messages import current_lang, status_words
 
-    words = load_data("status.yaml")["status"]
+    words = status_words()["status"]
     none = words["none"]
     plan, date = status.plan, status.date
-    names = {u.code: u.name for u in plan.units} | {plan.department.code: plan.department.name}
+    ru = current_lang() == "ru"
+    names = ({u.code: (u.name_ru if ru and u.name_ru else u.name) for u in plan.units}
+             | {plan.department.code: plan.department.name_ru if ru and plan.department.name_ru else plan.department.name})
+    campaign = plan.campaign.name_ru if ru and plan.campaign.name_ru else plan.campaign.name
     rows: list[list[str]] = [list(words["columns"])]
     totals = {"arrived": 0, "fix": 0, "missing": 0}
     for unit in status.units:
@@ -238,7 +243,7 @@ def status_table(status: CampaignStatus) -> str:
         totals["missing"] += cell.state == "missing"
         rows.append([names[unit], arrived, state, used, fix_text, feedback])
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = [words["title"].format(date=date.strftime("%d.%m.%Y"), campaign=plan.campaign.name), ""]
+    lines = [words["title"].format(date=date.strftime("%d.%m.%Y"), campaign=campaign), ""]
     for n, row in enumerate(rows):
         lines.append("  ".join(text.ljust(w) for text, w in zip(row, widths)).rstrip())
         if n == 0:

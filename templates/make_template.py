@@ -6,9 +6,18 @@ Page set-up follows /work/shared/kazakh-report-style.md: A4, margins L30 R10 T20
 14 pt body (tables 12 pt, the wide district table 10 pt on a landscape page), single spacing, justified body
 with a 1.25 cm first-line indent, page numbers centred in the header from page 2.
 
-The number of columns of the district table is taken from the plan's key figures when the template is
-made; a plan with other key figures needs the template made again (rendering then fails loudly on the
-missing column instead of leaving a blank).
+Nothing of a campaign is written into the templates: every word of a plan (region, units, figures,
+officials) comes through a docxtpl tag, so one template serves any plan. Tables whose columns depend on the
+plan (the annex: one column per key figure; the final's campaign table: one per reporting date) loop over
+their columns with docxtpl's `{%tc for %}` cells; render/docx.py then sets their column widths from the
+context (render/tables.py decides them, with the split of the annex into tables that fit one page). Those
+tables carry a caption (Word: Table Properties → Alt Text) that render/docx.py finds them by.
+
+The executor («Орынд.: …», «Тел.: …») is a text box anchored in the signature's row, placed at the bottom
+left of the page's text area with text kept above and below it: it is always on the signature's page (an
+anchored shape goes where its anchor goes), and when the signature stands too low for it, the signature
+moves to the next page with it instead of leaving it alone on an empty page (the paragraph frame it used to
+be hung on the empty paragraphs after the signature, which could fall onto a page of their own).
 """
 
 from __future__ import annotations
@@ -32,9 +41,9 @@ from docx.text.paragraph import Paragraph
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.plan import load_plan  # noqa: E402
-from pipeline.render.context import key_figures  # noqa: E402
-from pipeline.render.docx import normalise_zip  # noqa: E402
+from lxml import etree  # noqa: E402
+
+from pipeline.render.docx import ANNEX_TABLE, CAMPAIGN_TABLE, normalise_zip  # noqa: E402
 from pipeline.render.language import LANGUAGES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -90,7 +99,8 @@ def _styles(doc: Document) -> None:
         style.paragraph_format.space_before = Pt(before)
         style.paragraph_format.keep_with_next = keep
 
-    add("Адресат", 14, left=9.0)
+    # The addressee stands in the right cell of the head table (beside the registration lines): no indent.
+    add("Адресат", 14)
     add("Тақырып", 14, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
     add("Бөлім", 14, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, before=6, keep=True)
     add("Тармақ", 14, indent=1.25, align=WD_ALIGN_PARAGRAPH.JUSTIFY, before=4, keep=True)
@@ -101,22 +111,46 @@ def _styles(doc: Document) -> None:
     add("Ескерту", 11, indent=1.25, align=WD_ALIGN_PARAGRAPH.JUSTIFY)
     add("Орындаушы", 10)
     add("Қолтаңба", 14)
+    add("Тіркеу", 12)
+    add("Сурет атауы", 12, align=WD_ALIGN_PARAGRAPH.CENTER)
+    doc.styles["Сурет атауы"].paragraph_format.space_after = Pt(8)
+    add("Кесте атауы", 14, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, before=6, keep=True)
+    add("Жалғасы", 11, align=WD_ALIGN_PARAGRAPH.RIGHT, keep=True)
+    doc.styles["Жалғасы"].font.italic = True
 
 
-def _pin_to_page_bottom(paragraph: Paragraph) -> None:
-    """«Орынд.: …» stands bottom left of the last page: a paragraph frame anchored to the bottom margin.
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+# The executor's text box: anchored (it moves with the signature row), at the bottom left of the text
+# area, text kept above and below it (wrapTopAndBottom), its height growing with its text (spAutoFit).
+# layoutInCell="0": positioned on the page, not inside the table cell that holds its anchor.
+_EXECUTOR_BOX = """<w:r xmlns:w="{w}" xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
+ xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"
+ xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape"><w:drawing>
+<wp:anchor distT="0" distB="0" distL="0" distR="0" simplePos="0" relativeHeight="251659264" behindDoc="0"
+ locked="0" layoutInCell="0" allowOverlap="0"><wp:simplePos x="0" y="0"/>
+<wp:positionH relativeFrom="margin"><wp:align>left</wp:align></wp:positionH>
+<wp:positionV relativeFrom="margin"><wp:align>bottom</wp:align></wp:positionV>
+<wp:extent cx="{cx}" cy="{cy}"/><wp:effectExtent l="0" t="0" r="0" b="0"/><wp:wrapTopAndBottom/>
+<wp:docPr id="1" name="{name}"/><wp:cNvGraphicFramePr/>
+<a:graphic><a:graphicData uri="http://schemas.microsoft.com/office/word/2010/wordprocessingShape"><wps:wsp>
+<wps:cNvSpPr txBox="1"/><wps:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm>
+<a:prstGeom prst="rect"><a:avLst/></a:prstGeom><a:noFill/><a:ln><a:noFill/></a:ln></wps:spPr>
+<wps:txbx><w:txbxContent>{paragraphs}</w:txbxContent></wps:txbx>
+<wps:bodyPr rot="0" vert="horz" wrap="square" lIns="0" tIns="0" rIns="0" bIns="0" anchor="b"><a:spAutoFit/></wps:bodyPr>
+</wps:wsp></a:graphicData></a:graphic></wp:anchor></w:drawing></w:r>"""
+EXECUTOR_BOX_MM = (100, 9)
 
-    Consecutive paragraphs with the same frame share it, so the executor and phone lines stay together.
-    (Set on the paragraphs themselves: LibreOffice ignores a frame given in a paragraph style.)
-    """
-    ppr = paragraph._p.get_or_add_pPr()
-    frame = OxmlElement("w:framePr")
-    for key, value in (("w", "6804"), ("hSpace", "0"), ("wrap", "around"), ("vAnchor", "margin"),
-                       ("hAnchor", "margin"), ("xAlign", "left"), ("yAlign", "bottom")):
-        frame.set(qn(f"w:{key}"), value)
-    ppr.insert_element_before(
-        frame, "w:widowControl", "w:numPr", "w:pBdr", "w:shd", "w:tabs", "w:spacing", "w:ind", "w:jc", "w:rPr"
-    )
+
+def _executor_box(paragraph: Paragraph, lines: list[str], name: str) -> None:
+    """The executor's lines in a text box anchored in `paragraph` (see the module's docstring)."""
+    from xml.sax.saxutils import escape
+
+    paragraphs = "".join(
+        f'<w:p><w:pPr><w:pStyle w:val="Орындаушы"/></w:pPr><w:r><w:t xml:space="preserve">{escape(line)}</w:t></w:r></w:p>'
+        for line in lines)
+    cx, cy = (int(Mm(v)) for v in EXECUTOR_BOX_MM)
+    xml = _EXECUTOR_BOX.format(w=_W, cx=cx, cy=cy, name=escape(name), paragraphs=paragraphs)
+    paragraph._p.append(etree.fromstring(xml))
 
 
 def _page(section: object, *, landscape: bool) -> None:
@@ -158,11 +192,7 @@ def _cell_text(cell: _Cell, text: str, style: str, *, bold: bool = False,
 
 
 def _fixed_widths(table: Table, widths_mm: list[float]) -> None:
-    table.autofit = False
-    tbl_pr = table._tbl.tblPr
-    layout = OxmlElement("w:tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    tbl_pr.append(layout)
+    table.autofit = False  # w:tblLayout fixed, in its place in w:tblPr
     for row in table.rows:
         for cell, w in zip(row.cells, widths_mm):
             cell.width = Mm(w)
@@ -187,7 +217,23 @@ def _cell_margins(table: Table, side_mm: float) -> None:
         el.set(qn("w:w"), str(int(Mm(side_mm).twips)))
         el.set(qn("w:type"), "dxa")
         mar.append(el)
-    table._tbl.tblPr.append(mar)
+    table._tbl.tblPr.insert_element_before(mar, "w:tblLook", "w:tblCaption", "w:tblDescription", "w:tblPrChange")
+
+
+def _caption(table: Table, name: str) -> None:
+    """The table's caption (Word: Table Properties → Alt Text → Title): render/docx.py finds the tables
+    whose columns come from the data by it."""
+    el = OxmlElement("w:tblCaption")
+    el.set(qn("w:val"), name)
+    table._tbl.tblPr.insert_element_before(el, "w:tblDescription", "w:tblPrChange")
+
+
+def _column_loop(cells: list[_Cell], items: str, value: str, style: str, *, bold: bool = False) -> None:
+    """Three cells that docxtpl turns into one cell per element of `items`: `{%tc for %}`, the cell shown
+    for each element, `{%tc endfor %}`."""
+    _cell_text(cells[0], f"{{%tc for value in {items} %}}", style)
+    _cell_text(cells[1], value, style, bold=bold)
+    _cell_text(cells[2], "{%tc endfor %}", style)
 
 
 def _repeat_header(row: object) -> None:
@@ -199,71 +245,94 @@ def _repeat_header(row: object) -> None:
 
 
 def _loop_row(table: Table, tag: str) -> None:
+    """A row holding only a `{%tr %}` tag (docxtpl removes the row): one cell across the table, so the tag
+    reads on one line in Word instead of a letter a line in the narrow № column."""
     row = table.add_row()
-    row.cells[0].paragraphs[0].add_run(tag)
+    cell = row.cells[0].merge(row.cells[-1]) if len(row.cells) > 1 else row.cells[0]
+    cell.paragraphs[0].add_run(tag)
 
 
-#: The timeliness table's last rows that stay on one page with its total row.
-KEEP_ROWS = 3
+def _jinja_pattern(pattern: str, **fields: str) -> str:
+    """A wording pattern with {placeholders} turned into docxtpl tags: «{number}-сурет.» → «{{ chart.number }}-сурет.»."""
+    return pattern.format(**{k: f"{{{{ {v} }}}}" for k, v in fields.items()})
 
 
-def build(out: Path = OUT, language: str = "kk") -> Path:
-    plan = load_plan()
-    t = LANGUAGES[language].words["template"]
-    doc = Document()
-    _styles(doc)
-    first = doc.sections[0]
-    _page(first, landscape=False)
-    first.different_first_page_header_footer = True
-    _page_number(first.header.paragraphs[0])
+def _hidden_paragraph(paragraph: Paragraph) -> None:
+    """A paragraph that takes (almost) no room: the section break after the signature must never be what
+    falls onto a page of its own."""
+    paragraph.paragraph_format.space_before = Pt(0)
+    paragraph.paragraph_format.space_after = Pt(0)
+    paragraph.paragraph_format.line_spacing = Pt(1)
+    paragraph.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    paragraph.paragraph_format.first_line_indent = Cm(0)
+    # The paragraph mark's own size (1 pt): its line is as high as its mark.
+    rpr = OxmlElement("w:rPr")
+    size = OxmlElement("w:sz")
+    size.set(qn("w:val"), "2")
+    rpr.append(size)
+    paragraph._p.get_or_add_pPr().insert_element_before(rpr, "w:sectPr", "w:pPrChange")
 
-    # Addressee, heading and title.
-    _para(doc, "{%p for line in addressee_lines %}", "Адресат")
-    _para(doc, "{{ line }}", "Адресат")
-    _para(doc, "{%p endfor %}", "Адресат")
+
+def _head(doc: Document) -> None:
+    """Registration (top left: the outgoing number and date, style guide §9) beside the addressee (top
+    right), in a borderless table so both start at the top of page 1."""
+    head = doc.add_table(rows=1, cols=2)
+    left, right = head.rows[0].cells
+    left.paragraphs[0].style = "Тіркеу"
+    left.paragraphs[0].add_run("{%p for line in registration %}")
+    left.add_paragraph("{{ line }}", style="Тіркеу")
+    left.add_paragraph("{%p endfor %}", style="Тіркеу")
+    # A cell must keep one paragraph when there are no lines (Word and LibreOffice drop a cell without one).
+    left.add_paragraph("", style="Тіркеу")
+    right.paragraphs[0].style = "Адресат"
+    right.paragraphs[0].add_run("{%p for line in addressee_lines %}")
+    right.add_paragraph("{{ line }}", style="Адресат")
+    right.add_paragraph("{%p endfor %}", style="Адресат")
+    _fixed_widths(head, [90, 80])
+    _cell_margins(head, 0.0)
+
+
+def _lines(doc: Document, loop: str, value: str, style: str = "Normal") -> None:
+    _para(doc, f"{{%p for line in {loop} %}}", style)
+    _para(doc, value, style)
+    _para(doc, "{%p endfor %}", style)
+
+
+def _campaign_table(doc: Document) -> None:
+    """The final's table of the main figures over every reporting date (render/tables.py)."""
+    _para(doc, "{%p if campaign_table %}")
+    _para(doc, "{{ campaign_table.heading }}", "Кесте атауы")
+    _para(doc, "{%p for part in campaign_table.tables %}")
+    _para(doc, "").paragraph_format.keep_with_next = True
+    table = doc.add_table(rows=1, cols=4)
+    table.style = doc.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    head = table.rows[0].cells
+    _cell_text(head[0], "{{ campaign_table.name_header }}", "Кесте тақырып", bold=True)
+    _column_loop(head[1:], "part.headers", "{{ value }}", "Кесте тақырып", bold=True)
+    _repeat_header(table.rows[0])
+    _loop_row(table, "{%tr for row in part.rows %}")
+    row = table.add_row().cells
+    _cell_text(row[0], "{{ row.name }}", "Кесте", align=WD_ALIGN_PARAGRAPH.LEFT)
+    _column_loop(row[1:], "row.cells", "{{ value }}", "Кесте")
+    # A dozen rows: kept on one page (split, its last rows stood alone under a repeated header on 28 September).
+    for cell in (*row, *table.rows[0].cells):
+        for paragraph in cell.paragraphs:
+            paragraph.paragraph_format.keep_with_next = True
+    table.rows[-1]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+    _loop_row(table, "{%tr endfor %}")
+    _fixed_widths(table, [55, 38, 38, 39])
+    _cell_margins(table, 1.0)
+    _caption(table, CAMPAIGN_TABLE)
+    _para(doc, "{%p endfor %}")
+    _para(doc, "{%p if campaign_table.caption %}", "Ескерту")
+    _para(doc, "{{ campaign_table.caption }}", "Ескерту")
+    _para(doc, "{%p endif %}", "Ескерту")
     _para(doc, "")
-    _para(doc, "{{ heading }}", "Тақырып")
-    _para(doc, "{{ title }}", "Тақырып")
-    _para(doc, "")
-
-    # Summary, then the plan sections item by item.
-    _para(doc, "{%p for para in summary %}")
-    _para(doc, "{{ para }}")
-    _para(doc, "{%p endfor %}")
-    _para(doc, "{%p for section in sections %}")
-    _para(doc, "{{ section.heading }}", "Бөлім")
-    _para(doc, "{%p for item in section.entries %}")
-    p = _para(doc, "", "Тармақ")
-    p.add_run("{{ item.code }}.").bold = True
-    p.add_run(" ")
-    p.add_run("{{ item.title }}").italic = True
-    _para(doc, "{%p for line in item.lines %}")
-    _para(doc, "{{ line }}")
-    _para(doc, "{%p endfor %}")
-    _para(doc, "{%p endfor %}")
-    _para(doc, "{%p endfor %}")
-
-    # Final report only.
-    _para(doc, "{%p if is_final %}")
-    _para(doc, "{{ final.heading }}", "Бөлім")
-    _para(doc, "{%p for line in final.lines %}")
-    _para(doc, "{{ line }}")
-    _para(doc, "{%p endfor %}")
-    _para(doc, "{{ final.honour_heading }}")
-    _para(doc, "{%p for line in final.honour_lines %}")
-    _para(doc, "{{ line }}")
-    _para(doc, "{%p endfor %}")
     _para(doc, "{%p endif %}")
 
-    # Charts and the timeliness table follow the text on the same portrait pages: a page break here left
-    # two thirds of a page blank. The table comes last: its rows flow over a page break, so the signature
-    # follows it instead of standing alone on a page after two charts. The wide district table goes after
-    # the signature, as an annex on a landscape page.
-    _para(doc, "")
-    _para(doc, "{%p for chart in charts %}", "Кесте")
-    _para(doc, "{{ chart.image }}", "Кесте")
-    _para(doc, "{%p endfor %}", "Кесте")
-    _para(doc, "")
+
+def _timeliness_table(doc: Document, t: dict) -> None:
     _para(doc, "{{ timeliness.heading }}", "Бөлім")
     # The blank line under the heading keeps with the table too, or the heading can end a page alone.
     _para(doc, "").paragraph_format.keep_with_next = True
@@ -272,7 +341,7 @@ def build(out: Path = OUT, language: str = "kk") -> Path:
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     h1, h2 = table.rows[0].cells, table.rows[1].cells
     _cell_text(h1[0], t["timeliness_number"], "Кесте тақырып", bold=True)
-    _cell_text(h1[1], t["timeliness_unit"], "Кесте тақырып", bold=True)
+    _cell_text(h1[1], "{{ timeliness.unit_header }}", "Кесте тақырып", bold=True)
     _cell_text(h1[2], "{{ timeliness.date_header }}", "Кесте тақырып", bold=True)
     _cell_text(h1[3], t["timeliness_so_far"], "Кесте тақырып", bold=True)
     _cell_text(h2[3], t["timeliness_on_time"], "Кесте тақырып")
@@ -283,11 +352,13 @@ def build(out: Path = OUT, language: str = "kk") -> Path:
     h1[3].merge(h1[5])
     _repeat_header(table.rows[0])
     _repeat_header(table.rows[1])
-    # Two loops over the rows: the table may break over a page (kept whole it left half a page blank
-    # after the charts, seen on 28 September), but its last rows stay with the total row, and the total
-    # with the signature, so no page holds a total row alone (seen on 17 August).
-    for loop, keep in ((f"{{%tr for row in timeliness.rows[:-{KEEP_ROWS}] %}}", False),
-                       (f"{{%tr for row in timeliness.rows[-{KEEP_ROWS}:] %}}", True)):
+    # Three loops over the rows (render/tables.py KEEP_ROWS): the table may break over a page (kept whole it
+    # left half a page blank after the charts, seen on 28 September), but its first rows stay with its
+    # header (a header and one row at a page's foot, seen on 26 August), its last rows with the total row,
+    # and the total with the signature, so no page holds a total row alone (seen on 17 August).
+    for loop, keep in (("{%tr for row in timeliness.rows_first %}", True),
+                       ("{%tr for row in timeliness.rows_middle %}", False),
+                       ("{%tr for row in timeliness.rows_last %}", True)):
         _loop_row(table, loop)
         row = table.add_row().cells
         for i, key in enumerate(["no", "name", "state", "on_time", "late", "missing"]):
@@ -306,12 +377,13 @@ def build(out: Path = OUT, language: str = "kk") -> Path:
     _fixed_widths(table, [9, 44, 45, 24, 24, 24])
     _cell_margins(table, 1.0)
 
+
+def _signature(doc: Document, t: dict) -> None:
     _para(doc, "").paragraph_format.keep_with_next = True
     # The annex line stays with the signature, and the signature row never splits over a page break (the
     # position's first line on one page, the second and the name on the next, was seen on 28 September).
     _para(doc, "{{ annex_line }}").paragraph_format.keep_with_next = True
     _para(doc, "").paragraph_format.keep_with_next = True
-
     sign = doc.add_table(rows=1, cols=2)
     sign.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     left, right = sign.rows[0].cells
@@ -324,64 +396,125 @@ def build(out: Path = OUT, language: str = "kk") -> Path:
     right.paragraphs[0].add_run("{{ signatory_name }}")
     right.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.BOTTOM
     _fixed_widths(sign, [110, 60])
+    # Anchored in the signature's row: the executor goes wherever the signature goes (module docstring).
+    _executor_box(right.paragraphs[0], [f"{t['executor']} {{{{ executor_name }}}}",
+                                        f"{t['phone']} {{{{ executor_phone }}}}"], t["executor"].rstrip(".:"))
 
-    _para(doc, "")
-    _para(doc, "")
-    _pin_to_page_bottom(_para(doc, f"{t['executor']} {{{{ executor_name }}}}", "Орындаушы"))
-    _pin_to_page_bottom(_para(doc, f"{t['phone']} {{{{ executor_phone }}}}", "Орындаушы"))
 
-    # District table on a landscape page of its own.
+def _annex(doc: Document) -> None:
+    """The key figures by unit, on landscape pages: one table per page-wide group of columns
+    (render/tables.py splits them; render/docx.py sets the widths)."""
+    _para(doc, "{{ annex.heading }}", "Тақырып")
+    _para(doc, "")
+    _para(doc, "{%p for table in annex.tables %}")
+    _para(doc, "{%p if table.continued %}", "Жалғасы")
+    _para(doc, "{{ table.continued }}", "Жалғасы")
+    _para(doc, "{%p endif %}", "Жалғасы")
+    table = doc.add_table(rows=1, cols=5)
+    table.style = doc.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    head = table.rows[0].cells
+    _cell_text(head[0], "{{ annex.number_header }}", "Кесте кең тақырып")
+    _cell_text(head[1], "{{ annex.unit_header }}", "Кесте кең тақырып")
+    _column_loop(head[2:], "table.headers", "{{ value }}", "Кесте кең тақырып")
+    # Vertical headers, as in printed official tables: a 15 mm column cannot hold «Өткізілген» across.
+    _vertical(head[3])
+    table.rows[0].height = Mm(42)
+    table.rows[0].height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
+    _repeat_header(table.rows[0])
+    _loop_row(table, "{%tr for row in table.rows %}")
+    row = table.add_row().cells
+    _cell_text(row[0], "{{ row.no }}", "Кесте кең")
+    _cell_text(row[1], "{{ row.name }}", "Кесте кең", align=WD_ALIGN_PARAGRAPH.LEFT)
+    _column_loop(row[2:], "row.cells", "{{ value }}", "Кесте кең")
+    table.rows[-1]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+    _loop_row(table, "{%tr endfor %}")
+    row = table.add_row().cells
+    _cell_text(row[0], "", "Кесте кең")
+    _cell_text(row[1], "{{ table.total.name }}", "Кесте кең", bold=True, align=WD_ALIGN_PARAGRAPH.LEFT)
+    _column_loop(row[2:], "table.total.cells", "{{ value }}", "Кесте кең", bold=True)
+    table.rows[-1]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+    _fixed_widths(table, [8, 36, 71, 71, 71])
+    _cell_margins(table, 0.8)
+    _caption(table, ANNEX_TABLE)
+    _para(doc, "")
+    _para(doc, "{%p endfor %}")
+    _lines(doc, "annex.notes", "{{ line }}", "Ескерту")
+
+
+def build(out: Path = OUT, language: str = "kk") -> Path:
+    t = LANGUAGES[language].words["template"]
+    doc = Document()
+    _styles(doc)
+    first = doc.sections[0]
+    _page(first, landscape=False)
+    first.different_first_page_header_footer = True
+    _page_number(first.header.paragraphs[0])
+
+    _head(doc)
+    _para(doc, "")
+    _para(doc, "{{ heading }}", "Тақырып")
+    _para(doc, "{{ title }}", "Тақырып")
+    _para(doc, "")
+
+    # Page 1: the results, then what needs the reader's attention (its heading only when there is
+    # something under it), then the one data-quality paragraph.
+    _lines(doc, "summary", "{{ line }}")
+    _para(doc, "{%p if attention.lines %}")
+    _para(doc, "{{ attention.heading }}", "Бөлім")
+    _lines(doc, "attention.lines", "{{ line }}")
+    _para(doc, "{%p endif %}")
+    _lines(doc, "quality", "{{ line }}")
+
+    # The plan sections item by item.
+    _para(doc, "{%p for section in sections %}")
+    _para(doc, "{{ section.heading }}", "Бөлім")
+    _para(doc, "{%p for item in section.entries %}")
+    p = _para(doc, "", "Тармақ")
+    p.add_run("{{ item.code }}.").bold = True
+    p.add_run(" ")
+    p.add_run("{{ item.title }}").italic = True
+    _lines(doc, "item.lines", "{{ line }}")
+    _para(doc, "{%p endfor %}")
+    _para(doc, "{%p endfor %}")
+
+    # Final report only: its results, the campaign over its dates, whom to honour.
+    _para(doc, "{%p if is_final %}")
+    _para(doc, "{{ final.heading }}", "Бөлім")
+    _lines(doc, "final.lines", "{{ line }}")
+    _campaign_table(doc)
+    _para(doc, "{{ final.honour_heading }}")
+    _lines(doc, "final.honour_lines", "{{ line }}")
+    _para(doc, "{%p endif %}")
+
+    # Charts and the timeliness table follow the text on the same portrait pages: a page break here left
+    # two thirds of a page blank. Each chart is numbered and captioned under its image («1-сурет. …»); the
+    # text refers to it by that number. The timeliness table comes last: its rows flow over a page break,
+    # so the signature follows it instead of standing alone on a page after two charts.
+    _para(doc, "")
+    _para(doc, "{%p for chart in charts %}", "Кесте")
+    _para(doc, "{{ chart.image }}", "Кесте").paragraph_format.keep_with_next = True
+    _para(doc, _jinja_pattern(t["figure_caption"], number="chart.number", caption="chart.caption"), "Сурет атауы")
+    _para(doc, "{%p endfor %}", "Кесте")
+    _timeliness_table(doc, t)
+    _signature(doc, t)
+
+    # The annex on landscape pages of its own. The section break's paragraph takes no room, so it never
+    # makes a page of its own after the signature.
     wide = doc.add_section(WD_SECTION.NEW_PAGE)
+    _hidden_paragraph(doc.paragraphs[-1])
     _page(wide, landscape=True)
     wide.different_first_page_header_footer = False
     annex = _para(doc, t["annex_heading"], "Адресат")
     annex.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    _para(doc, "{{ district.heading }}", "Тақырып")
-    _para(doc, "")
-    figures = key_figures(plan)
-    n_fig = len(figures)
-    table = doc.add_table(rows=1, cols=2 + n_fig)
-    table.style = doc.styles["Table Grid"]
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    head = table.rows[0].cells
-    _cell_text(head[0], "{{ district.number_header }}", "Кесте кең тақырып")
-    _cell_text(head[1], "{{ district.unit_header }}", "Кесте кең тақырып")
-    for i in range(n_fig):
-        _cell_text(head[2 + i], f"{{{{ district.headers[{i}] }}}}", "Кесте кең тақырып")
-        _vertical(head[2 + i])
-    # Vertical headers, as in printed official tables: a 15 mm column cannot hold «Өткізілген» across.
-    table.rows[0].height = Mm(42)
-    table.rows[0].height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
-    _repeat_header(table.rows[0])
-    _loop_row(table, "{%tr for row in district.rows %}")
-    row = table.add_row().cells
-    _cell_text(row[0], "{{ row.no }}", "Кесте кең")
-    _cell_text(row[1], "{{ row.name }}", "Кесте кең", align=WD_ALIGN_PARAGRAPH.LEFT)
-    for i in range(n_fig):
-        _cell_text(row[2 + i], f"{{{{ row.cells[{i}] }}}}", "Кесте кең")
-    _loop_row(table, "{%tr endfor %}")
-    row = table.add_row().cells
-    _cell_text(row[0], "", "Кесте кең")
-    _cell_text(row[1], "{{ district.total.name }}", "Кесте кең", bold=True, align=WD_ALIGN_PARAGRAPH.LEFT)
-    for i in range(n_fig):
-        _cell_text(row[2 + i], f"{{{{ district.total.cells[{i}] }}}}", "Кесте кең", bold=True)
-    # Amounts («43 815,3») need more room than counts; the rest is shared by the count columns.
-    name_w, no_w, amount_w = 36.0, 8.0, 21.0
-    n_amount = sum(1 for f in figures if f.unit == "tenge")
-    count_w = (BODY_WIDTH_LANDSCAPE - name_w - no_w - amount_w * n_amount) / max(n_fig - n_amount, 1)
-    widths = [amount_w if f.unit == "tenge" else count_w for f in figures]
-    _fixed_widths(table, [no_w, name_w] + widths)
-    _cell_margins(table, 0.8)
-    _para(doc, "{%p for note in district.notes %}", "Ескерту")
-    _para(doc, "{{ note }}", "Ескерту")
-    _para(doc, "{%p endfor %}", "Ескерту")
+    _annex(doc)
 
     props = doc.core_properties
-    props.author = t["document_author"]
-    props.title = t["document_title"]
-    props.last_modified_by = t["document_author"]
+    # Set for each report at rendering (render/docx.py: the plan's campaign and department); a template
+    # holds no campaign.
+    props.author = props.last_modified_by = props.title = ""
     props.revision = 1
-    fixed = dt.datetime(plan.campaign.year, 1, 1)
+    fixed = dt.datetime(2000, 1, 1)
     props.created = props.modified = props.last_printed = fixed
     buf = io.BytesIO()
     doc.save(buf)

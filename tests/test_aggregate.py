@@ -95,3 +95,41 @@ def test_oblast_total_is_the_sum_of_units(plan, children, absent):
     assert rows["oblast"] == (expected if len(absent) < 13 else rows["oblast"])
     assert rows.drop("oblast").sum() == rows["oblast"]
     assert list(data.values.index) == [u.code for u in plan.units]
+
+
+def test_a_figure_rejected_in_a_correction_is_taken_from_the_newest_earlier_file_of_the_date(plan):
+    """Issue 17: a newer file of a date with a wrong cell must not lose the value the district had right in
+    an earlier file of the same date; the newer file says where the value came from."""
+    first = raw_form(plan, "a1.xlsx", filled=AUG17, mtime=1000.0,
+                     values={**GOOD, "help_children": 100, "raids": 4})
+    second = raw_form(plan, "a2.xlsx", filled=AUG17, mtime=2000.0,
+                      values={**GOOD, "help_children": 120, "raids": "бір мың"})
+    third = raw_form(plan, "a3.xlsx", filled=dt.date(2017, 8, 18), mtime=3000.0,
+                     values={**GOOD, "help_children": "көп", "raids": "бес", "sponsor_children": 80})
+    subs, sel = _selection(plan, [third, first, second], AUG17)
+    assert sel.used["akzhaiyk"][AUG17].name == "a3.xlsx"
+    values = aggregate(plan, sel).values.loc["akzhaiyk"]
+    assert values["help_children"] == 120  # the newest earlier file where it is valid (a2), not a1's 100
+    assert values["raids"] == 4  # a2's raids is rejected as well: a1's
+    taken = {(p.cell, dict(p.params)["earlier"], dict(p.params)["value"]) for p in sel.problems
+             if p.code == "value-from-earlier-file"}
+    assert taken == {(cell_of(third, "help_children"), "a2.xlsx", "120"), (cell_of(third, "raids"), "a1.xlsx", "4")}
+    assert all(p.file == "a3.xlsx" for p in sel.problems if p.code == "value-from-earlier-file")
+    # the cached submission itself is untouched: the rejected figure is still missing there
+    assert "help_children" not in next(s for s in subs if s.name == "a3.xlsx").values
+    # the file with the wrong cell still has its error: the district must still correct it
+    third_sub = next(s for s in subs if s.name == "a3.xlsx")
+    assert any(p.code == "value-not-number" and p.cell == cell_of(third, "help_children") for p in third_sub.problems)
+
+
+def test_a_figure_missing_or_rejected_by_its_relation_is_not_taken_from_an_earlier_file(plan):
+    first = raw_form(plan, "a1.xlsx", filled=AUG17, mtime=1000.0, values={**GOOD, "sponsor_children": 80, "raids": 4})
+    blank = {k: v for k, v in GOOD.items() if k != "raids"}
+    second = raw_form(plan, "a2.xlsx", filled=dt.date(2017, 8, 18), mtime=2000.0,
+                      values={**blank, "help_children": 50, "sponsor_children": 60})
+    _, sel = _selection(plan, [first, second], AUG17)
+    values = aggregate(plan, sel).values.loc["akzhaiyk"]
+    # sponsor_children 60 > help_children 50 is a relation, not the cell: a1's 80 would be no fix
+    assert values["sponsor_children"] != values["sponsor_children"]  # NaN
+    assert values["raids"] != values["raids"]  # left blank, not rejected: a blank is the district's answer
+    assert not [p for p in sel.problems if p.code == "value-from-earlier-file"]

@@ -33,7 +33,7 @@ def test_dead_chart_process_falls_back_to_drawing_here(tmp_path):
     charts.submit(data, tmp_path / "charts")
     paths = charts.result()
     charts.close()
-    assert set(paths) == {"children", "dynamics"} and all(p.stat().st_size > 1000 for p in paths.values())
+    assert set(paths) == {"by_unit", "over_dates"} and all(p.stat().st_size > 1000 for p in paths.values())
 
 
 def test_chart_process_dies_with_a_killed_run_and_never_holds_the_lock(tmp_path):
@@ -56,7 +56,7 @@ def test_chart_process_dies_with_a_killed_run_and_never_holds_the_lock(tmp_path)
     assert child > 0
     run.send_signal(signal.SIGKILL)
     run.wait(timeout=10)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # a wait, not a speed check: the child goes at once; a loaded CI may be slow
     while os.path.exists(f"/proc/{child}") and time.monotonic() < deadline:
         try:
             os.waitpid(child, os.WNOHANG)

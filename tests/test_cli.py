@@ -99,9 +99,88 @@ def test_check_answers_every_corpus_file_with_a_verdict_and_a_code():
         assert line[3] != "-", name  # none of them is our form: each is answered with a code
 
 
-def test_readme_lists_every_template_field():
+def test_the_template_page_lists_every_template_field():
     from pipeline.render import template_fields
 
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    page = (REPO / "docs" / "report-template.md").read_text(encoding="utf-8")
     for name in template_fields():
-        assert f"`{name}`" in readme, name
+        assert f"`{name}`" in page, name
+
+
+# --- check and report answer a folder's files the same way ------------------------------------------------
+
+
+def _first_lines(stdout: str) -> dict[str, tuple[str, str]]:
+    """file name → (verdict, codes) from the first line `check` prints for each file."""
+    out = {}
+    for line in stdout.splitlines():
+        if not line.startswith(" "):
+            verdict, _, name, codes = line.split("\t")
+            out[Path(name).name] = (verdict, codes)
+    return out
+
+
+@pytest.mark.parametrize("tool_files", [[], [".gitkeep"], [".gitkeep", ".DS_Store", "Thumbs.db", "desktop.ini"]])
+def test_check_on_a_folder_with_nothing_to_check_says_so_and_exits_3(tmp_path, tool_files):
+    folder = tmp_path / "бос қалта"
+    folder.mkdir()
+    for name in tool_files:
+        (folder / name).write_bytes(b"")
+    result = _run("check", str(folder))
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.stdout == ""  # a tool file is not anyone's form: not listed, not "unknown"
+    assert "[check-nothing-to-check]" in result.stderr and str(folder) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_and_report_answer_a_lock_file_and_a_cover_letter_alike(tmp_path, plan):
+    """An office lock file and a PDF cover letter: set aside with the same code by `check` (of the folder or
+    of the file itself) and by `report` (manifest.json); a tool file is listed by neither."""
+    import json
+
+    from pipeline.forms.build import write_form
+    from pipeline.tools.samples import fill_form, sample_values
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    blank = write_form(plan, "syrym", tmp_path / "blank.xlsx")
+    fill_form(blank, inbox / "Сырым 08.08.xlsx", sample_values(plan, "syrym", plan.dates[0]))
+    (inbox / "~$Сырым 08.08.xlsx").write_bytes(b"\x0bSyrym" + b"\0" * 100)
+    (inbox / "Ілеспе хат.pdf").write_bytes(b"%PDF-1.4 cover letter")
+    (inbox / ".gitkeep").write_bytes(b"")
+    expected = {"~$Сырым 08.08.xlsx": ("ignored", "ignored-lock-file"),
+                "Ілеспе хат.pdf": ("ignored", "ignored-not-spreadsheet")}
+
+    folder = _run("check", str(inbox))
+    lines = _first_lines(folder.stdout)
+    assert {k: v for k, v in lines.items() if k in expected} == expected
+    assert set(lines) == {"Сырым 08.08.xlsx", *expected} and folder.returncode == 0, folder.stdout
+    one_by_one = _run("check", *(str(inbox / name) for name in expected))
+    assert _first_lines(one_by_one.stdout) == expected
+    assert one_by_one.returncode == 3 and "[check-nothing-to-check]" in one_by_one.stderr  # no spreadsheet among them
+
+    outbox = tmp_path / "outbox"
+    report = _run("report", "--date", plan.dates[0].isoformat(), "--inbox", str(inbox), "--outbox", str(outbox))
+    assert report.returncode in (0, 1), report.stderr
+    manifest = json.loads((outbox / plan.dates[0].isoformat() / "manifest.json").read_text(encoding="utf-8"))
+    inputs = {i["file"]: i for i in manifest["inputs"]}
+    assert set(inputs) == {"Сырым 08.08.xlsx", *expected}
+    assert {name: (inputs[name]["verdict"], ",".join(inputs[name]["codes"])) for name in expected} == expected
+
+
+def test_default_folders_are_those_of_the_current_folder(tmp_path, plan):
+    """Without --inbox/--outbox a run reads ./inbox and writes ./outbox of the folder it is started in,
+    wherever the package itself lies (here: this repository, on PYTHONPATH)."""
+    import datetime as dt
+    import os
+
+    from pipeline.tools.samples import generate_samples
+
+    generate_samples(plan, tmp_path / "inbox", seed=2014, dates=[dt.date(2017, 8, 8)])
+    before = sorted(p.name for p in (REPO / "outbox").iterdir())
+    result = subprocess.run([sys.executable, "-m", "pipeline", "report", "--date", "2017-08-08", "--no-progress"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode in (0, 1), result.stderr
+    assert (tmp_path / "outbox" / "2017-08-08" / "akparat-2017-08-08.docx").is_file()
+    assert sorted(p.name for p in (REPO / "outbox").iterdir()) == before

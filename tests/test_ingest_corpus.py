@@ -20,7 +20,6 @@ from pipeline.plan import Plan
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "spreadsheets"
 NOT_DATA = {"README.md", "MANIFEST.tsv"}
-PER_FILE_SECONDS = 10.0
 
 pytestmark = [
     pytest.mark.corpus,
@@ -78,5 +77,7 @@ def test_every_corpus_file_gets_an_answer(plan: Plan) -> None:
 
     assert answered == len(files)
     assert not wrong, wrong
-    too_slow = {n: s for n, s in seconds.items() if s >= PER_FILE_SECONDS}
-    assert not too_slow, too_slow
+    # Speed is the benchmark's (the times above are printed, not judged); what a test can say without a
+    # clock: no file was cut off by the reader's own time limit (the plan's 10 s; the slowest file takes
+    # ~0.4 s on the 2-core machine, so a CI many times slower still passes), i.e. none reads without end.
+    assert not [f.name for f in forms if any(p.code == "file-reader-timeout" for p in f.problems)]

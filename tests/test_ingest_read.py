@@ -269,14 +269,17 @@ def test_rawform_pickles_and_round_trips_json(plan: Plan, tmp_path: Path) -> Non
     assert again.cells["form.report_date"].value == dt.date(2017, 8, 17)
 
 
-def test_inbox_ignores_lock_hidden_and_other_files(plan: Plan, tmp_path: Path) -> None:
+def test_inbox_sets_aside_lock_and_other_files_and_leaves_out_tool_files(plan: Plan, tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     (inbox / "Бөрлі").mkdir(parents=True)
     build_form(inbox / "Бөрлі" / "form.xlsx")
     build_form(inbox / "noext")
     (inbox / "~$form.xlsx").write_bytes(b"lock")
     (inbox / ".~lock.form.xlsx#").write_text("lock")
-    (inbox / ".DS_Store").write_bytes(b"\0\0")
+    # Files tools and systems leave are no one's form: not listed at all (never an "unknown file").
+    for tool in (".DS_Store", ".gitkeep", "Thumbs.db", "desktop.ini", "._form.xlsx"):
+        (inbox / tool).write_bytes(b"\0\0")
+    (inbox / "Бөрлі" / ".gitkeep").write_bytes(b"")
     (inbox / "хат.pdf").write_bytes(b"%PDF-1.4")
     before = sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in inbox.rglob("*"))
     forms = read_inbox(plan, inbox, workers=1)
@@ -284,7 +287,7 @@ def test_inbox_ignores_lock_hidden_and_other_files(plan: Plan, tmp_path: Path) -
     assert [f.name for f in forms] == sorted(by_name)
     assert codes(by_name["~$form.xlsx"]) == ["ignored-lock-file"]
     assert codes(by_name[".~lock.form.xlsx#"]) == ["ignored-lock-file"]
-    assert codes(by_name[".DS_Store"]) == ["ignored-hidden-file"]
+    assert sorted(by_name) == sorted([".~lock.form.xlsx#", "~$form.xlsx", "Бөрлі/form.xlsx", "noext", "хат.pdf"])
     assert codes(by_name["хат.pdf"]) == ["ignored-not-spreadsheet"]
     assert by_name["Бөрлі/form.xlsx"].cells["help_children"].value == 120
     assert by_name["noext"].format == "xlsx"

@@ -61,8 +61,11 @@ def test_sigkill_at_any_moment_keeps_the_previous_report(plan, tmp_path):
     assert first.returncode in (0, 1), first.stderr
     folder = outbox / DATE
     killed = kept = 0
-    for moment in MOMENTS:
+    for n, moment in enumerate(MOMENTS):
         previous = _snapshot(folder)
+        # A new cover letter each time: another inbox, so a run that gets through publishes a new version (the
+        # same inbox would make the same report, which is not published again).
+        (inbox / f"Ілеспе хат {n}.pdf").write_bytes(b"%PDF-1.4 " + str(n).encode())
         proc = subprocess.Popen(_report(inbox, outbox), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(moment)
         finished = proc.poll() is not None

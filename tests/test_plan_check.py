@@ -180,7 +180,9 @@ def test_make_takes_the_plan_and_its_dates(tmp_path):
             assert date.isoformat() not in makefile
     dry = subprocess.run(["make", "-n", "demo", f"PLAN={OTHER}"], cwd=REPO, capture_output=True, text=True,
                          timeout=60)
-    assert "plan dates" in dry.stdout and "outbox-other-oblast" in dry.stdout
+    # … and its demo has its own inbox and outbox (never the campaign's real outbox: no trap after the demo).
+    assert "plan dates" in dry.stdout and "build/demo-other-oblast/outbox" in dry.stdout
+    assert "outbox-other-oblast" not in dry.stdout
 
 
 def test_every_mistake_code_has_its_message_in_both_languages():

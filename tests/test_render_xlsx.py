@@ -202,3 +202,28 @@ def test_hostile_text_builds_and_is_never_a_formula(tmp_path_factory, prefix: st
     wb = load_workbook(path)
     longest = max(len(c.value) for s in wb.worksheets for row in s.iter_rows() for c in row if isinstance(c.value, str))
     assert longest <= MAX_CELL_CHARS
+
+
+def test_region_words_come_from_the_plan(tmp_path: Path) -> None:
+    """The unit column's header and the units' total row name the plan's region words (here an invented
+    region), never the 2017 oblast's; the total row is the units' sum and says so, the department follows."""
+    import yaml
+
+    from pipeline.plan import load_plan
+    from pipeline.plan.load import DEFAULT_PLAN
+
+    raw = yaml.safe_load(Path(DEFAULT_PLAN).read_text(encoding="utf-8"))
+    raw["region"]["units"] = {"nominative": "сынақ аудандары", "genitive": "сынақ аудандарының", "header": "Сынақ ауданы"}
+    raw["region"]["whole"] = {"locative": "сынақта", "by": "сынақ бойынша", "total": "Сынақ бойынша жиыны"}
+    (tmp_path / "plan.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    data = make_report_data("2017-08-17", load_plan(tmp_path / "plan.yaml"))
+    wb = load_workbook(write_summary(data, tmp_path / "s.xlsx"))
+    ws = wb[data.date.isoformat()]
+    assert ws.cell(row=1, column=1).value == "Сынақ ауданы"
+    total = ws.cell(row=3 + len(data.plan.units), column=1).value
+    assert total == "Сынақ аудандары бойынша барлығы"
+    assert ws.cell(row=4 + len(data.plan.units), column=1).value == raw["department"]["name"]
+    texts = [c.value for s in wb.worksheets for row in s.iter_rows() for c in row if isinstance(c.value, str)]
+    for word in ("Облыс бойынша", "Аудан, қала", "Орал"):
+        assert not any(word in t for t in texts if t not in {u["name"] for u in raw["units"]}), word
+    assert wb.properties.creator == raw["department"]["name"]

@@ -8,14 +8,16 @@ import hashlib
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from pipeline.tools.mess import add_mess
-from pipeline.publish import Busy, outbox_lock
+from pipeline.publish import versions
 from pipeline.report import run_report
 from pipeline.tools.samples import generate_samples
+from tests.hooks import HOLD_THE_LOCK, hooked_env
 
 AUG8, AUG17 = dt.date(2017, 8, 8), dt.date(2017, 8, 17)
 REPO = Path(__file__).resolve().parent.parent
@@ -140,17 +142,35 @@ def test_feedback_workbook_marks_the_problem_cell(demo):
     assert "value-ambiguous-number" in listed
 
 
-def test_second_run_waits_for_the_lock(tmp_path):
-    script = "import sys, time; from pathlib import Path; from pipeline.publish import outbox_lock\n" \
-             "with outbox_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(3)\n"
-    holder = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True, cwd=REPO)
-    assert holder.stdout.readline().strip() == "held"
-    with pytest.raises(Busy):
-        with outbox_lock(tmp_path, wait=False):
-            pass
-    holder.wait(timeout=10)
-    with outbox_lock(tmp_path, wait=False):
-        pass
+def test_second_run_waits_for_the_lock(plan, tmp_path):
+    """Two real `report` runs on one outbox: the second waits while the first holds the lock (it says so),
+    then runs on the first one's result; nothing is half-written or lost."""
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    generate_samples(plan, inbox, seed=2014, dates=[AUG8, AUG17])
+    held, release = tmp_path / "held", tmp_path / "release"
+    command = [sys.executable, "-m", "pipeline", "report", "--date", "2017-08-17", "--inbox", str(inbox),
+               "--outbox", str(outbox), "--no-progress"]
+    first = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=hooked_env(tmp_path / "hook", HOLD_THE_LOCK, MZ_TEST_HELD=str(held),
+                                            MZ_TEST_RELEASE=str(release)))
+    second = None
+    try:
+        while not held.exists():  # the first run now holds the outbox lock, and keeps it until released
+            assert first.poll() is None, first.communicate()
+            time.sleep(0.05)
+        second = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        waiting = second.stderr.readline()  # blocks until the second run says something
+        assert waiting.startswith("Басқа есеп жасалып жатыр") and str(outbox) in waiting, waiting
+        assert second.poll() is None  # and it is still waiting: the first run has not been released
+    finally:
+        release.touch()
+    out1, err1 = first.communicate(timeout=600)
+    out2, err2 = second.communicate(timeout=600)
+    assert first.returncode in (0, 1) and "Есеп жазылды" in out1, err1
+    # The second run read the same inbox after the first had published: the same report, no new version.
+    assert second.returncode in (0, 1) and "Есеп өзгерген жоқ" in out2, err2
+    assert [v.number for v in versions(outbox, "2017-08-17")] == [1]
+    assert not any((outbox / ".runs").iterdir())
 
 
 def test_failed_run_leaves_previous_report_intact(demo, monkeypatch):
@@ -222,31 +242,45 @@ def test_late_file_alone_gets_no_feedback_workbook(demo, tmp_path):
     assert listed == ["submission-late", "value-converted"]
 
 
-def test_docx_district_table_equals_figures_csv(demo):
-    """The .docx read back: 13 units in plan order, total row = sum of units = oblast rows of figures.csv."""
+def test_docx_annex_equals_figures_csv(demo):
+    """The .docx read back: 13 units in plan order, the department's own row, and a total row = units +
+    department = the oblast and department rows of figures.csv, for every key figure."""
     from docx import Document
+    from docx.oxml.ns import qn
 
-    from pipeline.render.context import key_figures
+    from pipeline.render.docx import ANNEX_TABLE
+    from pipeline.render.tables import annex_figures
 
     plan, *_, outbox, _, _ = demo
     folder = outbox / "2017-08-17"
     rows_csv = list(csv.DictReader((folder / "figures.csv").open(encoding="utf-8-sig")))
     csv_value = {(r["unit"], r["figure"]): float(r["value"]) if r["value"] else None for r in rows_csv}
-    table = Document(folder / "akparat-2017-08-17.docx").tables[-1]
-    rows = [[c.text for c in r.cells] for r in table.rows[1:]]
-    assert [r[1].rstrip("*") for r in rows] == [u.name for u in plan.units] + ["Облыс бойынша барлығы"]
+    doc = Document(folder / "akparat-2017-08-17.docx")
+    tables = [t for t in doc.tables if (c := t._tbl.tblPr.find(qn("w:tblCaption"))) is not None
+              and c.get(qn("w:val")) == ANNEX_TABLE]
+    columns = {}
+    for table in tables:
+        rows = [[c.text for c in r.cells] for r in table.rows[1:]]
+        assert [r[1].rstrip("*") for r in rows] == [u.name for u in plan.units] + [plan.department.name,
+                                                                                     plan.region.whole.total]
+        for j, head in enumerate(c.text for c in table.rows[0].cells):
+            columns[head] = [r[j] for r in rows]
 
     def number(text: str) -> float | None:
         text = text.strip().rstrip("*")
         return None if text in ("", "–") else float(text.replace("\u00a0", "").replace(",", "."))
 
-    for column, figure in enumerate(key_figures(plan), start=2):
+    for figure in annex_figures(plan):
         scale = 1000 if figure.unit == "tenge" else 1
-        for unit, row in zip(plan.units, rows[:-1]):
+        head = figure.short + (", мың теңге" if figure.unit == "tenge" else "")
+        cells = columns[head]
+        for unit, cell in zip(plan.units, cells):
             value = csv_value[(unit.code, figure.code)]
-            shown = number(row[column])
-            assert shown == (None if value is None else round(value / scale, 1)), (unit.code, figure.code)
-        assert number(rows[-1][column]) == round(csv_value[("oblast", figure.code)] / scale, 1), figure.code
+            assert number(cell) == (None if value is None else round(value / scale, 1)), (unit.code, figure.code)
+        own = csv_value.get(("department", figure.code))
+        assert number(cells[-2]) == (None if own is None else round(own / scale, 1)), figure.code
+        whole = (csv_value[("oblast", figure.code)] or 0) + (own or 0)
+        assert number(cells[-1]) == round(whole / scale, 1), figure.code
 
 
 def test_each_copy_carries_its_own_language_charts(demo):

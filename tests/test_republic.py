@@ -660,3 +660,24 @@ def test_a_forged_provenance_row_is_only_text_in_the_manifest(run: Run, tmp_path
     source = manifest["inputs"][0]["source"]
     assert len(source) == SOURCE_MAX and source.startswith("sha256:жалған")
     assert result.exit_code == 0
+
+
+def test_a_regions_sum_of_tenge_is_not_taken_for_an_iin(tmp_path: Path) -> None:
+    """116 694 000 tenge reads like the ИИН of a child born on 16 January 2000 that lost its three leading
+    zeros in a number cell. In a row of tenge it is what a region's help comes to: read as a sum there; in
+    any other row, and with 11–12 digits anywhere, still masked."""
+    from pipeline.forms.build import write_form
+    from pipeline.privacy import mask_number
+    from pipeline.report import check_files
+    from pipeline.tools.samples import fill_form, sample_values
+
+    assert mask_number(116_694_000) and not mask_number(116_694_000, amount=True)
+    assert mask_number(int("050312500123"), amount=True)  # a child born in 2005: 11 digits, still an ИИН
+    plan = load_plan(REPUBLIC_PLAN)
+    blank = write_form(plan, "akmola", tmp_path / "blank.xlsx")
+    values = sample_values(plan, "akmola", FINAL, seed=SEED)
+    values.update(help_amount=116_694_000, sponsor_amount=58_000_000, help_children=15_000)
+    fill_form(blank, tmp_path / "filled.xlsx", values)
+    [verdict] = check_files([tmp_path / "filled.xlsx"], plan_path=REPUBLIC_PLAN)
+    assert verdict.submission is not None and verdict.submission.values["help_amount"] == 116_694_000
+    assert not {p.code for p in verdict.problems} & {"personal-data-masked", "value-not-number"}

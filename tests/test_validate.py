@@ -178,3 +178,68 @@ def test_streaming_validation_equals_validate_forms(plan):
     assert [s.raw for s in subs] == raws
     assert [vars(s) for s in subs] == [vars(s) for s in expected]
     assert any(p.code == "value-not-number" for p in subs[2].problems)
+
+
+@pytest.mark.parametrize("typed", ["9" * 400, 10 ** 300, 1e308, "1" + "0" * 40, -(10 ** 50), "-" + "9" * 330])
+def test_a_number_no_one_can_mean_is_a_coded_error_never_a_value(plan, typed):
+    """Issue 17: a count typed as hundreds of digits (int(inf) raised OverflowError on main) or a float
+    near overflow is `value-out-of-range` in its cell, and the figure is not used (never in a total)."""
+    raw, sub = _one(plan, values={**GOOD, "help_children": typed, "help_amount": typed})
+    for code in ("help_children", "help_amount"):
+        assert ("value-out-of-range", cell_of(raw, code)) in _codes(sub)
+        assert code not in sub.values
+    shown = next(dict(p.params)["value"] for p in sub.problems if p.code == "value-out-of-range")
+    assert len(shown) < 40  # quoted briefly, not 400 digits
+
+
+def test_the_sane_range_is_the_plans_and_a_large_honest_value_stays(plan):
+    from dataclasses import replace
+
+    raw, sub = _one(plan, values={**GOOD, "help_amount": 99_000_000_000})
+    assert sub.values["help_amount"] == 99_000_000_000  # large (a warning's business), not impossible
+    strict = replace(plan, rules=replace(plan.rules, impossible_above={"count": 100.0, "tenge": 1e12}))
+    raw, sub = _one(strict, values=GOOD)  # help_children 120 > 100
+    assert ("value-out-of-range", cell_of(raw, "help_children")) in _codes(sub)
+
+
+@pytest.mark.parametrize("typed", ["бір мың", "екі жүз мың", "мың", "один млн"])
+def test_a_number_in_words_is_not_a_number_not_ambiguous(typed):
+    assert parse_number(typed).outcome == "not_number"
+
+
+@pytest.mark.parametrize("typed", ["1,5 млн", "2 мың", "3 тыс"])
+def test_digits_with_a_word_of_scale_stay_ambiguous(typed):
+    assert parse_number(typed).outcome == "ambiguous"
+
+
+@pytest.mark.parametrize("filled", [dt.date(2015, 8, 16), dt.date(2016, 8, 16), dt.date(2019, 8, 16),
+                                    dt.date(2018, 1, 5), "16.08.2001"])
+def test_a_fill_date_years_away_from_the_campaign_is_flagged_and_not_trusted(plan, filled):
+    raw, sub = _one(plan, filled=filled, values=GOOD)
+    assert ("filled-date-implausible", cell_of(raw, "form.filled_date")) in _codes(sub)
+    assert sub.filled_date is None  # the file's own time orders it (Submission.arrival)
+
+
+@pytest.mark.parametrize("filled", [dt.date(2017, 7, 25), dt.date(2017, 8, 16), dt.date(2017, 10, 20)])
+def test_a_fill_date_near_the_campaign_is_trusted(plan, filled):
+    raw, sub = _one(plan, filled=filled, values=GOOD)
+    assert sub.filled_date == filled
+    assert not [p for p in sub.problems if p.code.startswith("filled-date")]
+
+
+def test_every_problem_code_has_a_russian_message_with_the_same_placeholders_and_no_kazakh_letters():
+    """The portal's Russian page says each problem in Russian (issue 17): read from the catalogue file
+    itself, not through the code that uses it."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    raw = yaml.safe_load(Path("pipeline/data/problems.yaml").read_text(encoding="utf-8"))
+    fields = re.compile(r"\{(\w+)\}")
+    for code, entry in raw.items():
+        ru = entry.get("message_ru")
+        assert isinstance(ru, str) and ru.strip(), code
+        assert set(fields.findall(ru)) == set(fields.findall(entry["message"])), code
+        assert not re.search("[әғқңөұүһіӘҒҚҢӨҰҮҺІ]", fields.sub("", ru)), (code, ru)
+        assert re.search("[а-яё]", ru), code

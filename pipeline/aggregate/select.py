@@ -1,13 +1,16 @@
 """Which submissions a report at DATE uses, and how timely each unit was.
 
 For each unit and reporting date the latest file (by the form's fill date, then the file's time, then its
-name) supersedes earlier ones. For DATE each unit counts with its latest reporting date on or before DATE.
-Timeliness is judged by the first file that arrived for a date: a correction sent later does not make an
-on-time submission late.
+name) supersedes earlier ones. A figure the latest file gives wrongly (an error in its cell) is taken from
+the newest earlier file of the same date where it is valid, and the latest file says so
+(`value-from-earlier-file`): a correction with one bad cell must not lose a value the district had right.
+For DATE each unit counts with its latest reporting date on or before DATE. Timeliness is judged by the
+first file that arrived for a date: a correction sent later does not make an on-time submission late.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -16,7 +19,7 @@ from pipeline.aggregate.model import Timeliness
 from pipeline.plan.clock import campaign_tz
 from pipeline.plan.model import Plan
 from pipeline.problems import Problem
-from pipeline.validate.submission import Submission
+from pipeline.validate.submission import Submission, show_number
 
 
 @dataclass
@@ -44,6 +47,37 @@ class Selection:
 
 def _order(sub: Submission, tz: dt.tzinfo) -> tuple[dt.date, float, str]:
     return (sub.arrival(tz), sub.raw.mtime, sub.name)
+
+
+#: Rejections that are about a relation between figures, not the cell alone: an earlier value is no fix.
+_RELATIONAL = frozenset({"of-which-exceeds-total"})
+
+
+def _completed(plan: Plan, winner: Submission, earlier: list[Submission], problems: list[Problem]) -> Submission:
+    """The winner, with each figure it gives wrongly taken from the newest earlier file of the same unit and
+    date where that figure is valid (a copy: the cached submission stays as validated)."""
+    if not earlier:
+        return winner
+    taken: dict[str, float] = {}
+    for figure in plan.figures:
+        cell = winner.cell_of(figure.code)
+        if figure.code in winner.values or cell is None:
+            continue
+        rejected = [p for p in winner.problems if p.severity == "error" and p.sheet == cell.sheet and p.cell == cell.cell]
+        if not rejected or any(p.code in _RELATIONAL for p in rejected):
+            continue
+        source = next((sub for sub in reversed(earlier) if figure.code in sub.values), None)
+        if source is None:
+            continue
+        taken[figure.code] = source.values[figure.code]
+        problems.append(Problem.make(
+            "value-from-earlier-file", winner.name, cell.sheet, cell.cell, figure=figure.label,
+            value=show_number(source.values[figure.code]), earlier=source.name,
+            time=dt.datetime.fromtimestamp(source.raw.mtime, tz=campaign_tz(plan)).strftime("%d.%m.%Y %H:%M"),
+        ))
+    if not taken:
+        return winner
+    return dataclasses.replace(winner, values={**winner.values, **taken})
 
 
 def _official_name(plan: Plan, code: str) -> str:
@@ -80,6 +114,7 @@ def select(plan: Plan, subs: list[Submission], date: dt.date) -> Selection:
             selection.problems.append(Problem.make(
                 "submission-unit-doubtful", winner.name, unit=_official_name(plan, unit), value=winner.unit_alias,
             ))
+        winner = _completed(plan, winner, group[:-1], selection.problems)
         selection.used.setdefault(unit, {})[report_date] = winner
         first_arrival[(unit, report_date)] = group[0]
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from pipeline.ingest.alloc import gc_paused
 from pipeline.ingest.extract import FileFacts, ReadSpec, file_facts, too_large
 from pipeline.ingest.inbox import name_of, scan_inbox
-from pipeline.ingest.isolate import MAX_WORKERS, PoolSettings, read_isolated
+from pipeline.ingest.isolate import MAX_WORKERS, PoolSettings, ReaderService, read_isolated
 from pipeline.ingest.model import RawCell, RawForm
 from pipeline.ingest.sniff import sniff
 from pipeline.plan.model import Plan
@@ -37,18 +37,20 @@ __all__ = ["RawCell", "RawForm", "read_files", "read_inbox", "scan_inbox", "snif
 
 def read_files(plan: Plan, paths: Iterable[Path], *, root: Path | None = None, workers: int = 2,
                cache: IngestCache | None = None, progress: Progress | None = None,
-               on_form: OnForm | None = None) -> list[RawForm]:
+               on_form: OnForm | None = None, readers: ReaderService | None = None) -> list[RawForm]:
     """Read each file; `name` is the path relative to `root` (the path as given when root is None).
 
     With a `cache`, files whose bytes were read before (under the same plan) are not read again, and
-    what the workers read is stored in it.
+    what the workers read is stored in it. `readers`: warm reader processes to read in (a server's),
+    instead of a pool started for this call.
     """
     with gc_paused():
-        return _read_files(plan, [Path(p) for p in paths], root, workers, cache, progress, on_form)
+        return _read_files(plan, [Path(p) for p in paths], root, workers, cache, progress, on_form, readers)
 
 
 def _read_files(plan: Plan, paths: list[Path], root: Path | None, workers: int, cache: IngestCache | None,
-                progress: Progress | None, on_form: OnForm | None) -> list[RawForm]:
+                progress: Progress | None, on_form: OnForm | None,
+                readers: ReaderService | None = None) -> list[RawForm]:
     settings = PoolSettings(
         workers=max(1, min(workers, MAX_WORKERS)),
         seconds=plan.limits.reader_seconds,
@@ -123,8 +125,17 @@ def _read_files(plan: Plan, paths: list[Path], root: Path | None, workers: int, 
             if prepare is not None:
                 prepare()
             continue
-        part = read_isolated([items[i] for i in batch], spec, settings, answered,
-                             lambda i, form, batch=batch: answer(batch[i], form), prepare=prepare)
+        if readers is not None:
+            if prepare is not None:
+                prepare()
+            part = []
+            for i in batch:
+                part.append(readers.read(*items[i]))
+                answer(i, part[-1])
+                answered(1)
+        else:
+            part = read_isolated([items[i] for i in batch], spec, settings, answered,
+                                 lambda i, form, batch=batch: answer(batch[i], form), prepare=prepare)
         fresh += part
         read += batch
     for i, form in zip(read, fresh):

@@ -37,11 +37,14 @@ class ReadSpec:
     codes: frozenset[str]
     max_file_bytes: int
     max_cells: int
+    #: The rows that hold sums of tenge (`pipeline.privacy.mask_number(amount=True)`).
+    amounts: frozenset[str] = frozenset()
 
     @classmethod
     def from_plan(cls, plan: Plan) -> ReadSpec:
         # The provenance row of an exported form is read too (the manifest shows it); nothing judges it.
-        return cls(frozenset([*all_codes(plan), SOURCE_CODE]), plan.limits.max_file_bytes, plan.limits.max_cells)
+        return cls(frozenset([*all_codes(plan), SOURCE_CODE]), plan.limits.max_file_bytes, plan.limits.max_cells,
+                   frozenset(f.code for f in plan.figures if f.unit == "tenge"))
 
 
 @dataclass(frozen=True)
@@ -185,12 +188,13 @@ def _extract(data: bytes, name: str, facts: FileFacts, spec: ReadSpec, verdict: 
 
     fmt = verdict.format
     assert fmt in READABLE
-    if fmt in ("xlsx", "xlsm") and verdict.archive is not None:
-        declared = declared_cells(verdict.archive, data)
-        if declared > spec.max_cells:
-            # calamine allocates a sheet's declared rectangle before reading a cell: refuse it unopened.
+    parts = _XlsxParts.of(data, verdict) if fmt in ("xlsx", "xlsm") else None
+    if fmt == "xls":
+        at_open = xls_cells_at_open(data)
+        if at_open > spec.max_cells * XLS_OPEN_FACTOR:
+            # calamine builds every sheet of an .xls when it opens it: refuse it unopened.
             return _failed(name, facts, fmt, Problem.make(
-                "file-too-many-cells", name, cells=declared, limit=spec.max_cells,
+                "file-too-many-cells", name, cells=at_open, limit=spec.max_cells,
             ))
     try:
         wb = _open_workbook(data, fmt, path)
@@ -198,31 +202,42 @@ def _extract(data: bytes, name: str, facts: FileFacts, spec: ReadSpec, verdict: 
         return _failed(name, facts, fmt, _calamine_problem(exc, name, spec.max_cells))
 
     found: dict[str, list[RawCell]] = {}
-    total_cells = 0
+    skipped: list[tuple[str, int]] = []
+    budget = spec.max_cells
     try:
         with wb:
             for meta in wb.sheets_metadata:
                 if meta.typ != pc.SheetTypeEnum.WorkSheet:
                     continue
+                # A sheet is read as the dense rectangle from A1 (what to_python(skip_empty_area=False)
+                # allocates). One whose rectangle does not fit what is left of the budget — a note with one
+                # stray cell far away — is skipped, never allocated: for an .xlsx its extent comes from the
+                # zip before calamine loads the sheet (an .xls is built whole at open: xls_cells_at_open).
+                ahead = parts.extent(meta.name, budget) if parts is not None else None
+                if ahead is not None and ahead > budget:
+                    skipped.append((meta.name, ahead))
+                    continue
                 sheet = wb.get_sheet_by_name(meta.name)
                 end = sheet.end
                 if end is None:
                     continue
-                # Counted as the dense rectangle from A1, which is what to_python(skip_empty_area=False)
-                # would allocate; checked before materialising it.
-                total_cells += (end[0] + 1) * (end[1] + 1)
-                if total_cells > spec.max_cells:
-                    return _failed(name, facts, fmt, Problem.make(
-                        "file-too-many-cells", name, cells=total_cells, limit=spec.max_cells,
-                    ))
+                cells = (end[0] + 1) * (end[1] + 1)
+                if cells > budget:
+                    skipped.append((meta.name, cells))
+                    continue
+                budget -= cells
                 _scan_sheet(sheet, spec.codes, found)
     except Exception as exc:  # noqa: BLE001
         return _failed(name, facts, fmt, _calamine_problem(exc, name, spec.max_cells))
 
     if not found:
+        if skipped:  # the form may be in a sheet too large to read
+            return _failed(name, facts, fmt, Problem.make(
+                "file-too-many-cells", name, cells=max(c for _, c in skipped), limit=spec.max_cells,
+            ))
         return _failed(name, facts, fmt, Problem.make("form-not-found", name))
 
-    details = _Details.for_format(fmt, data, verdict)
+    details = _Details.for_format(fmt, data, verdict, parts)
     cells: dict[str, RawCell] = {}
     duplicates: dict[str, tuple[RawCell, ...]] = {}
     for code, hits in found.items():
@@ -234,8 +249,10 @@ def _extract(data: bytes, name: str, facts: FileFacts, spec: ReadSpec, verdict: 
         cells[code] = hits[0]
         if len({_same_key(c) for c in hits}) > 1:
             duplicates[code] = tuple(hits)
-    cells, duplicates, sheet_problems = made_safe(name, cells, duplicates)
+    cells, duplicates, sheet_problems = made_safe(name, cells, duplicates, spec.amounts)
     problems: tuple[Problem, ...] = sheet_problems
+    for sheet_name, count in skipped:
+        problems += (Problem.make("file-sheet-skipped", name, skipped=mask(xml_text(sheet_name))[0], cells=count),)
     if details.has_defined_names is False:
         problems += (Problem.make("form-defined-names-lost", name),)
     return RawForm(
@@ -248,10 +265,12 @@ def _extract(data: bytes, name: str, facts: FileFacts, spec: ReadSpec, verdict: 
 # --- the one place district text enters the pipeline --------------------------------------------------------
 
 
-def made_safe(name: str, cells: dict[str, RawCell], duplicates: dict[str, tuple[RawCell, ...]]
-               ) -> tuple[dict[str, RawCell], dict[str, tuple[RawCell, ...]], tuple[Problem, ...]]:
+def made_safe(name: str, cells: dict[str, RawCell], duplicates: dict[str, tuple[RawCell, ...]],
+              amounts: frozenset[str] = frozenset(),
+              ) -> tuple[dict[str, RawCell], dict[str, tuple[RawCell, ...]], tuple[Problem, ...]]:
     """Every value and sheet name as every later stage (and the cache) will hold it: characters XML cannot
-    carry become spaces, and personal data is masked (the cell remembers it was, for the warning)."""
+    carry become spaces, and personal data is masked (the cell remembers it was, for the warning). `amounts`:
+    the codes of rows holding sums of tenge, where a number of 9 or 10 digits is a sum, not an ИИН."""
     sheets: dict[str, str] = {}
     problems: list[Problem] = []
 
@@ -263,11 +282,11 @@ def made_safe(name: str, cells: dict[str, RawCell], duplicates: dict[str, tuple[
                 problems.append(Problem.make("personal-data-in-name", name, safe))
         return sheets[raw]
 
-    def clean(cell: RawCell) -> RawCell:
+    def clean(cell: RawCell, amount: bool = False) -> RawCell:
         value, masked = cell.value, False
         if isinstance(value, str):
             value, masked = mask(xml_text(value))
-        elif isinstance(value, (int, float)) and mask_number(value):
+        elif isinstance(value, (int, float)) and mask_number(value, amount=amount):
             value, masked = MASK, True
         sheet = sheet_of(cell.sheet)
         if not masked and value is cell.value and sheet == cell.sheet:
@@ -275,34 +294,65 @@ def made_safe(name: str, cells: dict[str, RawCell], duplicates: dict[str, tuple[
         return RawCell(sheet, cell.cell, value, cell.formula_without_value,
                        None if cell.error is None else xml_text(cell.error), masked)
 
-    safe_cells = {code: clean(c) for code, c in cells.items()}
-    safe_dups = {code: tuple(clean(c) for c in cs) for code, cs in duplicates.items()}
+    safe_cells = {code: clean(c, code in amounts) for code, c in cells.items()}
+    safe_dups = {code: tuple(clean(c, code in amounts) for c in cs) for code, cs in duplicates.items()}
     return safe_cells, safe_dups, tuple(problems)
 
 
-_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?\bref\s*=\s*[\"']([A-Za-z]*)(\d*)(?::([A-Za-z]*)(\d*))?[\"']")
+# A cell the way every spreadsheet program writes it: `r` first, no namespace prefix; the last group tells
+# a format-only cell (`<c r="Z9" s="1"/>`, `<c r="Z9" s="1"></c>`), which calamine does not keep.
+_CELL_TAG = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*?(/>|></c>|>)')
+_FORMAT_ONLY = (b"/>", b"></c>")
+# Anything else that may be a cell (a prefix, `r` later or missing, single quotes): the careful pattern.
+_ANY_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(/>|></(?:\w+:)?c>|>)")
+_REF = re.compile(rb"\br\s*=\s*[\"']([A-Za-z]{1,3})([0-9]{1,7})[\"']")
+#: An .xls is built whole, every sheet's rectangle of real cells, when calamine opens it; up to this many
+#: times the cell limit (4,000,000 cells, ~128 MB, at the default 200,000) it is opened and a side sheet too
+#: large to read is skipped as in an .xlsx; beyond it the file is refused unopened.
+XLS_OPEN_FACTOR = 20
 
 
-def declared_cells(archive: zipfile.ZipFile, data: bytes) -> int:
-    """Cells the worksheets declare (`<dimension ref="A1:XFD1048576"/>`), counted as calamine allocates
-    them: the rectangle from A1 to the declared end. Read from the head of each sheet part only."""
-    total = 0
-    for info in archive.infolist():
-        lname = info.filename.lower()
-        if not (lname.startswith("xl/worksheets/") and lname.endswith(".xml")):
-            continue
-        try:
-            head = read_member(archive, info.filename, data, 4096)
-        except Exception:  # noqa: BLE001 - a broken part is calamine's to report precisely
-            continue
-        m = _DIMENSION.search(head)
-        if m is None:
-            continue
-        col_text, row_text = (m.group(3), m.group(4)) if m.group(3) is not None else (m.group(1), m.group(2))
-        rows = int(row_text) if row_text else 1_048_576
-        cols = _column_number(col_text.decode("ascii")) if col_text else 16_384
-        total += rows * cols
-    return total
+#: A cell address beyond column Z or row 999, written the usual way (`<c r="AA1"`, `<c r="B1000"`).
+_FAR_REF = re.compile(rb'<c r="(?:[A-Z]{2,3}[0-9]|[A-Z][0-9]{4,})')
+#: What a sheet without such an address holds at most, counted from A1: rows 1–999, columns A–Z.
+NEAR_CELLS = 999 * 26
+
+
+def cells_bound(xml: bytes) -> int:
+    """An upper bound of `real_cells` that costs one pass of a literal search: a form sheet has no cell
+    beyond Z999, so the exact count (which builds every address) is needed only when one is there, or when
+    a cell tag is written unusually (a namespace prefix, `r` not first, no `r`)."""
+    usual = xml.count(b"<c ") + xml.count(b"<c>") == xml.count(b'<c r="') and b":c " not in xml
+    if usual and _FAR_REF.search(xml) is None:
+        return NEAR_CELLS
+    return real_cells(xml)
+
+
+def real_cells(xml: bytes) -> int:
+    """The rectangle from A1 to the farthest cell with a value in a sheet part, read from its XML (a stray
+    cell at XFD1048576 counts however small the sheet's declared dimension)."""
+    tags = _CELL_TAG.findall(xml)
+    if len(tags) == xml.count(b"<c ") + xml.count(b"<c>") and b":c " not in xml:
+        refs = [(col, row) for col, row, end in tags if end not in _FORMAT_ONLY]  # every cell tag accounted for
+    else:
+        refs, unplaced = [], 0
+        for m in _ANY_CELL.finditer(xml):
+            if m.group(2) != b">":
+                continue  # format only
+            ref = _REF.search(m.group(1))
+            if ref is None:
+                unplaced += 1
+            else:
+                refs.append((ref.group(1).upper(), ref.group(2)))
+        if unplaced:
+            # Cells placed by order alone: bounded by the rows times every cell (a generous upper bound).
+            rows = max(1, len(re.findall(rb"<(?:\w+:)?row\b", xml)))
+            return rows * (len(refs) + unplaced)
+    if not refs:
+        return 0
+    rows = max(map(int, (r for _, r in refs)))
+    cols = max(_column_number(c.decode("ascii")) for c in {c for c, _ in refs})
+    return rows * cols
 
 
 def _column_number(letters: str) -> int:
@@ -310,6 +360,103 @@ def _column_number(letters: str) -> int:
     for ch in letters.upper()[:4]:
         number = number * 26 + ord(ch) - 64
     return max(number, 1)
+
+
+#: BIFF records that give a cell a value (calamine keeps these; BLANK/MULBLANK are formats only).
+_XLS_VALUE_RECORDS = frozenset({0x0203, 0x027E, 0x00FD, 0x0204, 0x0205, 0x0006, 0x00D6, 0x00BD})
+
+
+def xls_cells_at_open(data: bytes) -> int:
+    """What calamine allocates when it opens an .xls: for every sheet, the rectangle from its first to its
+    last cell with a value, read from the BIFF records of the workbook stream (0 when they cannot be
+    read: calamine then answers for the file itself)."""
+    try:
+        import olefile
+
+        with olefile.OleFileIO(io.BytesIO(data)) as ole:
+            stream = next(s for s in ("Workbook", "Book", "WORKBOOK", "BOOK") if ole.exists(s))
+            raw = ole.openstream(stream).read()
+    except Exception:  # noqa: BLE001 - a damaged container is calamine's (or the sniffer's) to report
+        return 0
+    total = 0
+    pos = 0
+    extent: list[int] | None = None  # first row, first col, last row, last col of the current sheet
+    while pos + 4 <= len(raw):
+        rec, length = struct.unpack_from("<HH", raw, pos)
+        body = raw[pos + 4 : pos + 4 + length]
+        pos += 4 + length
+        if rec == 0x0809:  # BOF: a substream (the globals, then each sheet) begins
+            extent = None
+        elif rec == 0x000A:  # EOF of a substream
+            if extent is not None:
+                total += (extent[2] - extent[0] + 1) * (extent[3] - extent[1] + 1)
+            extent = None
+        elif rec in _XLS_VALUE_RECORDS and len(body) >= 4:
+            row, first = struct.unpack_from("<HH", body, 0)
+            last = struct.unpack_from("<H", body, len(body) - 2)[0] if rec == 0x00BD and len(body) >= 6 else first
+            if extent is None:
+                extent = [row, first, row, last]
+            else:
+                extent = [min(extent[0], row), min(extent[1], first), max(extent[2], row), max(extent[3], last)]
+    return total
+
+
+class _XlsxParts:
+    """The workbook's sheet parts by sheet name, each member unzipped once and shared by the size guard
+    and the formula/error details."""
+
+    def __init__(self, data: bytes, archive: zipfile.ZipFile) -> None:
+        self.data = data
+        self.zip = archive
+        self.names = {n.lower(): n for n in archive.namelist()}
+        self.workbook = self.read(self.names["xl/workbook.xml"])
+        rels_name = self.names.get("xl/_rels/workbook.xml.rels")
+        rels: dict[str, str] = {}
+        if rels_name:
+            for m in _REL_TAG.finditer(self.read(rels_name)):
+                at = _attrs(m.group(1))
+                if "Id" in at and "Target" in at:
+                    rels[at["Id"]] = at["Target"]
+        self.part: dict[str, str] = {}
+        for m in _SHEET_TAG.finditer(self.workbook):
+            at = _attrs(m.group(1))
+            target = rels.get(at.get("r:id", at.get("id", "")), "")
+            if not target or "name" not in at:
+                continue
+            target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            self.part[_xml_unescape(at["name"])] = os.path.normpath(target).replace("\\", "/").lower()
+        self._xml: dict[str, bytes] = {}
+
+    @classmethod
+    def of(cls, data: bytes, verdict: Verdict) -> _XlsxParts | None:
+        try:
+            archive = verdict.archive or zipfile.ZipFile(io.BytesIO(data))
+            return cls(data, archive)
+        except Exception:  # noqa: BLE001 - calamine reports a broken workbook part precisely
+            return None
+
+    def read(self, member: str) -> bytes:
+        return read_member(self.zip, member, self.data)
+
+    def sheet_xml(self, sheet: str) -> bytes:
+        if sheet not in self._xml:
+            member = self.names.get(self.part.get(sheet, ""))
+            self._xml[sheet] = self.read(member) if member else b""
+        return self._xml[sheet]
+
+    def extent(self, sheet: str, within: int) -> int | None:
+        """The rectangle from A1 the sheet would be read as, to its farthest cell with a value (what the
+        sheet declares in `<dimension>` is not trusted either way: calamine allocates by the real cells,
+        and a format-only cell far away does not count) — or a cheaper upper bound when that fits `within`.
+        None when the part cannot be found or read."""
+        if sheet not in self.part:
+            return None
+        try:
+            xml = self.sheet_xml(sheet)
+            bound = cells_bound(xml)
+            return bound if bound <= within else real_cells(xml)
+        except Exception:  # noqa: BLE001 - a broken part is calamine's to report precisely
+            return None
 
 
 def _may_be_formula_or_error(cell: RawCell) -> bool:
@@ -393,14 +540,16 @@ class _Details:
     has_defined_names: bool | None = None
 
     @staticmethod
-    def for_format(fmt: str, data: bytes, verdict: Verdict) -> _Details:
+    def for_format(fmt: str, data: bytes, verdict: Verdict, parts: _XlsxParts | None = None) -> _Details:
         try:
+            if fmt in ("xlsx", "xlsm") and parts is not None:
+                return _XlsxDetails(parts)
             if fmt in ("xlsx", "xlsm", "ods"):
                 # sniff parsed the zip directory already; parsing it again cost ~0.2 ms a file
                 archive = verdict.archive or zipfile.ZipFile(io.BytesIO(data))
                 if fmt == "ods":
                     return _OdsDetails(data, archive)
-                return _XlsxDetails(data, archive)
+                return _XlsxDetails(_XlsxParts(data, archive))
             if fmt == "xls":
                 return _XlsDetails(data)
         except Exception:  # noqa: BLE001 - calamine read it; extras must not turn a good read into a failure
@@ -436,40 +585,14 @@ def _xml_unescape(text: str) -> str:
 
 
 class _XlsxDetails(_Details):
-    def __init__(self, data: bytes, archive: zipfile.ZipFile) -> None:
-        self._data = data
-        self._zip = archive
-        names = {n.lower(): n for n in self._zip.namelist()}
-        self._names = names
-        workbook = self._read(names["xl/workbook.xml"])
+    def __init__(self, parts: _XlsxParts) -> None:
+        self._parts = parts
         # Excel's own names (print area, filter database) survive a copy-paste; only ours count.
-        self.has_defined_names = re.search(rb"<(?:\w+:)?definedName\b[^>]*\bname=\"(?!_xlnm\.)", workbook) is not None
-        rels_name = names.get("xl/_rels/workbook.xml.rels")
-        rels: dict[str, str] = {}
-        if rels_name:
-            for m in _REL_TAG.finditer(self._read(rels_name)):
-                at = _attrs(m.group(1))
-                if "Id" in at and "Target" in at:
-                    rels[at["Id"]] = at["Target"]
-        self._part: dict[str, str] = {}
-        for m in _SHEET_TAG.finditer(workbook):
-            at = _attrs(m.group(1))
-            target = rels.get(at.get("r:id", at.get("id", "")), "")
-            if not target or "name" not in at:
-                continue
-            target = target.lstrip("/") if target.startswith("/") else "xl/" + target
-            self._part[_xml_unescape(at["name"])] = os.path.normpath(target).replace("\\", "/").lower()
-        self._xml: dict[str, bytes] = {}
+        self.has_defined_names = re.search(rb"<(?:\w+:)?definedName\b[^>]*\bname=\"(?!_xlnm\.)", parts.workbook) is not None
         self._plain: dict[str, bool] = {}  # sheet → holds neither formulas nor error cells
 
-    def _read(self, member: str) -> bytes:
-        return read_member(self._zip, member, self._data)
-
     def _sheet_xml(self, sheet: str) -> bytes:
-        if sheet not in self._xml:
-            part = self._names.get(self._part.get(sheet, ""))
-            self._xml[sheet] = self._read(part) if part else b""
-        return self._xml[sheet]
+        return self._parts.sheet_xml(sheet)
 
     def _cell_facts(self, sheet: str, ref: str) -> tuple[bool, str | None] | None:
         """(formula without value, error text) of one cell, looked up by its address.

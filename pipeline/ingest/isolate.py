@@ -21,10 +21,12 @@ import faulthandler
 import multiprocessing
 import multiprocessing.connection as mpc
 import os
+import queue
 import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -49,6 +51,17 @@ MAX_BATCH = 16
 #: More reader processes than this only thrash a small machine (and each may take reader_memory_mb):
 #: requests above it are capped here and refused by the CLI.
 MAX_WORKERS = 16
+
+#: Held while a worker process is started or its exit status is collected, by every pool of the process.
+#: The portal checks uploads in many threads at once, each with its own pool, and multiprocessing is not
+#: safe for that on its own: `Process.start()` polls every child of the process (`_cleanup`), so a thread
+#: asking about its own worker could lose the exit status to another thread's waitpid and be told the
+#: dead worker still runs (`Process.close()` then raised "Cannot close a process while it is still
+#: running": 2 uploads in 200 answered 500). Under this lock a fork also never inherits another pool's
+#: pipe ends half-made, which would keep that worker's sentinel open after it died.
+_PROCESSES = threading.Lock()
+#: How long to wait for a worker's exit status after its sentinel said it ended (see `_reap`).
+REAP_SECONDS = 10.0
 
 
 @dataclass
@@ -217,21 +230,22 @@ class ReaderPool:
         self.on_form: OnForm | None = None
 
     def _spawn(self) -> _Worker:
-        parent_end, child_end = self.ctx.Pipe(duplex=True)
-        inherited: list[mpc.Connection] = []
-        if self.ctx.get_start_method() == "fork":
-            inherited = [parent_end, *(w.conn for w in self.workers)]
         if self._log_dir is None:
             self._log_dir = Path(tempfile.mkdtemp(prefix="mz-reader-logs-"))
         self._spawned += 1
         log = self._log_dir / f"worker-{self._spawned}.log"
-        proc = self.ctx.Process(
-            target=_worker_main,
-            args=(child_end, inherited, self.spec, self.settings.memory_mb, self.settings.reader, str(log)),
-            daemon=True,
-        )
-        proc.start()
-        child_end.close()
+        with _PROCESSES:
+            parent_end, child_end = self.ctx.Pipe(duplex=True)
+            inherited: list[mpc.Connection] = []
+            if self.ctx.get_start_method() == "fork":
+                inherited = [parent_end, *(w.conn for w in self.workers)]
+            proc = self.ctx.Process(
+                target=_worker_main,
+                args=(child_end, inherited, self.spec, self.settings.memory_mb, self.settings.reader, str(log)),
+                daemon=True,
+            )
+            proc.start()
+            child_end.close()
         worker = _Worker(proc, parent_end, log=log)
         self.workers.append(worker)
         return worker
@@ -243,16 +257,10 @@ class ReaderPool:
             worker.conn.close()
         except OSError:
             pass
-        if worker.proc.is_alive():
-            worker.proc.kill()
-        worker.proc.join(5)
-        if worker.proc.exitcode is None:
-            # Still not reaped (a machine loaded by many concurrent uploads): SIGKILL cannot be refused, so
-            # waiting for it is bounded; Process.close() on a live process would raise instead.
-            worker.proc.kill()
-            worker.proc.join()
-        worker.exitcode = worker.proc.exitcode
-        worker.proc.close()
+        with _PROCESSES:
+            if worker.proc.exitcode is None:
+                worker.proc.kill()  # SIGKILL cannot be refused: the sentinel below closes soon
+        worker.exitcode = _reap(worker.proc)
 
     def close(self) -> None:
         for worker in list(self.workers):
@@ -346,8 +354,8 @@ class ReaderPool:
                         worker.started = time.monotonic()
                 except (EOFError, OSError):
                     dead = True
-                if worker.proc.sentinel in ready and not worker.proc.is_alive():
-                    dead = True
+                if worker.proc.sentinel in ready:
+                    dead = True  # the sentinel closes when the process ends (its status is `_reap`'s)
             if worker.inflight and not dead and time.monotonic() - worker.started > seconds:
                 done += self._fail(worker, "file-reader-timeout", results, pending, suspects)
             elif worker.inflight and dead:
@@ -384,6 +392,27 @@ class ReaderPool:
         return 1
 
 
+def _reap(proc: Any) -> int | None:
+    """Wait for a killed worker to end, collect its exit status and free it; never raises.
+
+    The end is awaited on the sentinel (a pipe the process holds open until it dies), not with waitpid:
+    another thread's `Process.start()` may take the status first, and records it in the same object a
+    moment later, so the status is asked for under `_PROCESSES` until it is there. If it never is (someone
+    else's waitpid), the object is left to the garbage collector instead of `close()`, which would raise.
+    """
+    deadline = time.monotonic() + REAP_SECONDS
+    mpc.wait([proc.sentinel], timeout=REAP_SECONDS)
+    while True:
+        with _PROCESSES:
+            code = proc.exitcode
+            if code is not None:
+                proc.close()
+                return code
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.005)
+
+
 def _read_log(path: Path | None, limit: int = 16384) -> str:
     if path is None:
         return ""
@@ -396,12 +425,96 @@ def _read_log(path: Path | None, limit: int = 16384) -> str:
         return ""
 
 
+class ReaderService:
+    """Reader processes kept warm for the life of a server (the portal checks every upload in one): no fork,
+    start-up and reaping per file, which cost more than the read itself. Thread-safe: a read takes an
+    idle worker (waiting for one when all are busy) and gives it back. A file that crashes or hangs its
+    worker is retried once in a fresh one, as in `ReaderPool`, and answered file-reader-crashed or
+    file-reader-timeout the second time; the dead worker is replaced. A worker is also replaced after
+    `RECYCLE_AFTER` files, so that no heap grows for the life of the server."""
+
+    RECYCLE_AFTER = 500
+
+    def __init__(self, spec: ReadSpec, settings: PoolSettings) -> None:
+        self.spec = spec
+        self.settings = settings
+        self._pool = ReaderPool(spec, settings)
+        self._lock = threading.Lock()
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._served: dict[int, int] = {}
+        self._started = False
+
+    def _start(self) -> None:
+        """The workers are forked at the first read, not before: a server that never reads needs none."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+            for _ in range(max(1, self.settings.workers)):
+                self._idle.put(self._pool._spawn())
+
+    def _replace(self, worker: _Worker) -> tuple[_Worker, str]:
+        """A fresh worker instead of `worker` (killed), and what the dead one's log says of its end."""
+        with self._lock:
+            self._pool._kill(worker)
+            self._served.pop(id(worker), None)
+            fresh = self._pool._spawn()
+        reason = crash_reason(_read_log(worker.log), worker.exitcode)
+        if worker.log is not None:
+            worker.log.unlink(missing_ok=True)
+        return fresh, reason
+
+    def read(self, path: str, name: str) -> RawForm:
+        if not self._started:
+            self._start()
+        worker = self._idle.get()
+        try:
+            form, worker, failure = self._attempt(worker, path, name)
+            if form is None:  # retried once, alone, in a fresh worker (a crash may be the worker's, not the file's)
+                form, worker, failure = self._attempt(worker, path, name)
+            if form is None:
+                code, params = failure
+                form = _final_answer(path, name, code, **params)
+            self._served[id(worker)] = self._served.get(id(worker), 0) + 1
+            if self._served[id(worker)] >= self.RECYCLE_AFTER:
+                worker, _ = self._replace(worker)
+            return form
+        finally:
+            self._idle.put(worker)
+
+    def _attempt(self, worker: _Worker, path: str, name: str
+                 ) -> tuple[RawForm | None, _Worker, tuple[str, dict[str, object]]]:
+        """(the form, the worker to go on with, why not): on a crash or a timeout the worker is replaced."""
+        seconds = self.settings.seconds
+        try:
+            worker.conn.send([(0, path, name)])
+            ready = mpc.wait([worker.conn, worker.proc.sentinel], timeout=seconds)
+            if worker.conn in ready:
+                _, form = worker.conn.recv()
+                return form, worker, ("", {})
+        except (EOFError, OSError, ValueError):
+            ready = [worker.proc.sentinel]
+        if ready:
+            code, params = "file-reader-crashed", {}
+        else:
+            code, params = "file-reader-timeout", {"seconds": int(seconds) if float(seconds).is_integer() else seconds}
+        fresh, reason = self._replace(worker)
+        if code == "file-reader-crashed":
+            params = {"detail": reason}
+        return None, fresh, (code, params)
+
+    def close(self) -> None:
+        """Kill every worker (a read still under way answers file-reader-crashed)."""
+        with self._lock:
+            self._pool.close()
+            self._started = False
+            while not self._idle.empty():
+                self._idle.get_nowait()
+
+
 def read_isolated(items: Sequence[tuple[str, str]], spec: ReadSpec, settings: PoolSettings,
                   on_done: Callable[[int], None] | None = None, on_form: OnForm | None = None,
                   prepare: Callable[[], None] | None = None) -> list[RawForm]:
     pool = ReaderPool(spec, settings)
     return pool.run(items, on_done, on_form, prepare)
 
-
-def default_workers() -> int:
-    return max(1, min(2, os.cpu_count() or 1))

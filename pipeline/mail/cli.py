@@ -2,7 +2,7 @@
 
 Added to the main parser by `pipeline.cli` (one call); each command loads the context, calls one library
 function and prints its outcome in the chosen language. Exit codes as for every command: 0 done; 1 done,
-but some file or message has errors; 2 usage, settings or contacts; 3 no report to send; 6 a mail server
+but some file or message has errors; 2 usage, settings or contacts; 3 no report to send; 8 a mail server
 could not be used (what was done before is kept).
 """
 
@@ -72,7 +72,7 @@ def add_mail_commands(sub: Any, repo: Path) -> None:
 
 
 def guarded(command: Any, args: argparse.Namespace, repo: Path) -> int:
-    """A bug in a mail command is one line and exit 70, its traceback in outbox/.mail/mail.log; the faults
+    """A bug in a mail command is one line and exit 7 (internal error), its traceback in outbox/.mail/mail.log; the faults
     the main command line knows (settings, servers, usage) pass through to it."""
     import traceback
 
@@ -98,7 +98,7 @@ def guarded(command: Any, args: argparse.Namespace, repo: Path) -> int:
         detail = type(exc).__name__
         print(f"{text['usage']['error_prefix']} [mail-crashed]: "
               + str(text["run"]["mail-crashed"]).format(detail=detail, log=log), file=sys.stderr)
-        return EXIT["crashed"]
+        return EXIT["internal_error"]
 
 
 def context(args: argparse.Namespace, repo: Path) -> MailContext:

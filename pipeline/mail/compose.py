@@ -13,6 +13,7 @@ from typing import Any
 from pipeline.mail.outgoing import Letter, new_message
 from pipeline.mail.settings import MailSettings
 from pipeline.plan import Plan
+from pipeline.problem_words import problem_message
 from pipeline.problems import Problem
 from pipeline.texts import load_data
 
@@ -40,29 +41,23 @@ def unit_name(plan: Plan, code: str | None, lang: str = "kk") -> str:
     return code or "?"
 
 
-def problem_lines(problems: list[Problem], w: dict[str, Any], limit: int = LISTED, lang: str = "kk") -> list[str]:
+def problem_lines(problems: list[Problem], w: dict[str, Any], plan: Plan, limit: int = LISTED,
+                  lang: str = "kk") -> list[str]:
     shown = [p for p in problems if p.severity in ("error", "warning")]
     shown.sort(key=lambda p: (p.severity != "error",))
     lines = []
     for p in shown[:limit]:
         where = w["where"].format(sheet=p.sheet, cell=p.cell) if p.sheet and p.cell else ""
-        lines.append(w["problem"].format(where=where, message=_message(p, lang)))
+        # A row of a report's issues.csv carries its message as written (Kazakh), not the values behind it.
+        message = problem_message(p, lang, plan) if isinstance(p, Problem) else p.message
+        lines.append(w["problem"].format(where=where, message=message))
     if len(shown) > limit:
         lines.append(w["more"].format(count=len(shown) - limit))
     return lines
 
 
-def _message(p: Problem, lang: str) -> str:
-    """A problem's message in the letter's language where the catalogue has it (Russian wording for every
-    code comes with issue 17), else the Kazakh one."""
-    in_lang = getattr(p, "message_in", None)
-    return in_lang(lang) if lang != "kk" and callable(in_lang) else p.message
-
-
-def _fix_lines(problems: list[Problem], w: dict[str, Any], lang: str) -> list[str]:
-    if lang == "kk" or callable(getattr(problems[0], "message_in", None)):
-        return [w["fix"], *problem_lines(problems, w, lang=lang)]
-    return [w["fix_elsewhere"] if lang == "ru" else w["fix"]]
+def _fix_lines(problems: list[Problem], w: dict[str, Any], lang: str, plan: Plan) -> list[str]:
+    return [w["fix"], *problem_lines(problems, w, plan, lang=lang)]
 
 
 def _signature(plan: Plan, lang: str) -> list[str]:
@@ -100,7 +95,7 @@ def reply_message(settings: MailSettings, plan: Plan, to: str, subject: str, ori
         if f.unit and f.report_date:
             lines.append(w["form"].format(unit=unit_name(plan, f.unit), date=ddmmyyyy(f.report_date)))
         lines.append(w["verdict"][f.verdict])
-        lines += problem_lines(f.problems, w)
+        lines += problem_lines(f.problems, w, plan)
         lines.append("")
     for p in message_problems:
         lines.append(w["message_problem"].format(message=p.message))
@@ -141,7 +136,7 @@ def reminder_message(settings: MailSettings, plan: Plan, to: list[str], unit: st
         body.append(w["missing"] if reason == "missing" else w["errors"].format(
             count=sum(p.severity == "error" for p in problems)))
         if problems:
-            body += ["", *_fix_lines(problems, w, lang)]
+            body += ["", *_fix_lines(problems, w, lang, plan)]
         address = settings.inbox_address
         body += ["", w["how_mail"].format(address=address) if address else w["how_portal"], "",
                  *_signature(plan, lang)]
@@ -194,7 +189,7 @@ def feedback_message(settings: MailSettings, plan: Plan, to: list[str], date: dt
             body += ["", letters(lang)["separator"], ""]
         body += [letters(lang)["greeting"], "", w["body"].format(date=ddmmyyyy(date), file=file_label)]
         if issues and lang == "kk":
-            body += ["", w["problems"], *[line.strip() for line in problem_lines(issues, reply_words)]]
+            body += ["", w["problems"], *[line.strip() for line in problem_lines(issues, reply_words, plan)]]
         body += ["", *_signature(plan, lang)]
     message.text = ("\n".join(body))
     message.attach(workbook.read_bytes(), XLSX[0], XLSX[1], attachment_name)

@@ -44,7 +44,7 @@ from pipeline.plan.clock import local_now
 from pipeline.plan import Plan
 from pipeline.problems import Problem
 from pipeline.render.feedback import needs_feedback, write_feedback
-from pipeline.report import check_files
+from pipeline.report import NothingToCheck, check_files
 from pipeline.safe_text import file_name_part
 from pipeline.verdicts import FileVerdict
 
@@ -294,7 +294,10 @@ class FetchJob:
     def _check(self, paths: list[Path]) -> dict[str, FileVerdict]:
         if not paths:
             return {}
-        verdicts = check_files(paths, plan_path=self.plan_path, workers=self.workers)
+        try:
+            verdicts = check_files(paths, plan_path=self.plan_path, workers=self.workers)
+        except NothingToCheck as nothing:  # every attachment set aside by its name: each still has its verdict
+            verdicts = nothing.files
         return {str(v.raw.source or v.raw.name): v for v in verdicts}
 
     def _decide(self, outcome: MessageOutcome, f: FileOutcome, verdict: FileVerdict | None, staged: Path) -> None:

@@ -445,6 +445,14 @@ class Rules(_Model):
     ratios: tuple[Ratio, ...] = ()
     max_values: dict[str, float] = field(default_factory=dict)
     outlier_factor: float = 5.0
+    #: Above these a figure's value is no one's meaning (a stuck key, a count typed as hundreds of digits):
+    #: `value-out-of-range`, an error, so it never reaches a total. Per unit of measure.
+    impossible_above: dict[str, float] = field(default_factory=lambda: {"count": 100_000_000.0,
+                                                                        "tenge": 1_000_000_000_000.0})
+    #: A fill date more than this many days before the campaign starts or after it ends is a typo
+    #: (`filled-date-implausible`): not trusted to order corrections or to judge timeliness.
+    filled_days_before_start: int = 60
+    filled_days_after_end: int = 92
 
 
 @dataclass(frozen=True)

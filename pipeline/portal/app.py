@@ -1,26 +1,30 @@
-"""The portal's HTTP face: routes, security headers, size and rate limits. Library calls do the work.
+"""The portal's HTTP face: routes, security headers, size, rate and time limits. Library calls do the work.
 
 URLs (every one under a secret link; a wrong or missing secret answers the same 404 as any unknown path):
 
-    GET  /p/{secret}                     the district's page, or the department's grid for its link
-    POST /p/{secret}/upload              an upload (multipart: file, csrf); JSON with Accept: application/json
-    GET  /p/{secret}/form                the unit's blank form
-    GET  /p/{secret}/feedback/{id}       the feedback workbook of one of the unit's uploads
-    GET  /p/{secret}/unit/{code}         department: one unit's files and problems
-    POST /p/{secret}/build               department: build the report for a date (csrf)
-    GET  /p/{secret}/report/{date}/{n}   department: the n-th file of a published report
-    GET  /p/{secret}/mail/remind/{d}/{u} department: the reminder draft (.eml) for unit u and date d
-    GET  /static/{name}                  the CSS and the few lines of JS (fixed list)
+    GET  /p/{secret}                          the district's page, or the department's grid for its link
+    POST /p/{secret}/upload                   an upload (multipart: file, csrf); JSON with Accept: application/json
+    GET  /p/{secret}/form                     the unit's blank form
+    GET  /p/{secret}/feedback/{id}            the feedback workbook of one of the unit's uploads
+    GET  /p/{secret}/unit/{code}              department: one unit's files by date, problems, downloads
+    GET  /p/{secret}/unit/{code}/file/{sha}   department: a file of the unit, as the district sent it
+    GET  /p/{secret}/unit/{code}/feedback/{sha}  department: that file's feedback workbook
+    POST /p/{secret}/build                    department: build the report for a date (csrf)
+    GET  /p/{secret}/report/{date}/{n}        department: the n-th file of a published report
+    GET  /p/{secret}/mail/remind/{d}/{u}      department: the reminder draft (.eml) for unit u and date d
+    GET  /static/{name}                       the CSS and the few lines of JS (fixed list)
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
 import datetime as dt
 import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,23 +33,28 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline.errors import UsageError
+from pipeline.errors import OutboxFault, RunStopped, UsageError
 from pipeline.forms import form_file_name, write_form
+from pipeline.messages import messages
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan
-from pipeline.plan.clock import campaign_tz, local_today
-from pipeline.portal import pages
+from pipeline.portal import pages, views
 from pipeline.portal.access import DEPARTMENT, ServerKey, portal_dir, resolve
-from pipeline.portal.uploads import UPLOAD_ID, Uploads, problem_json
-from pipeline.status import compute_status
+from pipeline.portal.errors import Guard, error_response, lang_of, wants_json
+from pipeline.portal.shared import SharedStatus, status_key
+from pipeline.portal.uploads import UPLOAD_ID, Uploads, UploadOutcome, problem_json
+from pipeline.status import CampaignStatus, compute_status
+from pipeline.plan.clock import campaign_tz, local_today
 
 MB = 1_000_000
 #: multipart framing around the file: boundaries, part headers, the csrf field
 FORM_OVERHEAD = 64 * 1024
 REPORT_SUFFIXES = (".docx", ".pdf", ".xlsx")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 SECURITY_HEADERS = [
@@ -70,8 +79,11 @@ class PortalConfig:
     #: … and at most this many requests of any kind
     request_rate: int = 600
     rate_window: float = 60.0
+    #: uploads checked at once (each check takes a core); the others wait their turn without a thread
     check_slots: int = 2
     refresh_seconds: int = 30
+    #: a client that sends nothing of its request body for this many seconds is answered 408
+    read_timeout: float = 30.0
     #: the portal's "today" (tests set one); None: today on the campaign's clock (the plan's utc_offset)
     today: Callable[[], dt.date] | None = None
     #: mail.toml of the mail face (issue 18): the department page shows its panel when set (serve sets it)
@@ -138,8 +150,10 @@ class Portal:
         self.plan: Plan = load_plan(config.plan_path)
         self.key = ServerKey.load(config.outbox)
         self.uploads = Uploads(self.plan, config.plan_path, config.inbox, config.outbox,
-                               check_slots=config.check_slots)
+                               readers=config.check_slots)
         self.limiter = RateLimiter()
+        self.shared = SharedStatus(self._compute_status, self._status_key)
+        self._checks: dict[int, asyncio.Semaphore] = {}
 
     # --- common --------------------------------------------------------------------------------------------
     def today(self) -> dt.date:
@@ -155,29 +169,36 @@ class Portal:
             raise HTTPException(429, headers={"Retry-After": str(int(self.config.rate_window))})
         return role, secret
 
-    @staticmethod
-    def lang(request: Request) -> str:
-        lang = request.query_params.get("lang", "kk")
-        return lang if lang in pages.LANGS else "kk"
-
-    @staticmethod
-    def wants_json(request: Request) -> bool:
-        return "application/json" in request.headers.get("accept", "")
-
     def page(self, name: str, request: Request, secret: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-        lang = self.lang(request)
-        base = f"/p/{secret}"
+        lang = lang_of(request)
+        other = "ru" if lang == "kk" else "kk"
+        params = dict(request.query_params)
+        # The switch keeps what the page shows (an upload's result, a built report) in the other language.
+        switch = request.url.path + pages.query(params, lang=other) + ("#result" if "upload" in params else "")
         html = pages.render(
-            name, t=pages.wording(lang, self.plan), tz=campaign_tz(self.plan), lang=lang, other_lang="ru" if lang == "kk" else "kk", base=base,
-            q=f"?lang={lang}", csrf=self.key.csrf_token(secret), names=pages.unit_names(self.plan, lang),
-            short=pages.short_names(self.plan, lang),
-            plan=self.plan, path=request.url.path, **context,
+            name, t=pages.wording(lang, self.plan), tz=campaign_tz(self.plan), lang=lang, other_lang=other,
+            base=f"/p/{secret}", switch_href=switch,
+            q=pages.query({"lang": lang}), csrf=self.key.csrf_token(secret), names=pages.unit_names(self.plan, lang),
+            short=pages.short_names(self.plan, lang), plan=self.plan, path=request.url.path, **context,
         )
         return HTMLResponse(html, status_code=status_code)
 
-    def status(self) -> Any:
+    def _compute_status(self) -> CampaignStatus:
         return compute_status(None, inbox=self.config.inbox, outbox=self.config.outbox,
                               plan_path=self.config.plan_path, workers=1, today=self.today())
+
+    def _status_key(self) -> object:
+        return status_key(self.config.inbox, self.config.outbox, self.config.plan_path, list(self.plan.dates),
+                          self.today())
+
+    async def status(self) -> CampaignStatus:
+        return await run_in_threadpool(self.shared.get)
+
+    def check_slots(self) -> asyncio.Semaphore:
+        loop = id(asyncio.get_running_loop())
+        if loop not in self._checks:
+            self._checks[loop] = asyncio.Semaphore(max(1, self.config.check_slots))
+        return self._checks[loop]
 
     # --- routes --------------------------------------------------------------------------------------------
     async def home(self, request: Request) -> Response:
@@ -186,32 +207,34 @@ class Portal:
             return await self.department(request, secret)
         return await self.district(request, role, secret)
 
-    async def district(self, request: Request, unit: str, secret: str) -> Response:
-        status = await run_in_threadpool(self.status)
-        by_name = {f.name: f for f in status.files}
-        history = []
-        for record in reversed(self.uploads.audit.uploads(unit)):
-            stored = str(record.get("stored_name") or record.get("duplicate_of") or "")
-            file_status = by_name.get(stored)
-            history.append({**record, "in_report": file_status.status if file_status else
-                            ("refused" if not record.get("stored") else "pending")})
-        today = self.today()
+    def _shown_upload(self, request: Request, unit: str) -> dict[str, object] | None:
         shown = request.query_params.get("upload", "")
-        result = next((r for r in history if r.get("id") == shown), None) if UPLOAD_ID.match(shown) else None
-        if self.wants_json(request):
+        if not UPLOAD_ID.match(shown):
+            return None
+        return next((r for r in self.uploads.audit.uploads(unit) if r.get("id") == shown), None)
+
+    async def district(self, request: Request, unit: str, secret: str) -> Response:
+        status = await self.status()
+        records = self.uploads.audit.uploads(unit)
+        history = views.history(records, status)
+        today = self.today()
+        if wants_json(request):
             return JSONResponse({
                 "unit": unit, "csrf": self.key.csrf_token(secret),
                 "next_date": (d.isoformat() if (d := pages.next_date(self.plan, today)) else None),
                 "history": history,
             })
-        return self.page("district.html", request, secret, unit=unit, history=history, result=result,
+        lang = lang_of(request)
+        return self.page("district.html", request, secret, unit=unit, history=history,
+                         result=views.result(self._shown_upload(request, unit), lang, self.plan, status, records),
                          next_date=pages.next_date(self.plan, today), last_date=self.plan.final_date,
                          limit_mb=self.config.max_upload_bytes // MB)
 
     async def department(self, request: Request, secret: str) -> Response:
-        status = await run_in_threadpool(self.status)
+        status = await self.status()
         reports = self._reports()
-        if self.wants_json(request):
+        stale = views.report_staleness(status, self.config.outbox, reports)
+        if wants_json(request):
             return JSONResponse({
                 "csrf": self.key.csrf_token(secret),
                 "cells": [
@@ -221,17 +244,23 @@ class Portal:
                     for c in status.cells.values()
                 ],
                 "reports": {d: [f.name for f in files] for d, files in reports.items()},
+                "stale": stale,
             })
-        mail = await run_in_threadpool(self._mail_panel, status, self.lang(request))
+        mail = await run_in_threadpool(self._mail_panel, status, lang_of(request))
         built = request.query_params.get("built", "")
-        shown = request.query_params.get("upload", "")
-        result = next((r for r in self.uploads.audit.uploads(DEPARTMENT) if r.get("id") == shown), None) \
-            if UPLOAD_ID.match(shown) else None
-        return self.page("department.html", request, secret, status=status, reports=reports, result=result,
+        lang = lang_of(request)
+        # Hidden files (an upload's temporary file being written, a program's own) are ignored by every run:
+        # not "files of no unit" for the department to worry about.
+        unassigned = [f for f in status.unassigned if not Path(f.name).name.startswith(".")]
+        return self.page("department.html", request, secret, status=status, reports=reports, stale=stale,
+                         unassigned=unassigned,
+                         result=views.result(self._shown_upload(request, DEPARTMENT), lang, self.plan),
                          unit=DEPARTMENT, limit_mb=self.config.max_upload_bytes // MB,
                          refresh=self.config.refresh_seconds, built=built if built in reports else None,
                          build_default=pages.next_date(self.plan, self.today()) or self.plan.final_date,
-                         error=request.query_params.get("error") == "1", mail=mail)
+                         mail=mail,
+                         # Which folders it watches and writes, so no one wonders whose inbox the grid shows.
+                         folders={"inbox": self.config.inbox.resolve(), "outbox": self.config.outbox.resolve()})
 
     # --- the mail panel (issue 18; wording and logic in pipeline/mail/panel.py) ------------------------------
     def _mail_panel(self, status: Any, lang: str) -> dict[str, Any] | None:
@@ -250,7 +279,7 @@ class Portal:
         from pipeline.mail.panel import draft_bytes
 
         c, date, unit = self.config, str(request.path_params["date"]), str(request.path_params["unit"])
-        status = await run_in_threadpool(self.status)
+        status = await self.status()
         data = await run_in_threadpool(lambda: draft_bytes(c.mail_settings, inbox=c.inbox, outbox=c.outbox,
                                                            plan_path=c.plan_path, status=status, date_text=date,
                                                            unit=unit, today=self.today()))
@@ -259,22 +288,55 @@ class Portal:
         return Response(data, media_type="message/rfc822",
                         headers={"content-disposition": f'attachment; filename="remind-{unit}-{date}.eml"'})
 
-    async def unit_page(self, request: Request) -> Response:
+    def _department_unit(self, request: Request) -> tuple[str, str]:
         role, secret = self.role(request)
         code = str(request.path_params["code"])
         if role != DEPARTMENT or code not in pages.unit_names(self.plan, "kk"):
             raise _not_found()
-        status = await run_in_threadpool(self.status)
-        files = sorted(status.files_of(code), key=lambda f: (f.report_date or dt.date.min, f.mtime), reverse=True)
-        originals = {str(r["stored_name"]): str(r.get("original_name") or "") for r in self.uploads.audit.uploads(code)
-                     if r.get("stored_name")}
-        return self.page("unit.html", request, secret, unit=code, files=files, status=status, originals=originals)
+        return code, secret
+
+    async def unit_page(self, request: Request) -> Response:
+        code, secret = self._department_unit(request)
+        status = await self.status()
+        groups = views.unit_files(status, code, self.uploads.audit.uploads(code), lang_of(request), self.plan)
+        return self.page("unit.html", request, secret, unit=code, groups=groups, status=status)
+
+    async def _unit_file(self, request: Request) -> tuple[Any, dict[str, object] | None]:
+        code, _ = self._department_unit(request)
+        sha = str(request.path_params["sha"])
+        status = await self.status()
+        found = next((f for f in status.files_of(code) if f.sha256 and f.sha256 == sha), None)
+        if found is None:
+            raise _not_found()
+        record = next((r for r in self.uploads.audit.uploads(code) if r.get("stored_name") == found.name), None)
+        return found, record
+
+    async def unit_file(self, request: Request) -> Response:
+        found, record = await self._unit_file(request)
+        path = Path(found.source)
+        inbox = self.config.inbox.resolve()
+        if not path.is_file() or inbox not in path.resolve().parents:
+            raise _not_found()
+        name = str(record.get("original_name") or "") if record else ""
+        return FileResponse(path, filename=name or Path(found.name).name, media_type="application/octet-stream")
+
+    async def unit_feedback(self, request: Request) -> Response:
+        found, record = await self._unit_file(request)
+        where = views.feedback_of(found, record)
+        if where is None:
+            raise _not_found()
+        kind, relative = where
+        root = portal_dir(self.config.outbox) / "feedback" if kind == "portal" else self.config.outbox
+        path = (root / relative).resolve()
+        if not path.is_file() or root.resolve() not in path.parents:
+            raise _not_found()
+        stem = Path(str(record.get("original_name") or "") if record else Path(found.name).name).stem
+        return FileResponse(path, filename=f"{stem or 'file'}-feedback.xlsx", media_type=XLSX)
 
     async def upload(self, request: Request) -> Response:
         role, secret = self.role(request, "upload")
         limit = self.config.max_upload_bytes
-        lang = self.lang(request)
-        t = pages.wording(lang, self.plan)
+        t = pages.wording(lang_of(request), self.plan)
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit + FORM_OVERHEAD:
             return self._refuse(request, secret, 413, t["too_large"].format(limit=limit // MB))
@@ -305,29 +367,41 @@ class Portal:
         await form.close()
         if len(data) > limit:
             return self._refuse(request, secret, 413, t["too_large"].format(limit=limit // MB))
-        outcome = await run_in_threadpool(self.uploads.handle, role, upload.filename, data)
-        if self.wants_json(request):
+        async with self.check_slots():  # waiting for a turn holds no thread
+            outcome = await run_in_threadpool(self.uploads.handle, role, upload.filename, data)
+        return self._answer(request, secret, outcome)
+
+    def _answer(self, request: Request, secret: str, outcome: UploadOutcome) -> Response:
+        lang = lang_of(request)
+        not_recorded = outcome.refused == "upload-not-recorded"
+        if wants_json(request):
             return JSONResponse({
                 "verdict": outcome.verdict, "stored": outcome.stored, "id": outcome.upload_id,
-                "stored_name": outcome.stored_name or outcome.duplicate_of, "sha256": outcome.sha256,
-                "feedback": f"/p/{secret}/feedback/{outcome.upload_id}" if outcome.feedback else None,
+                "stored_name": outcome.stored_name, "sha256": outcome.sha256, "code": outcome.refused,
+                "duplicate_of": ({k: v for k, v in outcome.duplicate_of.items() if k != "stored_name"}
+                                 if outcome.duplicate_of else None),
+                "feedback": f"/p/{secret}/feedback/{outcome.upload_id}" if outcome.feedback and not not_recorded else None,
                 "problems": [problem_json(p) for p in outcome.problems],
-            }, status_code=200 if outcome.stored else 422)
+            }, status_code=503 if not_recorded else 200 if outcome.stored or outcome.duplicate_of else 422)
+        if not_recorded:  # no record to show it from: answered here, nothing was kept
+            shown = views.result(outcome.record(), lang, self.plan)
+            return error_response(request, 503, message=shown["refusal"]["message"] if shown and shown["refusal"]
+                                  else None, base=f"/p/{secret}", code=outcome.refused)
         return RedirectResponse(f"/p/{secret}?lang={lang}&upload={outcome.upload_id}#result", status_code=303)
 
     def _refuse(self, request: Request, secret: str, code: int, message: str) -> Response:
-        if self.wants_json(request):
+        if wants_json(request):
             return JSONResponse({"verdict": "refused", "stored": False, "problems": [], "error": message},
                                 status_code=code, headers={"Connection": "close"} if code == 413 else None)
-        return self.page("message.html", request, secret, status_code=code, message=message, switch_home=True)
+        return error_response(request, code, message=message, base=f"/p/{secret}",
+                              headers={"Connection": "close"} if code == 413 else None)
 
     async def blank_form(self, request: Request) -> Response:
         role, _ = self.role(request)
         path = portal_dir(self.config.outbox) / "forms" / f"{role}.xlsx"
         if not path.is_file():
             await run_in_threadpool(write_form, self.plan, role, path)
-        return FileResponse(path, filename=form_file_name(self.plan, role),
-                            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return FileResponse(path, filename=form_file_name(self.plan, role), media_type=XLSX)
 
     async def feedback(self, request: Request) -> Response:
         role, _ = self.role(request)
@@ -341,8 +415,7 @@ class Portal:
         if not path.is_file():
             raise _not_found()
         original = Path(str(record.get("original_name") or "file")).stem or "file"
-        return FileResponse(path, filename=f"{original}-feedback.xlsx",
-                            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return FileResponse(path, filename=f"{original}-feedback.xlsx", media_type=XLSX)
 
     def _reports(self) -> dict[str, list[Path]]:
         """Published report folders → their downloadable files, in a fixed order (the URL carries an index)."""
@@ -372,10 +445,9 @@ class Portal:
             raise _not_found()
         form = await request.form(max_files=0, max_fields=4)
         token = form.get("csrf")
-        lang = self.lang(request)
+        lang = lang_of(request)
         if not self.key.csrf_ok(secret, token if isinstance(token, str) else None):
-            return self.page("message.html", request, secret, status_code=403, message=pages.wording(lang, self.plan)["bad_form"],
-                             switch_home=True)
+            return self._refuse(request, secret, 403, pages.wording(lang, self.plan)["bad_form"])
         wanted = str(form.get("date", ""))
         date = next((d for d in self.plan.dates if d.isoformat() == wanted), None)
         if date is None:
@@ -386,15 +458,21 @@ class Portal:
             result = await run_in_threadpool(
                 lambda: run_report(date.isoformat(), inbox=self.config.inbox, outbox=self.config.outbox,
                                    plan_path=self.config.plan_path, workers=1, pdf=form.get("pdf") == "1"))
-        except (UsageError, OSError, RuntimeError) as exc:
-            if self.wants_json(request):
-                return JSONResponse({"built": False, "error": str(exc)}, status_code=500)
-            return self.page("message.html", request, secret, status_code=500, switch_home=True,
-                             message=pages.wording(lang, self.plan)["build_failed"].format(error=exc))
-        if self.wants_json(request):
+        except RunStopped as stopped:  # a refusal (nothing to report, fewer forms) or an outbox fault
+            return self._not_built(request, secret, 503 if isinstance(stopped, OutboxFault) else 409, stopped.code,
+                                   str(messages(lang)["run"][stopped.code]).format(**stopped.params))
+        except UsageError as exc:
+            return self._not_built(request, secret, 400, None, str(exc))
+        if wants_json(request):
             return JSONResponse({"built": True, "date": date.isoformat(),
                                  "files": sorted(result.outputs), "exit_code": result.exit_code})
         return RedirectResponse(f"/p/{secret}?lang={lang}&built={date.isoformat()}#reports", status_code=303)
+
+    def _not_built(self, request: Request, secret: str, status: int, code: str | None, message: str) -> Response:
+        text = pages.wording(lang_of(request), self.plan)["build_failed"].format(error=message)
+        if wants_json(request):
+            return JSONResponse({"built": False, "code": code, "error": text}, status_code=status)
+        return error_response(request, status, message=text, base=f"/p/{secret}", code=code)
 
     async def static(self, request: Request) -> Response:
         entry = pages.STATIC_FILES.get(str(request.path_params["name"]))
@@ -405,6 +483,13 @@ class Portal:
         return response
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Every HTTP error the routes or the router raise (an unknown path is a 404 here too), as the portal's
+    own page in its language."""
+    assert isinstance(exc, HTTPException)
+    return error_response(request, exc.status_code, headers=dict(exc.headers) if exc.headers else None)
+
+
 def create_app(config: PortalConfig) -> Any:
     portal = Portal(config)
     routes = [
@@ -413,11 +498,21 @@ def create_app(config: PortalConfig) -> Any:
         Route("/p/{secret}/form", portal.blank_form, methods=["GET"]),
         Route("/p/{secret}/feedback/{upload_id}", portal.feedback, methods=["GET"]),
         Route("/p/{secret}/unit/{code}", portal.unit_page, methods=["GET"]),
+        Route("/p/{secret}/unit/{code}/file/{sha}", portal.unit_file, methods=["GET"]),
+        Route("/p/{secret}/unit/{code}/feedback/{sha}", portal.unit_feedback, methods=["GET"]),
         Route("/p/{secret}/build", portal.build, methods=["POST"]),
         Route("/p/{secret}/report/{date}/{index}", portal.report_file, methods=["GET"]),
         Route("/p/{secret}/mail/remind/{date}/{unit}", portal.mail_draft, methods=["GET"]),
         Route("/static/{name}", portal.static, methods=["GET"]),
     ]
-    app = Starlette(routes=routes)
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            portal.uploads.close()  # the warm reader processes end with the server
+
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error}, lifespan=lifespan,
+                    middleware=[Middleware(Guard, outbox=config.outbox, read_timeout=config.read_timeout)])
     app.state.portal = portal
     return SecurityHeaders(app)

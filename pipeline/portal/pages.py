@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 
 from pipeline.plan import Plan
-from pipeline.plan.clock import campaign_tz
+from pipeline.problem_words import problem_message
+from pipeline.problems import Problem, catalogue
 from pipeline.texts import load_data
 
 HERE = Path(__file__).resolve().parent
@@ -24,6 +27,8 @@ STATIC_FILES = {
     "portal.css": ("portal.css", "text/css; charset=utf-8"),
     "upload.js": ("upload.js", "text/javascript; charset=utf-8"),
 }
+#: problem parameters that hold a figure's label or a unit's name as the plan writes it in Kazakh: a Russian
+#: page shows the plan's Russian label or name instead.
 
 
 def wording(lang: str, plan: Plan | None = None) -> dict[str, Any]:
@@ -121,3 +126,41 @@ def short_names(plan: Plan, lang: str) -> dict[str, str]:
 def next_date(plan: Plan, today: dt.date) -> dt.date | None:
     """The first reporting date not yet past (a date's deadline is the end of that day)."""
     return next((d for d in plan.dates if d >= today), None)
+
+
+def problem_view(problem: Problem | Mapping[str, Any], lang: str, plan: Plan) -> dict[str, Any]:
+    """One problem as a page shows it: severity, sheet, cell, code and the message in the page's language.
+
+    A problem of the audit log is a dict; its recorded `params` let a Russian page say it in Russian
+    (records written before they were kept say it in Kazakh, as recorded)."""
+    if isinstance(problem, Problem):
+        code, severity, sheet, cell = problem.code, problem.severity, problem.sheet, problem.cell
+        params: dict[str, str] | None = dict(problem.params)
+        recorded = problem.message
+    else:
+        code, severity = str(problem.get("code", "")), str(problem.get("severity", ""))
+        sheet, cell = problem.get("sheet"), problem.get("cell")
+        raw = problem.get("params")
+        params = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else None
+        recorded = str(problem.get("message", ""))
+    message = recorded
+    if code in catalogue() and params is not None:
+        message = problem_message(Problem(code, "", params=tuple(sorted(params.items()))), lang, plan)
+    return {"code": code, "severity": severity, "sheet": sheet, "cell": cell, "message": message}
+
+
+def first_to_fix(problems: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """What a district should correct first: the first error in its workbook (the one that keeps a figure
+    out of the report), else None."""
+    return next((p for p in problems if p["severity"] == "error"), None)
+
+
+def query(base: Mapping[str, str], **changes: str | None) -> str:
+    """`?a=1&b=2` from the page's own query with some values changed (None drops a key)."""
+    values = {k: v for k, v in base.items() if k in ("lang", "upload", "built")}
+    for key, value in changes.items():
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value
+    return "?" + urlencode(values) if values else ""

@@ -13,11 +13,11 @@ from typing import Any
 
 from pipeline.aggregate.model import ReportData
 from pipeline.render import tables
+from pipeline.render.charts import charts_context
 from pipeline.render.language import KAZAKH, LANGUAGES, Language
 from pipeline.render.prose import prose
-from pipeline.render.tables import key_figures
 
-__all__ = ["build_context", "key_figures"]
+__all__ = ["build_context"]
 
 
 def build_context(
@@ -27,10 +27,11 @@ def build_context(
     ("kk" or "ru")."""
     lang = LANGUAGES[language] if isinstance(language, str) else language
     context: dict[str, Any] = {}
-    context["district"] = tables.district(data, lang)
+    # The form's parts (render/tables.py, render/charts.py): tables and charts from the plan's roles.
+    context["annex"] = tables.annex(data, lang)
     context["timeliness"] = tables.timeliness(data, lang)
-    context["charts"] = [{"name": name, "path": str(path)} for name, path in (chart_paths or {}).items()]
+    context["campaign_table"] = tables.campaign_table(data, lang)
+    context["charts"] = charts_context(data, chart_paths, lang)
     # The annex line states the annex's real size: one sheet per annex table.
-    sheets = len(context["annex"]["tables"]) if "annex" in context else 1
-    context.update(prose(data, lang, annex_sheets=sheets))
+    context.update(prose(data, lang, annex_sheets=len(context["annex"]["tables"])))
     return context

@@ -18,6 +18,8 @@ from typing import Any
 
 import jinja2
 from docx import Document
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 
@@ -30,7 +32,11 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 DEFAULT_TEMPLATE = TEMPLATES_DIR / "report.docx"
 #: language → its template file (staff edit each in Word); made by templates/make_template.py.
 TEMPLATES: dict[str, Path] = {"kk": DEFAULT_TEMPLATE, "ru": TEMPLATES_DIR / "report-ru.docx"}
-CHART_WIDTH = Mm(165)
+CHART_WIDTH = Mm(160)
+#: Captions (Word: Alt Text → Title) of the template's tables whose columns come from the data: their column
+#: widths are set from the context after rendering (`_set_widths`).
+ANNEX_TABLE = "mz:annex"
+CAMPAIGN_TABLE = "mz:campaign"
 # Template syntax left in the output means a broken tag (e.g. `{ { x }}` or a tag split by an edit).
 _LEFTOVER = re.compile(r"\{\{|\{%|\}\}|%\}")
 # Parts whose text a reader sees: body, headers, footers, footnotes.
@@ -93,14 +99,17 @@ def normalise_zip(data: bytes, moment: dt.datetime, *, replace: Mapping[str, byt
     return out.getvalue()
 
 
-def _set_properties(docx_bytes: bytes, date: dt.date, language: str) -> bytes:
+def _set_properties(docx_bytes: bytes, data: ReportData, language: str) -> bytes:
     doc = Document(io.BytesIO(docx_bytes))
     props = doc.core_properties
-    t = LANGUAGES[language].words["template"]
-    moment = report_moment(date)
-    props.author = t["document_author"]
-    props.last_modified_by = t["document_author"]
-    props.title = t["document_title"]
+    lang = LANGUAGES[language]
+    plan = data.plan
+    moment = report_moment(data.date)
+    author = str(lang.pick(plan.department, "name"))
+    props.author = author
+    props.last_modified_by = author
+    props.title = str(lang.words["template"]["document_title"]).format(
+        campaign=lang.pick(plan.campaign, "name_genitive"))
     props.revision = 1
     props.created = props.modified = props.last_printed = moment
     buf = io.BytesIO()
@@ -126,12 +135,51 @@ def render_bytes(
         tpl.render(context, jinja_env=jinja_env(), autoescape=True)
     except jinja2.UndefinedError as exc:
         raise RenderError(f"{template}: the template needs a field the data does not supply: {exc}") from exc
+    _set_widths(tpl.docx, context)
     buf = io.BytesIO()
     tpl.save(buf)
-    result = _set_properties(buf.getvalue(), data.date, language)
+    result = _set_properties(buf.getvalue(), data, language)
     check_no_template_syntax(result)
     replace = _put_back(result, literal)
     return normalise_zip(result, report_moment(data.date), replace=replace)
+
+
+def _set_widths(doc: Any, context: Mapping[str, Any]) -> None:
+    """Column widths of the tables whose columns the template loops over (`{%tc for %}`): docxtpl repeats
+    the loop's cell as it is and spreads the grid evenly; the widths render/tables.py decided (millimetres)
+    are set on the grid and every cell, table by table in document order."""
+    widths = {ANNEX_TABLE: [t["widths"] for t in context["annex"]["tables"]],
+              CAMPAIGN_TABLE: [t["widths"] for t in context["campaign_table"]["tables"]] if context.get("campaign_table") else []}
+    for table in doc.tables:
+        caption = table._tbl.tblPr.find(qn("w:tblCaption"))
+        name = caption.get(qn("w:val")) if caption is not None else None
+        if name not in widths or not widths[name]:
+            continue
+        _apply_widths(table, widths[name].pop(0))
+
+
+def _apply_widths(table: Any, widths_mm: list[float]) -> None:
+    twips = [int(Mm(w).twips) for w in widths_mm]
+    grid = table._tbl.tblGrid
+    for col in list(grid):
+        grid.remove(col)
+    for width in twips:
+        col = OxmlElement("w:gridCol")
+        col.set(qn("w:w"), str(width))
+        grid.append(col)
+    for row in table._tbl.tr_lst:
+        for cell, width in zip(row.tc_lst, twips):
+            tc_pr = cell.get_or_add_tcPr()
+            tc_w = tc_pr.find(qn("w:tcW"))
+            if tc_w is None:
+                tc_w = OxmlElement("w:tcW")
+                tc_pr.insert(0, tc_w)
+            tc_w.set(qn("w:w"), str(width))
+            tc_w.set(qn("w:type"), "dxa")
+    tbl_w = table._tbl.tblPr.find(qn("w:tblW"))
+    if tbl_w is not None:
+        tbl_w.set(qn("w:w"), str(sum(twips)))
+        tbl_w.set(qn("w:type"), "dxa")
 
 
 _SYNTAX_CHARS = re.compile(r"[{}%]")

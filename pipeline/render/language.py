@@ -18,6 +18,7 @@ from functools import cache, cached_property
 from typing import Any, Literal
 
 from babel import Locale
+from babel.dates import format_date
 from babel.numbers import NumberPattern, parse_pattern
 
 from pipeline.plan.model import Unit
@@ -136,14 +137,16 @@ class Language:
         return str(self.locale.months["format"]["wide"][date.month])
 
     def day(self, date: dt.date, role: DateRole, *, year: bool = True) -> str:
-        """«2017 жылғы 17 тамыздағы» / «17 августа 2017 года»; no-break spaces keep a date on one line."""
+        """«2019 жылғы 12 наурыздағы» / «12 марта 2019 года»; no-break spaces keep a date on one line."""
         day_month = f"{date.day}{NBSP}{self.month(date, role)}"
         if not year:
             return day_month
         return str(self.words["dates"]["with_year"]).format(day_month=day_month, year=date.year)
 
-    def short_date(self, date: dt.date) -> str:
-        return date.strftime("%d.%m.%Y")
+    def table_date(self, date: dt.date) -> str:
+        """Babel's long format (Kazakh «<year> ж. <day> <month>», Russian «<day> <month's genitive> <year> г.»):
+        for table headers, not running text."""
+        return str(format_date(date, "long", locale=self.code))
 
     # --- words ------------------------------------------------------------------------------------------
     def lower_first(self, text: str) -> str:
@@ -165,7 +168,7 @@ class Language:
 
     def join_groups(self, pieces: Sequence[str]) -> str:
         """Lists joined into one: with commas only when one of them has its own «және» / «и» (a second
-        conjunction would read twice: «Орал қаласында және Зеленов және Сырым аудандарында»)."""
+        conjunction would read twice: «Алау қаласында және Бірлік және Достық аудандарында»)."""
         conj = f" {self.words['lists']['and']} "
         return ", ".join(pieces) if any(conj in p for p in pieces) else self.join(pieces)
 
@@ -176,7 +179,7 @@ class Language:
         return ", ".join(parts[:-1]) + f" {conj} " + parts[-1]
 
     def unit_form(self, unit: Unit, role: UnitRole) -> str | None:
-        """One unit's name in the case its role needs: «Зеленов ауданында», «Зеленовском районе» (a Russian
+        """One unit's name in the case its role needs: «Бірлік ауданында», «Бирликском районе» (a Russian
         preposition stays in the sentence pattern: «в {units}»). None when the plan gives no such form (a
         Russian copy of a plan without `cases_ru`)."""
         return self._form(unit, self.words["lists"]["roles"][role])
@@ -201,12 +204,12 @@ class Language:
 
     def units(self, units: Sequence[Unit], role: UnitRole, *, notes: Mapping[str, str] | None = None,
               noun: Mapping[str, str] | None = None) -> str:
-        """A list of units in the form its role needs: «Орал қаласында, Ақжайық, Казталов және Сырым
-        аудандарында» / «г. Уральске, Зеленовском и Сырымском районах» (districts share one plural noun,
+        """A list of units in the form its role needs: «Алау қаласында, Бірлік, Достық және Жұлдыз
+        аудандарында» / «г. Алау, Бирликском и Достыкском районах» (districts share one plural noun,
         a city keeps its own form from the plan). A unit with a note («түсіндірмесі: «…»») stands apart with
         the note after it. Where the plan lacks a case form, `noun` (the plan's unit noun in that case,
         CLDR category → form) counts the units and the names follow in the nominative: «2 акиматах
-        (г. Уральск и Зеленовский район)»."""
+        (г. Алау и Бирликский район)»."""
         notes = notes or {}
         if notes:
             # Units sharing one note are listed together with the note once after them.
@@ -227,7 +230,7 @@ class Language:
         forms = {u.code: self._form(u, case) for u in units}
         if any(f is None for f in forms.values()):
             # No case form in the plan: the units counted with the plan's noun in that case, named in the
-            # nominative («2 акиматах (Зеленовский и Сырымский районы)», «акимате (г. Уральск)»).
+            # nominative («2 акиматах (Бирликский и Достыкский районы)», «акимате (г. Алау)»).
             names = self.units(units, "subject", notes=notes)
             if not noun:
                 return names

@@ -1,4 +1,7 @@
-"""Workbook for analysts: figures per reporting date, statuses and timeliness, with deterministic bytes."""
+"""Workbook for analysts: figures per reporting date, statuses and timeliness, with deterministic bytes.
+
+In Kazakh. Nothing of a campaign in its fixed words: the unit column's header, the units' total row and
+the workbook's author come from the plan (`region.units`, `department.name`)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from pipeline.atomic import atomic_write
 from pipeline.plan.model import Figure
 from pipeline.render.cells import safe_cell_text
 from pipeline.render.docx import report_moment
-from pipeline.render.kazakh import fmt_date_short, words
+from pipeline.render.language import KAZAKH
 from pipeline.render.reuse import OutputCache, frame_digest, key_of
 from pipeline.render.xlsx_writer import Book, Cell, sheet_xml
 from pipeline.safe_text import starts_formula
@@ -80,7 +83,7 @@ def shown(fig: Figure, value: object) -> object:
 
 def _figures_sheet(book: Book, cells: _Cells, data: ReportData, date: Any, reuse: OutputCache | None = None,
                    plan_repr: str = "") -> None:
-    plan, w = data.plan, words()["xlsx"]
+    plan, w = data.plan, KAZAKH.words["xlsx"]
     frame = data.history[date]
     key = ""
     if reuse is not None:
@@ -98,7 +101,7 @@ def _figures_sheet(book: Book, cells: _Cells, data: ReportData, date: Any, reuse
     # A saved file's row does not grow for wrapped text on its own: the header row gets the height it needs.
     lines = max(math.ceil(len(h) / HEADER_CHARS_PER_LINE) for h in headers) if headers else 1
     rows: list[Row] = [
-        [cells.text(w["unit"], bold=True, wrap=True)] + [cells.text(h, bold=True, wrap=True) for h in headers],
+        [cells.text(plan.region.units.header, bold=True, wrap=True)] + [cells.text(h, bold=True, wrap=True) for h in headers],
         [cells.text(w["code"], bold=True)] + [cells.text(fig.code) for fig in figures],
     ]
     # One column at a time out of the frame: `frame.at` per unit × figure was the other half of the time.
@@ -116,10 +119,13 @@ def _figures_sheet(book: Book, cells: _Cells, data: ReportData, date: Any, reuse
     totals = data.totals_at(date)
     # The total of a yes/no column is the number of units that said yes: a count, not a word.
     total_formats = [number_format("count") if fig.unit == "yesno" else fmt for fig, fmt in zip(figures, formats)]
-    rows.append([cells.text(w["total"], bold=True)]
+    # The units' sum: the department's own figures are on the next row, not in it (figures.csv's `oblast`).
+    units_total = str(w["units_total"]).format(units=plan.region.units.nominative)
+    rows.append([cells.text(units_total[:1].upper() + units_total[1:], bold=True)]
                 + [cells.number(shown(fig, totals.get(fig.code)), fmt, bold=True)
                    for fig, fmt in zip(figures, total_formats)])
-    # The department's own figures (I.1, I.2 and its share of II.1–II.3) are not part of the units' total.
+    # The department's own figures (the items it reports itself, and its share of those it reports with the
+    # units) are not part of the units' total.
     own = data.department_at(date).figures
     rows.append([cells.text(plan.department.name, bold=True)]
                 + [cells.number(shown(fig, own.get(fig.code)), fmt) for fig, fmt in zip(figures, formats)])
@@ -131,12 +137,12 @@ def _figures_sheet(book: Book, cells: _Cells, data: ReportData, date: Any, reuse
 
 
 def _statuses_sheet(book: Book, cells: _Cells, data: ReportData) -> None:
-    plan, w = data.plan, words()["xlsx"]
+    plan, w = data.plan, KAZAKH.words["xlsx"]
     items = list(plan.items)
     text_codes = list(data.texts.columns)
     widths = {1: NAME_WIDTH, **{k: 40 for k in range(len(items) + 2, len(items) + 2 + len(text_codes))}}
     rows: list[Row] = [
-        [cells.text(w["unit"], bold=True)]
+        [cells.text(plan.region.units.header, bold=True)]
         + [cells.text(item.code, bold=True) for item in items]
         + [cells.text(plan.figure_by_code[code].label if code in plan.figure_by_code else code, bold=True)
            for code in text_codes]
@@ -169,18 +175,19 @@ def _statuses_sheet(book: Book, cells: _Cells, data: ReportData) -> None:
 
 
 def _timeliness_sheet(book: Book, cells: _Cells, data: ReportData) -> None:
-    plan, w = data.plan, words()["xlsx"]
-    states = words()["timeliness"]
+    plan, w = data.plan, KAZAKH.words["xlsx"]
+    states = KAZAKH.words["timeliness"]
     widths = dict(zip(range(1, 6), (24, 18, 22, 12, 32)))
     sheet: list[Row] = [[cells.text(head, bold=True)
-                         for head in (w["unit"], w["reporting_date"], w["state"], w["days_late"], w["file"])]]
+                         for head in (plan.region.units.header, w["reporting_date"], w["state"], w["days_late"],
+                                      w["file"])]]
     order = {u.code: n for n, u in enumerate(plan.units)}
     rows = sorted(data.timeliness, key=lambda t: (t.date, order.get(t.unit, 99)))
     short_dates: dict[Any, str] = {}
     for t in rows:
         unit = plan.unit_by_code.get(t.unit)
         if t.date not in short_dates:
-            short_dates[t.date] = fmt_date_short(t.date)
+            short_dates[t.date] = KAZAKH.table_date(t.date)
         sheet.append([
             cells.text(unit.name if unit else t.unit),
             cells.text(short_dates[t.date]),
@@ -201,7 +208,7 @@ def summary_bytes(data: ReportData, reuse: OutputCache | None = None) -> bytes:
     _statuses_sheet(book, cells, data)
     _timeliness_sheet(book, cells, data)
     # Dated to the report, not to the moment of writing: the same data give the same bytes.
-    return book.save(creator=words()["template"]["document_author"], moment=report_moment(data.date))
+    return book.save(creator=data.plan.department.name, moment=report_moment(data.date))
 
 
 def write_summary(data: ReportData, path: Path, reuse: OutputCache | None = None) -> Path:

@@ -485,7 +485,8 @@ def run_bench(counts: Sequence[int], *, work: Path | None = None, repeat: int = 
 
 
 # ---------------------------------------------------------------------------------------------------------
-# The portal under load: N districts uploading at once (issue 11)
+# The portal under load: page loads and uploads of 100 districts at once over an inbox of 200 files
+# (issues 11 and 17)
 
 
 def _post_upload(url: str, token: str, name: str, data: bytes) -> tuple[int, dict]:
@@ -515,11 +516,93 @@ def _get_json(url: str) -> dict:
         return json.loads(response.read())
 
 
-def run_portal_bench(clients: int = 13, uploads: int | None = None, *, work: Path | None = None,
-                     say: Callable[[str], None] = print) -> dict[str, float]:
-    """Start `python -m pipeline serve` on 127.0.0.1, let `clients` threads upload real sample forms at
-    once (each through its unit's link, `uploads` in all, default two per client), and check that every
-    accepted upload is in the inbox and in the audit log. Prints one `bench portal …` line."""
+def _get_page(url: str) -> tuple[int, dict]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=300) as response:
+            text = response.read().decode("utf-8")
+            return response.status, {"page": text}
+    except urllib.error.HTTPError as exc:
+        return exc.code, {}
+
+
+def renamed_copy(data: bytes, n: int) -> bytes:
+    """The same workbook as other bytes: the zip's end record gets a comment (readers ignore it)."""
+    end = data.rfind(b"PK\x05\x06")
+    if end < 0 or len(data) != end + 22 + struct.unpack_from("<H", data, end + 20)[0]:
+        raise ValueError("not a zip with its end record last")
+    comment = f"copy {n}".encode()
+    return data[: end + 20] + struct.pack("<H", len(comment)) + comment
+
+
+@dataclass
+class Burst:
+    """What `clients` requests made at once answered: status, time and body of each."""
+
+    kind: str
+    answers: list[tuple[int, dict]] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(status != 200 for status, _ in self.answers)
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.seconds)
+        if not ordered:
+            return 0.0
+        return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def _burst(kind: str, jobs: list[Callable[[], tuple[int, dict]]]) -> Burst:
+    """Every job in its own thread, released together; each timed from the release to its answer."""
+    burst = Burst(kind)
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(jobs))
+
+    def client(job: Callable[[], tuple[int, dict]]) -> None:
+        barrier.wait()
+        start = time.perf_counter()
+        try:
+            answer = job()
+        except OSError as exc:
+            answer = (0, {"error": repr(exc)})
+        with lock:
+            burst.seconds.append(time.perf_counter() - start)
+            burst.answers.append(answer)
+
+    threads = [threading.Thread(target=client, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return burst
+
+
+@dataclass
+class PortalRun:
+    pages: Burst
+    uploads: Burst
+    mixed: Burst
+    files: int
+    #: stored uploads missing from the inbox or the audit log, and inbox/portal files no record names
+    lost: int = 0
+    unaudited: int = 0
+
+
+def run_portal_bench(clients: int = 100, files: int = 200, *, work: Path | None = None,
+                     say: Callable[[str], None] = print) -> PortalRun:
+    """Start `python -m pipeline serve` on 127.0.0.1 over an inbox of `files` e-mailed forms, then let
+    `clients` requests come at once, three times: page loads (districts' and the department's), uploads
+    (each a distinct real form of the client's unit), and both mixed. Every stored upload must be in the
+    inbox and in the audit log, and every file the portal put in the inbox must have its record. Prints:
+
+        bench portal pages clients=N files=F p50_s=… p95_s=… errors=0
+        bench portal uploads clients=N p50_s=… p95_s=… errors=0 lost=0
+        bench portal mixed clients=N p50_s=… p95_s=… errors=0 lost=0 unaudited=0
+    """
     import socket
     import urllib.error
     import urllib.request
@@ -528,7 +611,6 @@ def run_portal_bench(clients: int = 13, uploads: int | None = None, *, work: Pat
     from pipeline.portal.access import portal_dir
     from pipeline.tools.samples import generate_samples
 
-    uploads = uploads or 2 * clients
     plan = load_plan()
     with tempfile.TemporaryDirectory(prefix="bench-portal-") as tmp:
         root = Path(work) if work else Path(tmp)
@@ -536,7 +618,10 @@ def run_portal_bench(clients: int = 13, uploads: int | None = None, *, work: Pat
         inbox.mkdir(parents=True, exist_ok=True)
         samples = generate_samples(plan, root / "samples")
         units = [u.code for u in plan.units]
-        by_unit = {u: [f.path for f in samples.files if f.unit == u] for u in units}
+        by_unit = {u: [f.path.read_bytes() for f in samples.files if f.unit == u] for u in units}
+        forms = [f.path.read_bytes() for f in samples.files]
+        for n in range(files):  # the mail of a campaign: every unit's forms, corrections as other bytes
+            (inbox / f"mail-{n:04d}.xlsx").write_bytes(renamed_copy(forms[n % len(forms)], n))
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
@@ -544,7 +629,8 @@ def run_portal_bench(clients: int = 13, uploads: int | None = None, *, work: Pat
         links = dict(make_links(outbox, plan, base))
         server = subprocess.Popen(
             [sys.executable, "-m", "pipeline", "serve", "--port", str(port), "--inbox", str(inbox),
-             "--outbox", str(outbox)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             "--outbox", str(outbox)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        counter = iter(range(10**6))
         try:
             deadline = time.monotonic() + 60
             while True:
@@ -555,57 +641,51 @@ def run_portal_bench(clients: int = 13, uploads: int | None = None, *, work: Pat
                     if time.monotonic() > deadline or server.poll() is not None:
                         raise RuntimeError("the portal did not start") from None
                     time.sleep(0.2)
-            # Upload k of client c: its unit's k-th distinct sample form (never the same bytes twice).
-            plan_of = [[] for _ in range(clients)]
-            for n in range(uploads):
-                c = n % clients
+            tokens = {u: _get_json(links[u])["csrf"] for u in units}
+            _get_json(links["department"])  # the first status reads the inbox: before the clock starts
+
+            def page(c: int) -> Callable[[], tuple[int, dict]]:
+                url = links["department"] if c % 2 else links[units[c % len(units)]]
+                return lambda: _get_page(url)
+
+            def upload(c: int) -> Callable[[], tuple[int, dict]]:
                 unit = units[c % len(units)]
-                plan_of[c].append(by_unit[unit][(len(plan_of[c]) + c // len(units)) % len(by_unit[unit])])
-            latencies: list[float] = []
-            answers: list[tuple[int, dict]] = []
-            lock = threading.Lock()
-            barrier = threading.Barrier(clients)
+                n = next(counter)
+                data = renamed_copy(by_unit[unit][n % len(by_unit[unit])], 10**6 + n)
+                return lambda: _post_upload(links[unit] + "/upload", tokens[unit], f"{unit} {n}.xlsx", data)
 
-            def client(c: int) -> None:
-                link = links[units[c % len(units)]]
-                token = _get_json(link)["csrf"]
-                barrier.wait()
-                for path in plan_of[c]:
-                    start = time.perf_counter()
-                    try:
-                        answer = _post_upload(link + "/upload", token, path.name, path.read_bytes())
-                    except OSError:
-                        answer = (0, {})
-                    with lock:
-                        latencies.append(time.perf_counter() - start)
-                        answers.append(answer)
-
-            threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            pages = _burst("pages", [page(c) for c in range(clients)])
+            uploads = _burst("uploads", [upload(c) for c in range(clients)])
+            mixed = _burst("mixed", [(upload if c % 2 else page)(c) for c in range(clients)])
         finally:
             server.terminate()
-            server.wait(timeout=30)
-        errors = sum(status != 200 for status, _ in answers)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        run = PortalRun(pages, uploads, mixed, files)
         audit_path = portal_dir(outbox) / "audit.jsonl"
-        audited = {(r.get("sha256"), r.get("stored_name")) for r in
-                   (json.loads(line) for line in audit_path.read_text(encoding="utf-8").splitlines())} \
-            if audit_path.exists() else set()
-        lost = 0
-        for status, body in answers:
-            if status == 200 and body.get("stored"):
-                name = body.get("stored_name") or ""
-                on_disk = (inbox / name).is_file()
-                in_log = any(sha == body.get("sha256") for sha, _ in audited)
-                lost += not (on_disk and in_log)
-        ordered = sorted(latencies)
-        p50 = statistics.median(ordered) if ordered else 0.0
-        p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)] if ordered else 0.0
-        say(f"bench portal clients={clients} uploads={len(answers)} p50_s={p50:.2f} p95_s={p95:.2f} "
-            f"errors={errors} lost={lost}")
-        return {"clients": clients, "uploads": len(answers), "p50_s": p50, "p95_s": p95, "errors": errors, "lost": lost}
+        records = [json.loads(line) for line in audit_path.read_text(encoding="utf-8").splitlines()] \
+            if audit_path.exists() else []
+        recorded = {(r.get("stored_name"), r.get("sha256")) for r in records if r.get("stored")}
+        lost = {}
+        for burst in (uploads, mixed):
+            lost[burst.kind] = sum(
+                1 for status, body in burst.answers if status == 200 and body.get("stored") and not (
+                    (inbox / str(body.get("stored_name") or "")).is_file()
+                    and (body.get("stored_name"), body.get("sha256")) in recorded))
+        run.lost = sum(lost.values())
+        named = {name for name, _ in recorded}
+        run.unaudited = sum(1 for p in (inbox / "portal").glob("*") if f"portal/{p.name}" not in named) \
+            if (inbox / "portal").is_dir() else 0
+        say(f"bench portal pages clients={clients} files={files} p50_s={pages.quantile(0.5):.2f} "
+            f"p95_s={pages.quantile(0.95):.2f} errors={pages.errors}")
+        say(f"bench portal uploads clients={clients} p50_s={uploads.quantile(0.5):.2f} "
+            f"p95_s={uploads.quantile(0.95):.2f} errors={uploads.errors} lost={lost['uploads']}")
+        say(f"bench portal mixed clients={clients} p50_s={mixed.quantile(0.5):.2f} p95_s={mixed.quantile(0.95):.2f} "
+            f"errors={mixed.errors} lost={lost['mixed']} unaudited={run.unaudited}")
+        return run
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -16,10 +16,11 @@ def problem_codes_markdown() -> str:
         "do not edit by hand. Every problem in `issues.csv`, in `check` output and in the feedback workbooks",
         "carries one of these codes, the file, and where it applies the sheet and the cell.",
         "",
-        "| code | severity | where | what it means | message (Kazakh) |",
-        "|---|---|---|---|---|",
+        "| code | severity | where | what it means | message (Kazakh) | message (Russian, the portal's Russian page) |",
+        "|---|---|---|---|---|---|",
     ]
     for e in entries:
         message = e.message.replace("|", "\\|")
-        lines.append(f"| `{e.code}` | {_SEVERITY_WORDS[e.severity]} | {e.scope} | {e.title} | {message} |")
+        message_ru = e.message_ru.replace("|", "\\|")
+        lines.append(f"| `{e.code}` | {_SEVERITY_WORDS[e.severity]} | {e.scope} | {e.title} | {message} | {message_ru} |")
     return "\n".join(lines) + "\n"

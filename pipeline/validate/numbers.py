@@ -24,6 +24,7 @@ _SPACES = re.compile(r"[\s\u00a0\u2007\u2009\u202f]+")
 _CURRENCY = re.compile(r"(?:тг\.?|теңге|тенге|₸|kzt|tg)$", re.IGNORECASE)
 _SCALE_WORDS = re.compile(r"(млн|млрд|мың|тыс|mln|k)\b", re.IGNORECASE)
 _DASHES = {"-", "–", "—", "‐"}
+_DIGIT = re.compile(r"\d")
 
 _PLAIN = re.compile(r"^[+-]?\d+$")
 _SPACE_GROUPS = re.compile(r"^[+-]?\d{1,3}( \d{3})+(,\d+)?$")
@@ -59,7 +60,8 @@ def parse_number(raw: object) -> ParsedNumber:
     text = _SPACES.sub(" ", text)
     text = _CURRENCY.sub("", text).strip()
     if _SCALE_WORDS.search(text):
-        return ParsedNumber("ambiguous")
+        # «1,5 млн» could be read two ways; «бір мың» (a number in words) is no number at all.
+        return ParsedNumber("ambiguous" if _DIGIT.search(text) else "not_number")
     if _PLAIN.match(text):
         return ParsedNumber("converted", float(text))
     if _SPACE_GROUPS.match(text):

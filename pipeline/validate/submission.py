@@ -7,6 +7,7 @@ fell since the previous date, a unit far from the others) live in `pipeline.aggr
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 from pipeline.forms.layout import FORM_ID_CODE, HEADER_CODES, form_id
@@ -59,6 +60,7 @@ class Submission:
         return dt.datetime.fromtimestamp(self.raw.mtime, tz=tz).date()
 
 
+
 class FormValidator:
     """Validates read forms of one plan. Build once per run: it caches lookups derived from the plan."""
 
@@ -73,6 +75,9 @@ class FormValidator:
         self._no = {fold(a) for a in plan.yes_no.no.aliases} | {fold(plan.yes_no.no.label)}
         self._form_id = form_id(plan)
         self._status_labels = ", ".join(s.label for s in plan.statuses)
+        rules = plan.rules
+        self._earliest_fill = plan.campaign.starts - dt.timedelta(days=rules.filled_days_before_start)
+        self._latest_fill = plan.campaign.ends + dt.timedelta(days=rules.filled_days_after_end)
 
     def validate(self, raw: RawForm) -> Submission:
         sub = Submission(raw=raw, problems=list(raw.problems))
@@ -166,6 +171,14 @@ class FormValidator:
             assert filled_cell is not None
             sub.problems.append(Problem.make("filled-date-future", name, filled_cell.sheet, filled_cell.cell,
                                              value=filled.strftime("%d.%m.%Y")))
+        elif not self._earliest_fill <= filled <= self._latest_fill:
+            # Years before or after the campaign (2016, 2019 for 2017): a typo as well, not trusted either.
+            assert filled_cell is not None
+            sub.problems.append(Problem.make(
+                "filled-date-implausible", name, filled_cell.sheet, filled_cell.cell,
+                value=filled.strftime("%d.%m.%Y"), start=self._earliest_fill.strftime("%d.%m.%Y"),
+                end=self._latest_fill.strftime("%d.%m.%Y"),
+            ))
         else:
             sub.filled_date = filled
         for field_name in ("executor", "phone"):
@@ -254,6 +267,12 @@ class FormValidator:
             problem("value-not-number", value=cell.value)
             return
         value = parsed.value
+        bound = self.plan.rules.impossible_above.get(figure.unit)
+        if not math.isfinite(value) or (bound is not None and abs(value) > bound):
+            # Never a traceback (int(inf) raises) and never in a total: a stuck key in one district.
+            problem("value-out-of-range", value=typed_briefly(cell.value),
+                    limit=show_number(bound) if bound is not None else "∞")
+            return
         if value < 0:
             problem("value-negative", value=show_number(value))
             return
@@ -316,4 +335,18 @@ def _nowhere(sub: Submission) -> RawCell:
 
 def show_number(value: float) -> str:
     """A figure as people type it: 1500, not 1500.0."""
+    if not math.isfinite(value):
+        return str(value)
     return str(int(value)) if value == int(value) else str(value)
+
+
+BRIEF_CHARS = 24
+
+
+def typed_briefly(value: object) -> str:
+    """What a cell held, short enough to quote: a 400-digit number becomes «99999999999…9999 (400)»."""
+    text = str(value).strip() if isinstance(value, str) else (show_number(value) if isinstance(value, float)
+                                                              else str(value))
+    if len(text) <= BRIEF_CHARS:
+        return text
+    return f"{text[:12]}…{text[-4:]} ({len(text)})"

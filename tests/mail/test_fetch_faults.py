@@ -41,14 +41,14 @@ def audit(desk: Desk) -> list[dict]:
 def test_server_down_wrong_password_tls_and_missing_folder(desk: Desk, mailbox: Mailbox) -> None:
     write_settings(desk.root, imap=imap_table(mailbox, port=free_port(), timeout_seconds=5))
     down = fetch(desk, mailbox)
-    assert down.returncode == 6 and "[mail-server-unreachable]" in down.stderr and "Traceback" not in down.stderr
+    assert down.returncode == 8 and "[mail-server-unreachable]" in down.stderr and "Traceback" not in down.stderr
     write_settings(desk.root, imap=imap_table(mailbox))
     wrong = fetch(desk, mailbox, password="not-the-password")
-    assert wrong.returncode == 6 and "[mail-login-failed]" in wrong.stderr and "not-the-password" not in wrong.stderr
+    assert wrong.returncode == 8 and "[mail-login-failed]" in wrong.stderr and "not-the-password" not in wrong.stderr
     # Implicit TLS with the server's self-signed certificate: refused unless the settings name it.
     write_settings(desk.root, imap=imap_table(mailbox, port=mailbox.server.tls_port, tls="implicit"))
     untrusted = fetch(desk, mailbox)
-    assert untrusted.returncode == 6 and "[mail-tls-failed]" in untrusted.stderr
+    assert untrusted.returncode == 8 and "[mail-tls-failed]" in untrusted.stderr
     write_settings(desk.root, imap=imap_table(mailbox, port=mailbox.server.tls_port, tls="implicit",
                                               ca_file=str(mailbox.server.cert)))
     assert fetch(desk, mailbox).returncode == 0
@@ -56,7 +56,7 @@ def test_server_down_wrong_password_tls_and_missing_folder(desk: Desk, mailbox: 
     assert fetch(desk, mailbox).returncode == 0
     write_settings(desk.root, imap=imap_table(mailbox, folder="Аудандар"))
     missing = fetch(desk, mailbox)
-    assert missing.returncode == 6 and "[mail-folder-missing]" in missing.stderr and "Аудандар" in missing.stderr
+    assert missing.returncode == 8 and "[mail-folder-missing]" in missing.stderr and "Аудандар" in missing.stderr
     write_settings(desk.root, imap=imap_table(mailbox, tls="plain"))
     bad = fetch(desk, mailbox)
     assert bad.returncode == 2 and "[mail-settings-invalid]" in bad.stderr and "imap.tls" in bad.stderr

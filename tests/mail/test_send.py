@@ -110,14 +110,14 @@ def test_starttls_with_login_and_a_password_file(office: Path) -> None:
         # Without the certificate named, the self-signed one is not trusted: a TLS failure, nothing sent.
         write_settings(office, smtp=smtp_table(smtp, tls="starttls", user="bilim", password_file=str(secret)))
         tls = run(office, "mail", "send", "--date", DATE.isoformat(), "--send", "--again")
-        assert tls.returncode == 6 and "[mail-tls-failed]" in tls.stderr and "Traceback" not in tls.stderr
+        assert tls.returncode == 8 and "[mail-tls-failed]" in tls.stderr and "Traceback" not in tls.stderr
         assert len(smtp.received) == 2
         # A wrong password.
         write_settings(office, smtp=smtp_table(smtp, tls="starttls", user="bilim", password_env="MZ_TEST_SMTP",
                                                ca_file=str(smtp.cert)))
         wrong = run(office, "mail", "send", "--date", DATE.isoformat(), "--send", "--again",
                     env={"MZ_TEST_SMTP": "not-" + PASSWORD})
-        assert wrong.returncode == 6 and "[mail-login-failed]" in wrong.stderr
+        assert wrong.returncode == 8 and "[mail-login-failed]" in wrong.stderr
         missing = run(office, "mail", "send", "--date", DATE.isoformat(), "--send", "--again", env={"MZ_TEST_SMTP": ""})
         assert missing.returncode == 2 and "[mail-password-missing]" in missing.stderr
     # The password is never shown or kept: not on the console, not in any file the runs wrote.
@@ -131,7 +131,7 @@ def test_starttls_with_login_and_a_password_file(office: Path) -> None:
 def test_server_unreachable_oversize_and_refused_recipients(office: Path) -> None:
     write_settings(office, smtp={"host": "127.0.0.1", "port": free_port(), "tls": "none", "timeout_seconds": 5})
     down = run(office, "mail", "send", "--date", DATE.isoformat(), "--send")
-    assert down.returncode == 6 and "[mail-server-unreachable]" in down.stderr and "Traceback" not in down.stderr
+    assert down.returncode == 8 and "[mail-server-unreachable]" in down.stderr and "Traceback" not in down.stderr
     # The server accepts at most 60 kB (it says so in EHLO SIZE) and refuses the deputy's address.
     with SmtpServer(size_limit=60_000, refuse=frozenset({"deputy@akimat.example.kz"})) as smtp:
         write_settings(office, smtp=smtp_table(smtp))
@@ -200,5 +200,5 @@ def test_the_pdf_goes_with_the_report_when_one_was_made(tmp_path: Path, forms: d
     assert run(tmp_path, "mail", "send", "--date", DATE.isoformat()).returncode == 0
     draft = tmp_path / "outbox" / DATE.isoformat() / "mail" / "report" / f"report-{DATE.isoformat()}.eml"
     names = [a.get_filename() for a in parsed(draft.read_bytes()).iter_attachments()]
-    assert names == [f"akparat-{DATE}.docx", f"akparat-{DATE}-ru.docx", f"akparat-{DATE}.pdf"]
+    assert names == [f"akparat-{DATE}.docx", f"akparat-{DATE}-ru.docx", f"akparat-{DATE}.pdf", f"akparat-{DATE}-ru.pdf"]
     assert "akparat-2017-08-17.pdf" in parsed(draft.read_bytes()).get_body(("plain",)).get_content()

@@ -141,7 +141,7 @@ class LiveServer:
             "today": config.today().isoformat(), "max_upload_bytes": config.max_upload_bytes,
             "upload_rate": config.upload_rate, "request_rate": config.request_rate,
             "rate_window": config.rate_window, "check_slots": config.check_slots,
-            "refresh_seconds": config.refresh_seconds,
+            "refresh_seconds": config.refresh_seconds, "read_timeout": config.read_timeout,
         }
         self.process: subprocess.Popen[bytes] | None = None
 

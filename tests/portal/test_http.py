@@ -98,11 +98,20 @@ def test_foreign_units_file_is_refused_with_a_code_and_not_stored(client, site: 
 
 
 def test_same_bytes_twice_are_recognised_not_stored_again(client, site: Site, workbooks) -> None:
-    first = upload(client, site.links["akzhaiyk"], workbooks["akzhaiyk"]).json()
-    second = upload(client, site.links["akzhaiyk"], workbooks["akzhaiyk"], name="copy.xlsx").json()
-    assert second["stored"] is True and second["stored_name"] == first["stored_name"]
-    assert "upload-duplicate" in {p["code"] for p in second["problems"]}
+    first = upload(client, site.links["akzhaiyk"], workbooks["akzhaiyk"], name="ИИН 010203400500 Иванов Иван Петров Пётр.xlsx").json()
+    answer = upload(client, site.links["akzhaiyk"], workbooks["akzhaiyk"], name="copy.xlsx")
+    second = answer.json()
+    # Issue 17 (main answered "stored": true): nothing was stored; the answer names the earlier upload, by its
+    # time as people write it and its (masked) name.
+    assert answer.status_code == 200 and second["stored"] is False and second["stored_name"] is None
+    earlier = second["duplicate_of"]
+    assert earlier["id"] == first["id"] and earlier["name"] == "ИИН *** ***.xlsx"
+    assert __import__("re").fullmatch(r"\d\d\.\d\d\.\d{4} \d\d:\d\d", earlier["time"])
+    [duplicate] = [p for p in second["problems"] if p["code"] == "upload-duplicate"]
+    assert earlier["time"] in duplicate["message"] and "T" not in duplicate["message"].split("(")[1]
     assert len(stored_files(site)) == 1 and len(audit(site)) == 2
+    page = client.get(site.links["akzhaiyk"] + f"?upload={second['id']}")
+    assert earlier["time"] in page.text and "010203400500" not in page.text
 
 
 @pytest.mark.parametrize("path", ["/p/{fake}", "/p/{fake}/form", "/p/short", "/p/{fake}/feedback/" + "0" * 32, "/nowhere",
@@ -159,9 +168,14 @@ def test_oversized_upload_413_by_declared_length(tmp_path: Path, workbooks) -> N
         assert stored_files(site) == [] and audit(site) == []
 
 
+OFFERED = 2000  # chunks of 64 KiB: 128 MB, against a 100 kB limit
+
+
 def test_oversized_upload_413_while_streaming_without_length(tmp_path: Path) -> None:
     """A real server, a chunked body with no Content-Length: the answer 413 comes while the client is still
-    sending, long before the 13 MB offered are read."""
+    sending, long before the 128 MB offered are read. (No clock: the client offers 2,000 chunks of 64 KiB,
+    looking for an answer 20 ms after each — over 40 s in all, far more than any CI machine needs to answer
+    past the 100 kB limit — and the server must answer before the last.)"""
     import select
     import socket
 
@@ -182,7 +196,7 @@ def test_oversized_upload_413_while_streaming_without_length(tmp_path: Path) -> 
                           "Transfer-Encoding: chunked\r\n\r\n").encode())
             chunk = head + b"\0" * 65536
             try:
-                for sent in range(1, 201):  # 200 × 64 KiB offered
+                for sent in range(1, OFFERED + 1):
                     sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
                     chunk = b"\0" * 65536
                     if select.select([sock], [], [], 0.02)[0]:
@@ -196,7 +210,7 @@ def test_oversized_upload_413_while_streaming_without_length(tmp_path: Path) -> 
             except (ConnectionResetError, TimeoutError):
                 pass
         assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
-        assert sent < 200
+        assert sent < OFFERED
     assert stored_files(site) == []
 
 
@@ -318,3 +332,28 @@ def test_department_uploads_its_own_form_from_its_page(client, site: Site, workb
     [stored] = stored_files(site)
     assert stored.name.startswith("department-2017-08-17-")
     assert upload(client, dept, workbooks["oral"]).json()["problems"][0]["code"] == "upload-other-unit"
+
+
+def test_department_page_says_which_folders_it_watches(client, site: Site) -> None:
+    """After a demo run elsewhere, no one should wonder whose inbox the grid shows: the page names it."""
+    import html
+
+    page = html.unescape(client.get(site.links["department"]).text)
+    assert str(site.inbox.resolve()) in page and str(site.outbox.resolve()) in page
+    russian = html.unescape(client.get(site.links["department"] + "?lang=ru").text)
+    assert "Входящая папка" in russian and str(site.inbox.resolve()) in russian
+
+
+def test_every_word_a_template_asks_for_is_in_both_languages() -> None:
+    """A missing key renders as nothing (a heading over an empty answer): every `t.key` the templates use
+    must be in portal.yaml in both languages."""
+    import re
+
+    import yaml
+
+    from pipeline.portal.pages import TEMPLATES
+
+    wording = yaml.safe_load((TEMPLATES.parents[1] / "data" / "portal.yaml").read_text(encoding="utf-8"))
+    used = {key for template in TEMPLATES.glob("*.html")
+            for key in re.findall(r"\bt\.([a-z_]+)", template.read_text(encoding="utf-8"))}
+    assert used and not used - set(wording["kk"]) and not used - set(wording["ru"])

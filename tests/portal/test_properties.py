@@ -8,14 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.portal.access import resolve
-from pipeline.portal.uploads import _printable
+from pipeline.portal.uploads import NAME_CHARS, shown_name
 
 
 @given(st.text(max_size=300))
 def test_recorded_file_name_is_one_printable_part(name: str) -> None:
-    shown = _printable(name)
+    shown, _ = shown_name(name)
     assert "/" not in shown and "\\" not in shown
-    assert all(ch.isprintable() for ch in shown) and len(shown) <= 200
+    assert all(ch.isprintable() for ch in shown) and len(shown) <= NAME_CHARS
 
 
 @settings(max_examples=200, deadline=None)

@@ -42,6 +42,13 @@ def build_report(plan: Plan, folder: Path, text: str) -> tuple[Path, dict[str, s
     """All 13 units report for 8 August; one unit's every text cell (and its file name, one status, one
     number) holds `text`, and another file's identity cells hold it. Returns the output folder and the
     hostile unit's text cells as given."""
+    return build_report_with(plan, folder, {code: text for code in text_codes(plan)}, text)
+
+
+def build_report_with(plan: Plan, folder: Path, texts: dict[str, str], text: str) -> tuple[Path, dict[str, str]]:
+    """As `build_report`, with each of the hostile unit's text cells given its own text (`texts`: row code →
+    text; the other text cells keep their sample values); `text` goes into the file names, one status, one
+    number and the other file's identity cells."""
     not_done = next(s.label for s in plan.statuses if s.code == "not_done")
     raws: list[RawForm] = []
     given: dict[str, str] = {}
@@ -49,9 +56,9 @@ def build_report(plan: Plan, folder: Path, text: str) -> tuple[Path, dict[str, s
         values = sample_values(plan, unit.code, AUG8)
         header = {k: values.pop(k) for k in list(values) if k.startswith("form.")}
         if unit.code == HOSTILE_UNIT:
-            for code in text_codes(plan):
-                values[code] = text
-                given[code] = text
+            for code, cell_text in texts.items():
+                values[code] = cell_text
+                given[code] = cell_text
             # I.7 is due by 31 July: «not done» then has its comment quoted in the report itself.
             values["I.7.status"] = not_done
             values["I.6.status"] = text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -66,3 +68,78 @@ def test_file_names_are_made_safe():
     assert safe_name(b"\xcd\xfb\xf1\xe0\xed.xlsx".decode("utf-8", "surrogateescape")) == ("\ufffd" * 5 + ".xlsx", False)
     assert safe_name("\ud800\x0b.xlsx") == ("? .xlsx", False)
     assert safe_name(f"папка/{IIN}.xlsx") == (f"папка/{MASK}.xlsx", True)
+
+
+# --- issue 17: every way people and programs write an ИИН, and Kazakh name forms ----------------------------
+
+#: Separators the issue lists, written out here (not taken from the code): spaces of every width, tab, line
+#: breaks, invisible characters, soft hyphen, word joiner, every dash and minus sign, dot and slash.
+SEPARATORS = (" ", "\u00a0", "\u2007", "\u2009", "\u202f", "\u3000", "\t", "\n", "\r\n", "\u2028",
+              "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad",
+              "-", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2015", "\u2212", "\ufe63", "\uff0d",
+              ".", "/", "\u2215", " - ", " / ")
+KAZAKH_NAMES = ("Жұмабай", "Төлеубай", "Сейітқали", "Бекмұхамбет")
+GIVEN = ("Айдос", "Әлия", "Нұрлан", "Аружан", "Ерасыл", "Іңкәр")
+
+
+@st.composite
+def iins(draw: st.DrawFn) -> str:
+    """A date-shaped ИИН: YYMMDD, the century-and-sex digit, five more digits."""
+    born = draw(st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2016, 12, 31)))
+    century = draw(st.sampled_from("56" if born.year >= 2000 else "34"))
+    tail = draw(st.text("0123456789", min_size=5, max_size=5))
+    return f"{born:%y%m%d}{century}{tail}"
+
+
+@settings(max_examples=300)
+@given(iin=iins(), gaps=st.lists(st.sampled_from(("",) * 4 + SEPARATORS), min_size=11, max_size=11),
+       before=st.sampled_from(("ЖСН: ", "Баланың ИИН ", "", "(", "№ ")), after=st.sampled_from(("", ".", ")", " – бала")))
+def test_an_iin_with_any_separators_is_masked(iin, gaps, before, after):
+    written = iin[0] + "".join(gap + digit for gap, digit in zip(gaps, iin[1:]))
+    masked, changed = mask(f"{before}{written}{after}")
+    assert changed and masked == f"{before}{MASK}{after}"
+
+
+@settings(max_examples=200)
+@given(iin=iins().filter(lambda i: i.startswith("0")))
+def test_a_number_cell_that_lost_its_leading_zeros_is_an_iin(iin):
+    """Children born 2000–2009: as a number the ИИН loses one leading zero, or three for 2000 (00MMDD…)."""
+    assert mask_number(int(iin)) and mask_number(float(int(iin)))
+
+
+def test_a_child_born_in_2000_loses_two_or_three_zeros_and_is_still_caught():
+    assert len(str(int("000312500123"))) == 9 and mask_number(int("000312500123"))
+    assert len(str(int("001105600321"))) == 10 and mask_number(int("001105600321"))
+    # an amount of that size without a 21st-century birth digit stays a number
+    assert not mask_number(312_100_000) and not mask_number(1_105_000_000)
+
+
+@st.composite
+def name_lists(draw: st.DrawFn) -> tuple[str, list[str]]:
+    people = draw(st.lists(st.tuples(st.sampled_from(KAZAKH_NAMES), st.sampled_from(GIVEN)), min_size=2,
+                           max_size=4, unique_by=lambda p: p[0]))
+    order = draw(st.sampled_from(("surname first", "given first", "initial", "initial first")))
+    upper = draw(st.booleans())
+    written = []
+    for surname, given_name in people:
+        text = {"surname first": f"{surname} {given_name}", "given first": f"{given_name} {surname}",
+                "initial": f"{surname} {given_name[0]}.", "initial first": f"{given_name[0]}. {surname}"}[order]
+        written.append(text.upper() if upper else text)
+    joiner = draw(st.sampled_from((", ", "; ", " және ", "\n", ", ")))
+    return joiner.join(written), [p[0] for p in people]
+
+
+@settings(max_examples=300)
+@given(case=name_lists())
+def test_lists_of_kazakh_names_in_every_order_are_masked(case):
+    text, surnames = case
+    masked, changed = mask(f"Көмек алған балалар: {text}.")
+    assert changed
+    assert not any(s.casefold() in masked.casefold() for s in surnames), masked
+
+
+@pytest.mark.parametrize("names", ["Иванов Иван Петров Пётр", "ИВАНОВ ИВАН ПЕТРОВ ПЁТР",
+                                   "Жұмабай Айдос Төлеубай Әлия"])
+def test_two_names_without_a_comma_are_a_list(names):
+    masked, changed = mask(f"ИИН {IIN} {names}.xlsx")
+    assert changed and masked == f"ИИН {MASK} {MASK}.xlsx"

@@ -55,7 +55,7 @@ def overdue_line(wr: Writer, progress: facts.ItemProgress) -> str:
 
 
 def remainder_lines(wr: Writer) -> list[str]:
-    """«Мектепке әлі қайтарылмаған балалар – 107 (8 тамызда – 38, 18 қыркүйекте – 95): Орал қаласында – 30, …»"""
+    """«Мектепке әлі қайтарылмаған балалар – 107 (5 наурызда – 38, 25 наурызда – 95): Алау қаласында – 30, …»"""
     w = wr.w["attention"]
     lines = []
     for fig in wr.plan.figures:

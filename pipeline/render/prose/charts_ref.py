@@ -1,21 +1,18 @@
 """Which numbered chart the prose refers to («(1-сурет)»).
 
-The charts and their order are R2's: `pipeline.render.charts.planned_charts(data) -> list[str]`, chart
-number = position + 1. Until branch i16b is merged, `planned_charts` below is a LOCAL STAND-IN returning
-the two charts main draws today; the lead replaces it with
-`from pipeline.render.charts import planned_charts` and adjusts `ILLUSTRATES` to R2's chart names.
+The charts and their order are the form's: `pipeline.render.charts.planned_charts(data) -> list[str]`,
+chart number = position + 1 (a chart the plan's roles do not call for has no number, and the prose names
+none).
 """
 
 from __future__ import annotations
 
 from pipeline.aggregate.model import ReportData
+from pipeline.render.charts import BY_UNIT, OVER_DATES, planned_charts
 
-#: The part of the prose a chart illustrates → the chart's name in `planned_charts`.
-ILLUSTRATES: dict[str, str] = {"results": "children", "change": "dynamics"}
-
-
-def planned_charts(data: ReportData) -> list[str]:  # stand-in for R2's function (see the module's note)
-    return ["children", "dynamics"]
+#: The part of the prose a chart illustrates → the chart's name in `planned_charts`: the results by unit,
+#: the change over the reporting dates.
+ILLUSTRATES: dict[str, str] = {"results": BY_UNIT, "change": OVER_DATES}
 
 
 def chart_numbers(data: ReportData) -> dict[str, int]:

@@ -57,7 +57,7 @@ def notes_for(wr: Writer, item: Item, units: list[str]) -> dict[str, str]:
 
 
 def units_status(wr: Writer, item: Item, progress: facts.ItemProgress) -> list[str]:
-    """«Аудандар мен Орал қаласының мәліметі бойынша іс-шара 9 әкімдікте орындалды, Орал қаласында, …
+    """«Аудандар мен Алау қаласының мәліметі бойынша іс-шара 9 әкімдікте орындалды, Алау қаласында, …
     орындалу үстінде.» — past the deadline, what is not done is named with the units' comments; a yes/no
     figure that says the same thing («комиссия 10 әкімдікте құрылды; … әлі құрылмаған») says it instead;
     units that missed the date are said apart, their last status as of its date."""
@@ -274,7 +274,7 @@ def contradiction(wr: Writer, status: str | None, comment: str) -> str:
 
 # --- reporting ------------------------------------------------------------------------------------------
 def timeliness_line(wr: Writer) -> str:
-    """«Есепті күнге мәліметті 11 әкімдік мерзімінде және Қаратөбе ауданы кешігіп ұсынды. Тасқала ауданы
+    """«Есепті күнге мәліметті 11 әкімдік мерзімінде және Бірлік ауданы кешігіп ұсынды. Достық ауданы
     мәлімет ұсынбады.» — on time counted, late and missing named (counted when many)."""
     units = {u.code for u in wr.plan.units}
     now = [t for t in wr.data.timeliness_at(wr.data.date) if t.unit in units]
@@ -286,7 +286,7 @@ def timeliness_line(wr: Writer) -> str:
         parts.append(wr.word("items", "timeliness_on_time").format(count=wr.count_units(len(on_time), "subject")))
     if late:
         parts.append(wr.word("items", "timeliness_late").format(units=wr.units_or_count(late, "subject")))
-    # «13 өңір мерзімінде, Ақтөбе және Атырау облыстары кешігіп»: a second «және» would read twice.
+    # «13 өңір мерзімінде, X және Y облыстары кешігіп»: a second «және» would read twice.
     sentences = [wr.word("items", "timeliness").format(parts=wr.lang.join_groups(parts))] if parts else []
     if missing:
         sentences.append(wr.lang.upper_first(wr.word("items", "timeliness_missing", len(missing)).format(

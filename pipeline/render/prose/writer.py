@@ -137,7 +137,7 @@ class Writer:
 
     def units(self, codes: Iterable[str], role: str, notes: Mapping[str, str] | None = None) -> str:
         """Units named in the case of their role; a plan without the case form counts them instead
-        («2 акиматах (г. Уральск и …)»)."""
+        («2 акиматах (г. Алау и …)»)."""
         units = self.in_order(codes)
         noun = self.unit_noun("place" if role == "place" else "subject")
         return self.lang.units(units, role, notes=notes, noun=noun)  # type: ignore[arg-type]
