@@ -209,6 +209,7 @@ def figure_lines(wr: Writer, item: Item) -> list[str]:
     if rest:
         lines.append(wr.word("items", "plain").format(
             whole=wr.lang.upper_first(wr.whole.by), figures=wr.figures_text(rest, lambda f: wr.total(f.code))))
+    lines += [text_line(wr, fig) for fig in item.figures if fig.unit == "text" and fig.role is None]
     for fig in numeric:
         if fig.remainder is None or fig.remainder.attention or fig.code in wr.said:
             continue
@@ -217,6 +218,24 @@ def figure_lines(wr: Writer, item: Item) -> list[str]:
             lines.append(wr.lang.upper_first(wr.word("items", "remainder").format(
                 label=wr.before_dash(wr.lang.pick(fig.remainder, "label")), value=wr.value(fig, left.whole))))
     return lines
+
+
+def text_line(wr: Writer, fig: Figure) -> str:
+    """A text figure of the units: «Label: A ауданы – «…»; …» as each unit wrote it (masked when read). The
+    Russian copy quotes only what is not written in Kazakh and names the units whose text is."""
+    w, lang = wr.w["items"], wr.lang
+    texts = facts.column(wr.data.texts, fig.code) if fig.code in wr.data.texts.columns else {}
+    written = [(u, text.strip().rstrip(".")) for u in wr.plan.units
+               for text in [facts.status_code(texts.get(u.code)) or ""] if text.strip()]
+    label = lang.pick(fig, "label")
+    if not written:
+        return str(w["text_none"]).format(label=label)
+    quoted = [(u, t) for u, t in written if lang.code == "kk" or not lang.is_kazakh(t)]
+    entries = [str(w["text_entry"]).format(unit=lang.unit_name(u), text=t) for u, t in quoted]
+    kazakh = [u for u, t in written if (u, t) not in quoted]
+    if kazakh:
+        entries.append(str(w["text_kazakh"]).format(units=lang.join([lang.unit_name(u) for u in kazakh])))
+    return str(w["text"]).format(label=label, entries="; ".join(entries))
 
 
 # --- the department ------------------------------------------------------------------------------------
