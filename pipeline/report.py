@@ -28,6 +28,7 @@ from pipeline.ingest import read_files, read_inbox
 from pipeline.ingest.inbox import scan_paths
 from pipeline.ingest.isolate import ReaderService
 from pipeline.ingest.model import RawForm
+from pipeline.forms.layout import SOURCE_CODE
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan, plan_fingerprint
 from pipeline.plan.clock import local_date
 from pipeline.messages import messages
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
     from pipeline.render.reuse import OutputCache
 
 ISSUE_COLUMNS = ["file", "sheet", "cell", "code", "severity", "message"]
+#: The longest provenance (`form.source`) the manifest repeats: «sha256:» and 64 hex digits, with room to spare.
+SOURCE_MAX = 200
 
 
 def parse_report_date(plan: Plan, text: str) -> dt.date:
@@ -488,6 +491,11 @@ def _manifest(
         replaced_by = next((p.params for p in f.problems if p.code == "submission-superseded"), None)
         if replaced_by:
             entry["superseded_by"] = dict(replaced_by)["by"]
+        source = f.raw.cells.get(SOURCE_CODE)
+        if source is not None and not source.empty:
+            # A form exported from another report (an oblast's): that report's manifest.json sha256. A
+            # region's own text, so no longer than a claim of provenance needs.
+            entry["source"] = str(source.value).strip()[:SOURCE_MAX]
         if f.raw.name in feedback:
             entry["feedback"] = feedback[f.raw.name]
         if f.status == "ignored":
