@@ -389,7 +389,7 @@ def write_outputs(
     # Imported here: rendering pulls in docxtpl and (for charts) matplotlib, which `check` never needs.
     from pipeline.aggregate.build import FIGURE_COLUMNS
     from pipeline.atomic import atomic_write
-    from pipeline.render import to_pdf, write_summary
+    from pipeline.render import build_context, to_pdf, write_summary
     from pipeline.render.docx import render_bytes
     from pipeline.render.feedback import write_feedback
 
@@ -406,10 +406,13 @@ def write_outputs(
     # A file replaced by a correction is not sent back: the district has already sent a newer one.
     this_date = [f for f in own if file_date(plan, f) == data.date and f.status != "superseded"]
     feedback = write_feedback(plan, this_date, folder / "feedback", inbox, reuse)
-    atomic_write(report_path, render_bytes(data, chart_paths=charts.result()))
+    # Both copies' text and tables are built while the chart process still draws; only the charts wait.
+    contexts = {language: build_context(data, language=language) for language in ("kk", "ru")}
+    atomic_write(report_path, render_bytes(data, chart_paths=charts.result(), context=contexts["kk"]))
     # The Russian copy: same data and context builder, its own template and its own (Russian) charts.
     russian_path = folder / f"akparat-{date_text}-ru.docx"
-    atomic_write(russian_path, render_bytes(data, chart_paths=charts.result("ru"), language="ru"))
+    atomic_write(russian_path, render_bytes(data, chart_paths=charts.result("ru"), language="ru",
+                                            context=contexts["ru"]))
     if pdf:  # both copies; without LibreOffice none (the console says so)
         for docx in (report_path, russian_path):
             to_pdf(docx, folder)
