@@ -15,7 +15,7 @@ import io
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -387,7 +387,7 @@ def write_outputs(
     feedback only for those of this very date — an earlier file's feedback went out with its own date);
     `reuse`: outputs kept from earlier runs (charts, summary sheets), used when their inputs are unchanged."""
     # Imported here: rendering pulls in docxtpl and (for charts) matplotlib, which `check` never needs.
-    from pipeline.aggregate.build import FIGURE_COLUMNS
+    from pipeline.aggregate.build import FIGURE_COLUMNS, figure_rows
     from pipeline.atomic import atomic_write
     from pipeline.render import build_context, to_pdf, write_summary
     from pipeline.render.docx import render_bytes
@@ -398,7 +398,7 @@ def write_outputs(
     # The charts are drawn while the other outputs are written; the report waits for them last.
     charts.submit(data, folder / "charts", reuse, languages=("kk", "ru"))
     write_summary(data, folder / "summary.xlsx", reuse)
-    _write_csv(folder / "figures.csv", _figures_rows(data), FIGURE_COLUMNS)
+    _write_csv(folder / "figures.csv", figure_rows(data), FIGURE_COLUMNS)
     own = files if concerned is None else concerned
     _write_csv(
         folder / "issues.csv", [_issue_row(p) for f in own for p in f.problems], ISSUE_COLUMNS
@@ -427,37 +427,20 @@ def write_outputs(
     return outputs
 
 
-def _figures_rows(data: ReportData) -> list[dict[str, str]]:
-    from pipeline.aggregate.build import FIGURE_COLUMNS, figures_table
-
-    rows = []
-    for record in figures_table(data).to_dict("records"):
-        row = {}
-        for column in FIGURE_COLUMNS:
-            value = record[column]
-            if value is None or (isinstance(value, float) and value != value):
-                row[column] = ""
-            elif isinstance(value, float):
-                row[column] = str(int(value)) if value.is_integer() else repr(value)
-            else:
-                row[column] = str(value)
-        rows.append(row)
-    return rows
-
-
 def _issue_row(problem: Problem) -> dict[str, str]:
     """Every field of issues.csv: personal data masked, no control character, never a formula in Excel
     (file and sheet names and the values quoted in messages are district text)."""
     return {key: csv_cell(mask(value)[0]) for key, value in problem.as_row().items()}
 
 
-def _write_csv(path: Path, rows: list[dict[str, str]], columns: list[str]) -> None:
+def _write_csv(path: Path, rows: Iterable[dict[str, str] | list[str]], columns: list[str]) -> None:
+    """`rows`: dicts by column name, or lists in the columns' order (streamed, as figure_rows makes them)."""
     buffer = io.StringIO()
     # CRLF (RFC 4180): the csv module quotes a field holding a character of the line terminator, so a lone
     # carriage return in a district's text (a file name, a cell) is quoted too instead of ending the row.
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerows([row.get(c, "") for c in columns] if isinstance(row, dict) else row for row in rows)
     # utf-8-sig: Excel opens a CSV with Kazakh text correctly only with the byte-order mark.
     from pipeline.atomic import atomic_write
 
