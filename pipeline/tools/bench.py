@@ -44,6 +44,9 @@ from pipeline.forms import layout
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan
 
 SEED = 2017
+#: The source tree whose `python -m pipeline` is timed: this one, or another commit's checkout (`--code`),
+#: so that two commits are measured by the same harness in one session, alternately.
+_CODE: list[Path] = [Path(__file__).resolve().parents[2]]
 IMPORT_BASELINE = "import pandas, openpyxl, docxtpl"
 CHECK_BASELINE = "import python_calamine, yaml"
 
@@ -320,9 +323,10 @@ def run_cli(args: Sequence[str], *, timings: Path | None = None) -> RunStats:
     cmd = [sys.executable, "-m", "pipeline", *args]
     if timings is not None:
         timings.unlink(missing_ok=True)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = {**os.environ, "PYTHONPATH": str(_CODE[0])}
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    # cwd too: `python -m` puts the working folder before PYTHONPATH.
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=_CODE[0])
     with _TreeMemory(proc.pid) as tree:
         _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
@@ -512,7 +516,7 @@ def compile_package() -> None:
     the libraries of the baselines come compiled from their wheels."""
     import compileall
 
-    compileall.compile_dir(str(Path(__file__).resolve().parents[1]), quiet=1)
+    compileall.compile_dir(str(_CODE[0] / "pipeline"), quiet=1)
 
 
 def bench_check(work: Path, *, repeat: int, say: Callable[[str], None]) -> tuple[float, float]:
@@ -528,7 +532,7 @@ def bench_check(work: Path, *, repeat: int, say: Callable[[str], None]) -> tuple
     blank = write_form(plan, unit, folder / "blank.xlsx")
     form = folder / "form.xlsx"
     fill_form(blank, form, sample_values(plan, unit, plan.dates[1], SEED))
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = {**os.environ, "PYTHONPATH": str(_CODE[0])}
     checks, imports = [], []
     for _ in range(5 * repeat):
         start = time.perf_counter()
@@ -536,7 +540,7 @@ def bench_check(work: Path, *, repeat: int, say: Callable[[str], None]) -> tuple
         imports.append(time.perf_counter() - start)
         start = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "pipeline", "check", str(form)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, env=env)
+                              stderr=subprocess.DEVNULL, env=env, cwd=_CODE[0])
         checks.append(time.perf_counter() - start)
         if done.returncode not in (0, 1):
             raise RuntimeError(f"check exited with {done.returncode}")
@@ -547,14 +551,20 @@ def bench_check(work: Path, *, repeat: int, say: Callable[[str], None]) -> tuple
 
 
 def run_bench(counts: Sequence[int], *, work: Path | None = None, repeat: int = 3, workers: int = 2,
-              startup: bool = True, say: Callable[[str], None] = print) -> list[Result]:
+              startup: bool = True, say: Callable[[str], None] = print, code: Path | None = None) -> list[Result]:
+    """`code`: time the pipeline of this source tree (a checkout of another commit, holding `pipeline/`)
+    instead of this one; the harness, the files and the baselines stay the same."""
     own = work is None
-    work = Path(tempfile.mkdtemp(prefix="mz-bench-")) if work is None else work
+    work = Path(tempfile.mkdtemp(prefix="mz-bench-")) if work is None else work.resolve()
+    _CODE[0] = Path(code).resolve() if code is not None else Path(__file__).resolve().parents[2]
+    if not (_CODE[0] / "pipeline" / "__main__.py").is_file():
+        raise ValueError(f"{_CODE[0]} holds no pipeline package")
     work.mkdir(parents=True, exist_ok=True)
     base_plan = load_plan()
     results: list[Result] = []
     try:
         say(f"bench: {os.cpu_count()} cores, {workers} reader workers, {repeat} repeats, medians; in {work}; "
+            f"code {_CODE[0]}; "
             f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         compile_package()
         check = start = None
