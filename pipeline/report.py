@@ -307,7 +307,7 @@ def _write_and_publish(plan: Plan, plan_path: Path, data: ReportData, files: lis
         # The chart process may still be drawing into the run folder: let it finish (or fail) first, so
         # that it neither recreates the folder after it is removed nor dies on a closed pipe.
         with contextlib.suppress(Exception):
-            charts.result()
+            charts.finish()
         discard_run_dir(run_dir)  # a failed run leaves nothing behind; the published report is untouched
         raise
     except BaseException:
