@@ -137,6 +137,8 @@ def test_cached_cells_are_made_when_used_and_a_row_that_would_not_decode_is_stil
     thawed = [f for f in again if isinstance(f.cells, LazyCells)]
     assert thawed and cache.hits == len(thawed)
     assert _dicts(again) == _dicts(first) and [f.cells for f in again] == [f.cells for f in first]
+    # the same repr as read afresh: reused outputs (feedback) are keyed by it
+    assert [repr(f) for f in again] == [repr(f) for f in first]
     victim = thawed[0]
     code = next(iter(victim.cells))
     assert victim.cells[code] is victim.cells[code]  # made once

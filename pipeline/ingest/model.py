@@ -86,7 +86,9 @@ class LazyCells(Mapping[str, "RawCell"]):
         return code in self._json
 
     def __repr__(self) -> str:
-        return f"LazyCells({dict(self)!r})"
+        # The plain dict's repr: output-reuse keys hash a verdict by its repr (pipeline.render.reuse), and
+        # a form from the cache must give the key the same form read afresh gives.
+        return repr(dict(self))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (dict, (dict(self),))  # pickled (to a worker, a queue) as the plain dict it stands for
