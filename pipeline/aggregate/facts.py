@@ -38,7 +38,8 @@ def status_code(value: object) -> str | None:
 
 def column(frame: pd.DataFrame, code: str) -> dict[str, object]:
     """unit → value of one column, as a plain dict ({} when the frame has no such column)."""
-    return dict(zip(frame.index, frame[code].tolist())) if code in frame.columns else {}
+    # index.tolist(): iterating a pandas index (a string array) element by element is ~10× slower
+    return dict(zip(frame.index.tolist(), frame[code].tolist())) if code in frame.columns else {}
 
 
 def parts_of(plan: Plan, code: str) -> list[Figure]:

@@ -247,4 +247,4 @@ def _freeze(form: RawForm) -> dict[str, Any]:
 def _thaw(data: dict[str, Any], sha256: str, name: str, mtime: float) -> RawForm:
     data = dict(data, name=name, mtime=mtime, sha256=sha256)
     data["problems"] = [dict(p, file=name) for p in data["problems"]]
-    return RawForm.from_dict(data)
+    return RawForm.from_dict(data, lazy=True)
