@@ -28,7 +28,7 @@ SERVE_HOST = $(if $(filter command line,$(origin HOST)),$(HOST),127.0.0.1)
 SERVE_PORT = $(if $(filter command line,$(origin PORT)),$(PORT),8017)
 
 .DEFAULT_GOAL := help
-.PHONY: help env demo report pdf history restore status links forms check samples test codes bench clean serve plan-check fetch remind send
+.PHONY: help env demo report pdf history restore status links forms check samples test codes bench clean serve plan-check fetch remind send export
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -49,10 +49,23 @@ $(VENV)/.installed: pyproject.toml
 
 env: $(VENV)/.installed ## build the virtualenv with pinned packages (done by every target that needs it)
 
+# A plan fed by lower levels' reports (`sources`, e.g. the republic's): each source plan's own demo runs
+# first, into its own build/demo-<plan>/, and its published reports are exported into this demo's inbox;
+# the samples fill the other units. (Through DEMO_MAKE, not $(MAKE) itself: `make -n demo` must not run
+# the demo.)
+DEMO_MAKE := $(MAKE)
 demo: $(VENV)/.installed ## sample submissions into build/demo/inbox, every date's report into build/demo/outbox
 	@$(PLAN_DATE) dates="$$($(PY) -m pipeline plan dates)" || exit $$?; \
-	rm -rf "$(DEMO)"; \
-	$(PY) -m pipeline samples --out "$(DEMO_INBOX)" --seed $(DEMO_SEED) --messy "$$d" || exit $$?; \
+	srcs="$$($(PY) -m pipeline plan sources)" || exit $$?; \
+	rm -rf "$(DEMO)"; skip=(); \
+	while IFS=$$'\t' read -r src unit; do \
+	  [ -n "$$src" ] || continue; \
+	  $(DEMO_MAKE) --no-print-directory demo PLAN="$$src" DATE= || exit $$?; \
+	  $(PY) -m pipeline --plan "$$src" export --to "$${MZ_PLAN}" --outbox "build/demo-$$(basename "$$src" .yaml)/outbox" \
+	    --out "$(DEMO_INBOX)/export" || exit $$?; \
+	  skip+=(--skip "$$unit"); \
+	done <<< "$$srcs"; \
+	$(PY) -m pipeline samples --out "$(DEMO_INBOX)" --seed $(DEMO_SEED) --messy "$$d" "$${skip[@]}" || exit $$?; \
 	for x in $$dates; do \
 	  $(PY) -m pipeline report --date $$x --inbox "$(DEMO_INBOX)" --outbox "$(DEMO_OUTBOX)" \
 	    || { rc=$$?; [ $$rc -eq 1 ] || exit $$rc; }; \
@@ -83,6 +96,10 @@ status: $(VENV)/.installed ## where each unit stands at DATE: what came, on time
 
 links: $(VENV)/.installed ## new secret portal links (BASE_URL=http://10.0.0.5:8017; ROTATE=unit: only that one)
 	@$(PY) -m pipeline links --outbox "$${OUTBOX:-$(OUTBOX)}" --base-url "$${BASE_URL:-http://127.0.0.1:8017}" $(if $(ROTATE),--rotate "$${ROTATE}")
+
+export: $(VENV)/.installed ## this oblast's published report of DATE as its region's form of the plan TO=… (no DATE: every date it serves)
+	@[ -n "$(TO)" ] || { echo 'Қате [usage-arguments]: make export TO=<the higher plan file> [DATE=YYYY-MM-DD]' >&2; exit 2; }; \
+	$(PY) -m pipeline export --to "$${TO}" $(if $(DATE),--date "$${DATE}") --outbox "$${OUTBOX:-$(OUTBOX)}"
 
 forms: $(VENV)/.installed ## blank district forms into OUTBOX/forms/
 	@$(PY) -m pipeline forms --out "$${OUTBOX:-$(OUTBOX)}/forms"

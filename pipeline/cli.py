@@ -106,15 +106,18 @@ def chosen_plan(given: Path | None) -> Path:
     return Path(env) if env else DEFAULT_PLAN
 
 
-def plan_problems(path: Path) -> list[Any]:
-    """Every mistake of the plan file: loading, the plan check's rules, the previous campaign's figures."""
-    from pipeline.plan.check import check_plan
+def plan_problems(path: Path, sources: tuple[Path, ...] = ()) -> list[Any]:
+    """Every mistake of the plan file: loading, the plan check's rules, the previous campaign's figures, the
+    mapping of the lower levels' plans it names (`sources[].plan`) and of the `sources` given."""
+    from pipeline.plan.check import check_plan, sources_problems
 
     plan, problems = check_plan(path)
     if plan is not None and plan.previous is not None:
         from pipeline.aggregate.previous import previous_problems
 
         problems += previous_problems(plan, path)
+    if plan is not None and (plan.sources or sources):
+        problems += sources_problems(plan, path, sources)
     return problems
 
 
@@ -208,6 +211,7 @@ def _parser() -> argparse.ArgumentParser:
     samples.add_argument("--out", type=Path, required=True, metavar=h["mv_dir"], help=h["samples_out"])
     samples.add_argument("--seed", type=int, default=2017, metavar="N", help=h["seed"])
     samples.add_argument("--messy", metavar=h["mv_date"], help=h["messy"])
+    samples.add_argument("--skip", action="append", default=[], metavar=h["mv_unit"], help=h["samples_skip"])
     samples.set_defaults(run=cmd_samples)
 
     codes = sub.add_parser("codes", help=h["codes"], description=h["codes"])
@@ -220,11 +224,13 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--workers", type=int, default=2, metavar="N", help=h["workers"])
     bench.add_argument("--work", type=Path, metavar=h["mv_dir"], help=h["bench_work"])
     bench.add_argument("--no-startup", dest="startup", action="store_false", help=h["bench_no_startup"])
+    bench.add_argument("--code", type=Path, metavar=h["mv_dir"], help=h["bench_code"])
     bench.add_argument("--portal-clients", type=int, default=0, metavar="N", help=h["bench_portal_clients"])
     bench.set_defaults(run=cmd_bench)
     bench.add_argument("--mail-messages", type=int, default=0, metavar="N", help=h["bench_mail_messages"])
     bench.add_argument("--portal-files", type=int, default=200, metavar="N", help=h["bench_portal_files"])
     _add_portal_commands(sub)
+    _add_export_command(sub, h)
     from pipeline.mail.cli import add_mail_commands  # issue 18: mail fetch|send|tick|check, remind
 
     add_mail_commands(sub, Path("."))
@@ -265,7 +271,11 @@ def _add_plan_commands(sub: Any, h: dict[str, str]) -> None:
     actions = plan.add_subparsers(dest="plan_command", metavar=h["commands"])
     check = actions.add_parser("check", help=h["plan_check"], description=h["plan_check"])
     check.add_argument("file", nargs="?", type=Path, metavar=h["mv_file"], help=h["plan_check_file"])
+    check.add_argument("--source", type=Path, action="append", default=[], metavar=h["mv_file"],
+                       help=h["plan_check_source"])
     check.set_defaults(run=cmd_plan_check)
+    sources = actions.add_parser("sources", help=h["plan_sources"], description=h["plan_sources"])
+    sources.set_defaults(run=cmd_plan_sources)
     dates = actions.add_parser("dates", help=h["plan_dates"], description=h["plan_dates"])
     dates.add_argument("--default", action="store_true", help=h["plan_dates_default"])
     dates.set_defaults(run=cmd_plan_dates)
@@ -283,7 +293,7 @@ def cmd_plan_check(args: argparse.Namespace) -> int:
     from pipeline.plan import load_plan
 
     path = args.file or args.plan
-    problems = plan_problems(path)
+    problems = plan_problems(path, tuple(args.source))
     if problems:
         _say_plan_problems(path, problems)
         return EXIT["usage"]
@@ -305,6 +315,24 @@ def cmd_plan_dates(args: argparse.Namespace) -> int:
         print(default_date(plan).isoformat())
     else:
         print(" ".join(d.isoformat() for d in plan.dates))
+    return EXIT["ok"]
+
+
+def cmd_plan_sources(args: argparse.Namespace) -> int:
+    """The lower levels' plan files the plan names (`sources[].plan`), one a line with the unit their
+    reports fill, tab-separated (what `make demo` runs and exports first)."""
+    from pipeline.plan import load_plan
+    from pipeline.plan.check import region_unit
+
+    plan = load_plan(args.plan)
+    for mapping in plan.sources:
+        if not mapping.plan:
+            continue
+        path = Path(mapping.plan)
+        if not path.is_absolute():
+            path = Path(args.plan).resolve().parent / path
+        unit = region_unit(plan, load_plan(path))
+        print(f"{os.path.relpath(path)}\t{unit.code if unit else ''}")
     return EXIT["ok"]
 
 
@@ -469,7 +497,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from pipeline.tools.bench import run_bench
 
     run_bench(args.files or [13, 1000, 10000], work=args.work, repeat=max(1, args.repeat),
-              workers=args.workers, startup=args.startup, say=lambda line: print(line, flush=True))
+              workers=args.workers, startup=args.startup, say=lambda line: print(line, flush=True), code=args.code)
     if args.portal_clients:
         from pipeline.tools.bench import run_portal_bench
 
@@ -526,7 +554,11 @@ def cmd_samples(args: argparse.Namespace) -> int:
     plan = load_plan(args.plan)
     date = parse_report_date(plan, args.messy) if args.messy else None
     text = messages()["samples"]
-    samples = generate_samples(plan, args.out, seed=args.seed)
+    unknown = [u for u in args.skip if u not in plan.unit_by_code]
+    if unknown:
+        raise UsageError(text["unknown_unit"].format(unit=unknown[0], units=", ".join(plan.unit_by_code)),
+                         "unit-unknown")
+    samples = generate_samples(plan, args.out, seed=args.seed, skip=args.skip)
     print(text["written"].format(count=len(samples.files), path=args.out))
     if date is not None:
         mess = add_mess(plan, samples, date)
@@ -626,3 +658,53 @@ def cmd_links(args: argparse.Namespace) -> int:
     print(words["rotated" if args.rotate else "written"].format(unit=args.rotate, path=args.outbox / ".portal"),
           file=sys.stderr)
     return 0
+
+
+# --- export (issue 19): an oblast's published report as its region's form of a higher plan ----------------
+
+
+def _add_export_command(sub: Any, h: dict[str, str]) -> None:
+    export = sub.add_parser("export", help=h["export"], description=h["export"])
+    export.add_argument("--to", type=Path, required=True, metavar=h["mv_file"], help=h["export_to"])
+    export.add_argument("--date", metavar=h["mv_date"], help=h["export_date"])
+    export.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar=h["mv_dir"], help=h["export_outbox"])
+    export.add_argument("--out", type=Path, metavar=h["mv_dir"], help=h["export_out"])
+    export.set_defaults(run=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """The higher plan (--to) is checked like any plan, and against this one (its mapping for this
+    campaign); each form written is named with its dates, the totals' coverage, the figures left empty
+    and its provenance (exit 0)."""
+    from pipeline.export import export_forms
+    from pipeline.plan import load_plan
+    from pipeline.plan.check import source_problems
+
+    problems = plan_problems(args.to)
+    if not problems:
+        target, source = load_plan(args.to), load_plan(args.plan)
+        # No mapping and a region not found have their own messages (export-no-mapping,
+        # export-region-unknown): the mapping's other mistakes stop here, named by key.
+        problems = [p for p in source_problems(target, source, args.plan)
+                    if p.code not in ("plan-source-region", "plan-source-none")]
+    if problems:
+        _say_plan_problems(args.to, problems)
+        return EXIT["usage"]
+    words = messages()["export"]
+    written = export_forms(to=args.to, plan_path=args.plan, outbox=args.outbox, date_text=args.date, out=args.out,
+                           on_wait=lambda: _busy(args.outbox))
+    target = load_plan(args.to)
+    for form in written:
+        kind = next(d.kind for d in target.reporting_dates if d.date == form.target_date)
+        print(words["written"].format(path=form.path))
+        print(words["dates"].format(region=form.region.name, source=form.source_date.isoformat(),
+                                    target=form.target_date.isoformat(), kind=words["kinds"][kind]))
+        if form.coverage:
+            print(words["coverage"].format(**{k: form.coverage.get(k, 0) for k in ("reported", "carried", "missing")}))
+        for key, codes in (("not_collected", form.not_collected), ("no_value", form.no_value)):
+            if codes:
+                labels = ", ".join(f"{target.figure_by_code[c].short or target.figure_by_code[c].label} ({c})"
+                                   for c in codes)
+                print(words[key].format(figures=labels))
+        print(words["source"].format(sha256=form.manifest_sha256))
+    return EXIT["ok"]

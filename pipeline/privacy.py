@@ -141,18 +141,22 @@ def mask(text: str) -> tuple[str, bool]:
     return "".join(out), True
 
 
-def mask_number(value: int | float) -> bool:
+def mask_number(value: int | float, *, amount: bool = False) -> bool:
     """A number cell that is an ИИН typed as a number. Excel drops the leading zeros: one for a child born
     2001–2009 (11 digits), two or three for one born in 2000 (10 or 9 digits: 00MMDD…). A number that
     short is taken for an ИИН only with the 7th digit of a 21st-century birth (5 or 6), so that amounts of
-    that size are rarely mistaken for one."""
+    that size are rarely mistaken for one.
+
+    `amount`: the cell holds a sum of tenge. There 9 and 10 digits are what a region's help comes to
+    (116 694 000 tenge reads as 2000-01-16 and a 6), so only 11 or 12 digits — 10 billion tenge and more,
+    no unit's help — are taken for an ИИН."""
     if isinstance(value, bool):
         return False
     try:
         whole = int(value)
     except (OverflowError, ValueError):
         return False
-    if whole != value or not 10**8 <= whole < 10**12:
+    if whole != value or not (10**10 if amount else 10**8) <= whole < 10**12:
         return False
     digits = str(whole).zfill(12)
     return looks_like_iin(digits) and (whole >= 10**10 or digits[6] in "56")

@@ -15,7 +15,7 @@ import io
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +28,7 @@ from pipeline.ingest import read_files, read_inbox
 from pipeline.ingest.inbox import scan_paths
 from pipeline.ingest.isolate import ReaderService
 from pipeline.ingest.model import RawForm
+from pipeline.forms.layout import SOURCE_CODE
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan, plan_fingerprint
 from pipeline.plan.clock import local_date
 from pipeline.messages import messages
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
     from pipeline.render.reuse import OutputCache
 
 ISSUE_COLUMNS = ["file", "sheet", "cell", "code", "severity", "message"]
+#: The longest provenance (`form.source`) the manifest repeats: «sha256:» and 64 hex digits, with room to spare.
+SOURCE_MAX = 200
 
 
 def parse_report_date(plan: Plan, text: str) -> dt.date:
@@ -307,7 +310,7 @@ def _write_and_publish(plan: Plan, plan_path: Path, data: ReportData, files: lis
         # The chart process may still be drawing into the run folder: let it finish (or fail) first, so
         # that it neither recreates the folder after it is removed nor dies on a closed pipe.
         with contextlib.suppress(Exception):
-            charts.result()
+            charts.finish()
         discard_run_dir(run_dir)  # a failed run leaves nothing behind; the published report is untouched
         raise
     except BaseException:
@@ -387,9 +390,9 @@ def write_outputs(
     feedback only for those of this very date — an earlier file's feedback went out with its own date);
     `reuse`: outputs kept from earlier runs (charts, summary sheets), used when their inputs are unchanged."""
     # Imported here: rendering pulls in docxtpl and (for charts) matplotlib, which `check` never needs.
-    from pipeline.aggregate.build import FIGURE_COLUMNS
+    from pipeline.aggregate.build import FIGURE_COLUMNS, figure_rows
     from pipeline.atomic import atomic_write
-    from pipeline.render import to_pdf, write_summary
+    from pipeline.render import build_context, to_pdf, write_summary
     from pipeline.render.docx import render_bytes
     from pipeline.render.feedback import write_feedback
 
@@ -398,7 +401,7 @@ def write_outputs(
     # The charts are drawn while the other outputs are written; the report waits for them last.
     charts.submit(data, folder / "charts", reuse, languages=("kk", "ru"))
     write_summary(data, folder / "summary.xlsx", reuse)
-    _write_csv(folder / "figures.csv", _figures_rows(data), FIGURE_COLUMNS)
+    _write_csv(folder / "figures.csv", figure_rows(data), FIGURE_COLUMNS)
     own = files if concerned is None else concerned
     _write_csv(
         folder / "issues.csv", [_issue_row(p) for f in own for p in f.problems], ISSUE_COLUMNS
@@ -406,10 +409,13 @@ def write_outputs(
     # A file replaced by a correction is not sent back: the district has already sent a newer one.
     this_date = [f for f in own if file_date(plan, f) == data.date and f.status != "superseded"]
     feedback = write_feedback(plan, this_date, folder / "feedback", inbox, reuse)
-    atomic_write(report_path, render_bytes(data, chart_paths=charts.result()))
+    # Both copies' text and tables are built while the chart process still draws; only the charts wait.
+    contexts = {language: build_context(data, language=language) for language in ("kk", "ru")}
+    atomic_write(report_path, render_bytes(data, chart_paths=charts.result(), context=contexts["kk"]))
     # The Russian copy: same data and context builder, its own template and its own (Russian) charts.
     russian_path = folder / f"akparat-{date_text}-ru.docx"
-    atomic_write(russian_path, render_bytes(data, chart_paths=charts.result("ru"), language="ru"))
+    atomic_write(russian_path, render_bytes(data, chart_paths=charts.result("ru"), language="ru",
+                                            context=contexts["ru"]))
     if pdf:  # both copies; without LibreOffice none (the console says so)
         for docx in (report_path, russian_path):
             to_pdf(docx, folder)
@@ -424,37 +430,20 @@ def write_outputs(
     return outputs
 
 
-def _figures_rows(data: ReportData) -> list[dict[str, str]]:
-    from pipeline.aggregate.build import FIGURE_COLUMNS, figures_table
-
-    rows = []
-    for record in figures_table(data).to_dict("records"):
-        row = {}
-        for column in FIGURE_COLUMNS:
-            value = record[column]
-            if value is None or (isinstance(value, float) and value != value):
-                row[column] = ""
-            elif isinstance(value, float):
-                row[column] = str(int(value)) if value.is_integer() else repr(value)
-            else:
-                row[column] = str(value)
-        rows.append(row)
-    return rows
-
-
 def _issue_row(problem: Problem) -> dict[str, str]:
     """Every field of issues.csv: personal data masked, no control character, never a formula in Excel
     (file and sheet names and the values quoted in messages are district text)."""
     return {key: csv_cell(mask(value)[0]) for key, value in problem.as_row().items()}
 
 
-def _write_csv(path: Path, rows: list[dict[str, str]], columns: list[str]) -> None:
+def _write_csv(path: Path, rows: Iterable[dict[str, str] | list[str]], columns: list[str]) -> None:
+    """`rows`: dicts by column name, or lists in the columns' order (streamed, as figure_rows makes them)."""
     buffer = io.StringIO()
     # CRLF (RFC 4180): the csv module quotes a field holding a character of the line terminator, so a lone
     # carriage return in a district's text (a file name, a cell) is quoted too instead of ending the row.
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerows([row.get(c, "") for c in columns] if isinstance(row, dict) else row for row in rows)
     # utf-8-sig: Excel opens a CSV with Kazakh text correctly only with the byte-order mark.
     from pipeline.atomic import atomic_write
 
@@ -488,6 +477,11 @@ def _manifest(
         replaced_by = next((p.params for p in f.problems if p.code == "submission-superseded"), None)
         if replaced_by:
             entry["superseded_by"] = dict(replaced_by)["by"]
+        source = f.raw.cells.get(SOURCE_CODE)
+        if source is not None and not source.empty:
+            # A form exported from another report (an oblast's): that report's manifest.json sha256. A
+            # region's own text, so no longer than a claim of provenance needs.
+            entry["source"] = str(source.value).strip()[:SOURCE_MAX]
         if f.raw.name in feedback:
             entry["feedback"] = feedback[f.raw.name]
         if f.status == "ignored":

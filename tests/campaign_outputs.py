@@ -109,7 +109,8 @@ def campaign_words(plan: Plan) -> set[str]:
         surname = max(person.replace(".", " ").split(), key=len, default="")
         if len(surname) >= 4:
             words.add(surname)
-    return {w for w in words if len(w.strip()) >= 3}
+    # A blank a plan leaves for the officials («__________») is nobody's word.
+    return {w for w in words if len(w.strip()) >= 3 and any(ch.isalpha() for ch in w)}
 
 
 def foreign_words(plan: Plan) -> set[str]:

@@ -133,3 +133,31 @@ def test_a_figure_missing_or_rejected_by_its_relation_is_not_taken_from_an_earli
     assert values["sponsor_children"] != values["sponsor_children"]  # NaN
     assert values["raids"] != values["raids"]  # left blank, not rejected: a blank is the district's answer
     assert not [p for p in sel.problems if p.code == "value-from-earlier-file"]
+
+
+def _as_csv_text(value: object) -> str:
+    """How figures.csv writes a cell of figures_table: empty for none, whole numbers without '.0'."""
+    import math
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value == int(value):
+        return str(int(value))
+    return str(value)
+
+
+def test_streamed_figures_rows_are_the_tables_rows():
+    """Issue 20: figures.csv is written from `figure_rows` (no long pandas table); the rows are the ones of
+    `figures_table` — every unit, the oblast total and the department — on dates with carried and missing
+    units, a department row and fractional amounts."""
+    from pipeline.aggregate.build import FIGURE_COLUMNS, figure_rows
+    from tests.render_factory import make_report_data
+
+    for date in ("2017-08-08", "2017-08-17", "2017-09-28"):
+        data = make_report_data(date)
+        table = figures_table(data)
+        expected = [[_as_csv_text(record[c]) for c in FIGURE_COLUMNS] for record in table.to_dict("records")]
+        rows = list(figure_rows(data))
+        assert rows == expected, date
+        assert {r[3] for r in rows} >= {"reported", ""}
+        assert any(r[0] == "oblast" and r[5] for r in rows)

@@ -8,7 +8,8 @@ import zipfile
 from pipeline.tools.bench import run_bench, synthetic_plan_data, write_synthetic_plan
 from pipeline.plan import DEFAULT_PLAN
 
-LINE = re.compile(r"^bench files=(\d+) pipeline_s=\d+\.\d\d calamine_s=\d+\.\d\d ratio=\d+\.\d\d peak_rss_mb=\d+$")
+LINE = re.compile(r"^bench files=(\d+) pipeline_s=\d+\.\d\d calamine_s=\d+\.\d\d ratio=\d+\.\d\d peak_rss_mb=\d+ peak_pss_mb=\d+$")
+FIGURE = re.compile(r"^bench (P[1-5]) .*target(<=[\d.]+ (met|NOT met)|=-) load=[\d.]+/[\d.]+/[\d.]+$")
 
 
 def test_synthetic_plan_has_distinct_resolvable_units(tmp_path):
@@ -27,6 +28,11 @@ def test_bench_prints_one_summary_line_per_n(tmp_path):
     summary = [line for line in lines if line.startswith("bench files=")]
     assert [LINE.match(line).group(1) for line in summary] == ["3", "20"]  # type: ignore[union-attr]
     assert lines[-2:] == summary
+    figures = [FIGURE.match(line) for line in lines if line.startswith("bench P")]
+    assert all(figures), lines
+    # P1, P3 and P4 once per size; P2 and P5 need the start-up runs, left out here
+    assert sorted(m.group(1) for m in figures) == ["P1", "P1", "P3", "P3", "P4", "P4"]  # type: ignore[union-attr]
+    assert all(r.peak_pss_mb > 0 and r.rerun_peak_pss_mb > 0 for r in results)
     assert [r.files for r in results] == [3, 20]
     # every generated file is a valid zip holding its own unit's name
     inbox = tmp_path / "n20" / "inbox"
@@ -37,6 +43,38 @@ def test_bench_prints_one_summary_line_per_n(tmp_path):
             assert zf.testzip() is None
     report = tmp_path / "n20" / "outbox" / "2017-08-17"
     assert (report / "manifest.json").exists()
+
+
+def test_pss_counts_pages_shared_by_a_forked_child_once():
+    """The bench's memory figure: a child forked after the parent filled 64 MiB shares those pages, so the
+    tree's summed RSS counts them twice and its summed PSS once."""
+    import os
+
+    from pipeline.tools.bench import tree_memory_kb
+
+    block = bytearray(os.urandom(64 << 20))  # touched: resident in the parent
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: keep the shared pages mapped (and read them) until told to end
+        os.close(write)
+        _ = sum(block[::4096])
+        os.read(read, 1)
+        os._exit(0)
+    os.close(read)
+    try:
+        import time
+
+        for _ in range(100):  # until the child has touched the block (its RSS includes it)
+            rss, pss = tree_memory_kb(os.getpid())
+            if rss - pss > 48 << 10:
+                break
+            time.sleep(0.05)
+        assert rss - pss > 48 << 10, (rss, pss)  # ≥ 48 of the 64 MiB counted twice by RSS, once by PSS
+    finally:
+        os.write(write, b"x")
+        os.waitpid(pid, 0)
+        os.close(write)
+    del block
 
 
 MAIL_LINE = re.compile(r"^bench mail fetch messages=(\d+) distinct_forms=(\d+) seconds=\d+\.\d\d per_second=\d+\.\d "

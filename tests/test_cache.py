@@ -109,3 +109,47 @@ def test_report_with_cache_equals_report_without(inbox, tmp_path):
     assert [f.raw.to_dict() for f in again.files] == [f.raw.to_dict() for f in plain.files]
     assert [p.as_row() for p in again.problems] == [p.as_row() for p in plain.problems]
     assert (cached_outbox / "2017-08-08" / "figures.csv").read_bytes() == (plain_outbox / "2017-08-08" / "figures.csv").read_bytes()
+
+
+@pytest.mark.parametrize("bad_cell", [
+    {"sheet": "Нысан", "cell": "D6", "value": {"$type": "date", "v": "2017-02-30"}},  # a date that is none
+    {"sheet": "Нысан", "cell": "D6", "value": {"$type": "colour", "v": "red"}},
+    {"sheet": "Нысан", "value": 5},  # no address
+    "D6",
+])
+def test_cached_cells_are_made_when_used_and_a_row_that_would_not_decode_is_still_a_miss(plan, inbox, tmp_path,
+                                                                                          bad_cell):
+    """Issue 20: forms from the cache make their cells only when asked (LazyCells); every cell is proved
+    decodable at thaw time, so a damaged row is a miss (read again) and never an error later."""
+    import json
+    import pickle
+    import sqlite3
+
+    from pipeline.ingest.model import LazyCells
+
+    path = tmp_path / "ingest.sqlite"
+    cache = IngestCache.open(path, "fp")
+    first = read_inbox(plan, inbox, cache=cache)
+    cache.close()
+    cache = IngestCache.open(path, "fp")
+    again = read_inbox(plan, inbox, cache=cache)
+    cache.close()
+    thawed = [f for f in again if isinstance(f.cells, LazyCells)]
+    assert thawed and cache.hits == len(thawed)
+    assert _dicts(again) == _dicts(first) and [f.cells for f in again] == [f.cells for f in first]
+    # the same repr as read afresh: reused outputs (feedback) are keyed by it
+    assert [repr(f) for f in again] == [repr(f) for f in first]
+    victim = thawed[0]
+    code = next(iter(victim.cells))
+    assert victim.cells[code] is victim.cells[code]  # made once
+    assert pickle.loads(pickle.dumps(victim)) == victim
+    with sqlite3.connect(path) as conn:
+        (text,) = conn.execute("SELECT data FROM forms WHERE sha256 = ?", (victim.sha256,)).fetchone()
+        row = json.loads(text)
+        row["cells"][code] = bad_cell
+        conn.execute("UPDATE forms SET data = ? WHERE sha256 = ?", (json.dumps(row), victim.sha256))
+    cache = IngestCache.open(path, "fp")
+    third = read_inbox(plan, inbox, cache=cache)
+    cache.close()
+    assert cache.hits == len(thawed) - 1  # the damaged row was read again from the file
+    assert _dicts(third) == _dicts(first)

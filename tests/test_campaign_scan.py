@@ -65,7 +65,8 @@ def facts() -> dict[str, re.Pattern[str]]:
                   plan.campaign.approved_by.split()[-1], plan.addressee.name_dative_ru]
         for person in people:
             surname = max(person.replace(".", " ").split(), key=len, default="")
-            if len(surname) >= 4:
+            # A blank a plan leaves for its officials («__________») is nobody's name.
+            if len(surname) >= 4 and any(ch.isalpha() for ch in surname):
                 word(surname, prefix=True)
         word(plan.executor.phone)
         dates = {*plan.dates, plan.campaign.starts, plan.campaign.ends, plan.campaign.approved_on}

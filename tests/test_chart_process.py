@@ -78,3 +78,35 @@ def test_chart_process_draws_each_language_asked_for(tmp_path):
         charts.submit(data, tmp_path / "there", languages=("kk", "ru"))
         got = {"kk": charts.result(), "ru": charts.result("ru")}
     assert {lang: _bytes(paths) for lang, paths in got.items()} == expected
+
+
+def test_each_language_is_answered_on_its_own_and_a_process_dying_between_them_costs_nothing(tmp_path, monkeypatch):
+    """Issue 20: the chart process sends each language's set when it is drawn (the Kazakh copy is written
+    while the Russian charts are drawn). Dying after the first set, the second is drawn here, the same."""
+    import os
+
+    from pipeline.render import chart_process
+
+    data = make_report_data("2017-08-17")
+    expected = {lang: _bytes(draw_charts(data, tmp_path / "here", lang)) for lang in ("kk", "ru")}
+    parent, real_draw = os.getpid(), chart_process._draw
+    drawn_in: list[tuple[int, tuple[str, ...]]] = []
+
+    def draw(data, out_dir, languages):
+        if os.getpid() != parent and "ru" in languages:
+            os._exit(3)  # the chart process dies after sending the Kazakh set
+        if os.getpid() == parent:
+            drawn_in.append((os.getpid(), tuple(languages)))
+        return real_draw(data, out_dir, languages)
+
+    monkeypatch.setattr(chart_process, "_draw", draw)
+    with ChartProcess() as charts:
+        if charts._proc is None:
+            return  # no fork on this platform: drawn in-process (the other tests)
+        charts.submit(data, tmp_path / "there", languages=("kk", "ru"))
+        kk = charts.result()
+        assert drawn_in == []  # the Kazakh set came from the chart process
+        ru = charts.result("ru")
+        charts.finish()
+    assert drawn_in == [(parent, ("ru",))]  # only the missing language was drawn here
+    assert {"kk": _bytes(kk), "ru": _bytes(ru)} == expected

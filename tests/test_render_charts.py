@@ -100,7 +100,8 @@ def test_every_glyph_of_every_unit_name_is_in_the_font_that_draws_it(
     assert set(paths) == {"by_unit", "over_dates"}
     drawn = [text for text, _, _ in seen]
     for name in names:
-        assert any(t.rstrip("*") == name for t in drawn), name
+        # «г.\u00a0Астана» on the chart: the no-break space keeps the abbreviation with the name.
+        assert any(t.rstrip("*").replace("\u00a0", " ") == name for t in drawn), name
     matplotlib_fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     for text, resolved, chosen in seen:
         assert Path(resolved) == Path(chosen), (text, resolved)

@@ -40,6 +40,41 @@ def test_check_imports_nothing_it_does_not_use(tmp_path, plan):
     assert last["loaded"] == []
 
 
+def test_a_report_whose_files_need_no_feedback_does_not_load_openpyxl(tmp_path, plan):
+    """Issue 20: summary.xlsx has its own writer; openpyxl is loaded only to write a feedback workbook (a
+    re-run after one good file writes none). A file with an error still gets its workbook."""
+    from pipeline.forms.build import write_form
+    from pipeline.tools.samples import fill_form, sample_values
+
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    inbox.mkdir()
+    date = plan.dates[0]
+    for unit in ("syrym", "oral"):
+        blank = write_form(plan, unit, tmp_path / f"{unit}-blank.xlsx")
+        fill_form(blank, inbox / f"{unit}.xlsx", sample_values(plan, unit, date))
+    probe = (
+        "import sys, json\n"
+        "from pathlib import Path\n"
+        "from pipeline.report import run_report\n"
+        f"result = run_report({date.isoformat()!r}, inbox=Path({str(inbox)!r}), outbox=Path({str(outbox)!r}))\n"
+        "print(json.dumps({'feedback': sorted(p.name for p in result.folder.rglob('*') if 'feedback' in p.parts),"
+        " 'openpyxl': 'openpyxl' in sys.modules}))\n"
+    )
+
+    def run() -> dict:
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert run() == {"feedback": [], "openpyxl": False}
+    bad = write_form(plan, "akzhaiyk", tmp_path / "akzhaiyk-blank.xlsx")
+    values = dict(sample_values(plan, "akzhaiyk", date))
+    values[next(iter(values))] = "көп"  # a number cell holding a word: an error the district must fix
+    fill_form(bad, inbox / "akzhaiyk.xlsx", values)
+    again = run()
+    assert again["openpyxl"] is True and again["feedback"]
+
+
 def test_report_still_loads_pandas_through_the_lazy_names():
     import pipeline.aggregate as agg
     from pipeline.aggregate.build import aggregate

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -140,6 +141,46 @@ def _object_frame(rows: dict[str, dict[str, str]], index: list[str], columns: li
 #: figures.csv columns: `unit,figure,value` as before, then where each value comes from.
 FIGURE_COLUMNS = ["unit", "figure", "value", "coverage", "carried_from", "units_reported", "units_carried",
                   "units_missing"]
+
+
+def figure_rows(data: ReportData) -> Iterator[list[str]]:
+    """figures.csv's rows as the file shows them (FIGURE_COLUMNS; "" for none), straight from the frames:
+    the same rows as `figures_table`, without building the long table (melt, concat and records cost
+    ~1 s at 10,000 units on every re-run)."""
+    plan = data.plan
+    codes = [f.code for item in plan.items_for("units") for f in item.figures if f.numeric]
+    units = data.values.index.tolist()
+    state = data.coverage[data.date]
+    source = data.carried_from[data.date]
+    for code in codes:
+        for unit, value, cover, since in zip(units, data.values[code].tolist(), state[code].tolist(),
+                                             source[code].tolist()):
+            when = "" if pd.isna(since) else pd.Timestamp(since).date().isoformat()
+            yield [str(unit), code, _number_text(value), _text(cover), when, "", "", ""]
+    totals = data.totals
+    for code in codes:
+        column = state[code].tolist()
+        yield [OBLAST, code, _number_text(totals[code]), "", "",
+               *(str(sum(1 for s in column if s == name)) for name in (REPORTED, CARRIED, MISSING))]
+    for item in plan.items_for("department"):
+        for f in item.figures:
+            if f.numeric:
+                value = data.department.figures.get(f.code, float("nan"))
+                yield [plan.department.code, f.code, _number_text(value), MISSING if value != value else REPORTED,
+                       "", "", "", ""]
+
+
+def _number_text(value: object) -> str:
+    """A value as figures.csv writes it: whole numbers without a decimal point, others as repr."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(float(value))
+    return str(value)
+
+
+def _text(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
 
 
 def figures_table(data: ReportData) -> pd.DataFrame:

@@ -94,7 +94,7 @@ class ReportData:
     def units_in(self, code: str, state: str, date: dt.date | None = None) -> list[str]:
         """Units (plan order) whose value of `code` at `date` (default: the report's) is in `state`."""
         column = self.coverage[date or self.date][code]
-        return [u for u, s in zip(column.index, column.tolist()) if s == state]
+        return [u for u, s in zip(column.index.tolist(), column.tolist()) if s == state]
 
     def totals_at(self, date: dt.date) -> pd.Series:
         return self.history[date].sum(axis=0, min_count=1)

@@ -290,8 +290,10 @@ def build_form(plan: Plan, reporter_code: str, report_date: dt.date | None = Non
         _fit_height(ws, row, label, indent)
         rows[code] = FormRow(code=code, row=row, kind=kind, value_kind=value_kind)
 
-    # Header rows: the form's identity and who filled it.
-    labels = text["header_labels"]
+    # Header rows: the form's identity and who filled it (the plan may name its units' row: «Облыс (қала)»).
+    labels = dict(text["header_labels"])
+    if plan.region.unit_label:
+        labels[layout.HEADER_CODES["unit"]] = plan.region.unit_label
     header_kinds: dict[str, tuple[ValueKind, str]] = {
         layout.FORM_ID_CODE: ("form_id", measures["text"]),
         layout.HEADER_CODES["unit"]: ("unit", measures["list"]),

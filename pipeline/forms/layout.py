@@ -24,6 +24,9 @@ VALUE_HEADERS: tuple[str, ...] = ("Мәні", "Значение", "Мәні (т�
 #: Row codes of the header fields and the form identity.
 FORM_ID_CODE = "form.id"
 HEADER_CODES: dict[str, str] = {name: f"form.{name}" for name in HEADER_FIELDS}
+#: The row of a form written by `python -m pipeline export` from another report: the sha256 of that report's
+#: manifest.json. Read when present (the manifest shows it), never judged; a blank form has no such row.
+SOURCE_CODE = "form.source"
 
 
 def form_id(plan: Plan) -> str:

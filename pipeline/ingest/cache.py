@@ -40,7 +40,9 @@ from pipeline.ingest.model import RawForm
 #: Bump when what the reader extracts from a file changes (extract.py, sniff.py): old rows are then unused.
 #: "2": values, sheet names and quoted values are masked and XML-safe at ingest (rows of "1" hold raw text).
 #: "3": more ИИН spellings and name forms masked; a sheet too large to read is skipped (file-sheet-skipped).
-READER_VERSION = "3"
+#: "4": the provenance row of an exported form (`form.source`) is read; a sum of tenge of 9–10 digits is
+#: not taken for an ИИН (`mask_number(amount=True)`).
+READER_VERSION = "4"
 CACHE_DIR = ".cache"
 CACHE_FILE = "ingest.sqlite"
 SCHEMA = "1"
@@ -245,4 +247,4 @@ def _freeze(form: RawForm) -> dict[str, Any]:
 def _thaw(data: dict[str, Any], sha256: str, name: str, mtime: float) -> RawForm:
     data = dict(data, name=name, mtime=mtime, sha256=sha256)
     data["problems"] = [dict(p, file=name) for p in data["problems"]]
-    return RawForm.from_dict(data)
+    return RawForm.from_dict(data, lazy=True)

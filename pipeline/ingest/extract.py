@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.forms.layout import VALUE_HEADERS, VALUE_COLUMN, CODE_COLUMN, all_codes
+from pipeline.forms.layout import SOURCE_CODE, VALUE_HEADERS, VALUE_COLUMN, CODE_COLUMN, all_codes
 from pipeline.ingest.model import CellValue, RawCell, RawForm
 from pipeline.ingest.sniff import READABLE, Verdict, _short, read_member, sniff
 from pipeline.plan.model import Plan
@@ -37,10 +37,14 @@ class ReadSpec:
     codes: frozenset[str]
     max_file_bytes: int
     max_cells: int
+    #: The rows that hold sums of tenge (`pipeline.privacy.mask_number(amount=True)`).
+    amounts: frozenset[str] = frozenset()
 
     @classmethod
     def from_plan(cls, plan: Plan) -> ReadSpec:
-        return cls(frozenset(all_codes(plan)), plan.limits.max_file_bytes, plan.limits.max_cells)
+        # The provenance row of an exported form is read too (the manifest shows it); nothing judges it.
+        return cls(frozenset([*all_codes(plan), SOURCE_CODE]), plan.limits.max_file_bytes, plan.limits.max_cells,
+                   frozenset(f.code for f in plan.figures if f.unit == "tenge"))
 
 
 @dataclass(frozen=True)
@@ -245,7 +249,7 @@ def _extract(data: bytes, name: str, facts: FileFacts, spec: ReadSpec, verdict: 
         cells[code] = hits[0]
         if len({_same_key(c) for c in hits}) > 1:
             duplicates[code] = tuple(hits)
-    cells, duplicates, sheet_problems = made_safe(name, cells, duplicates)
+    cells, duplicates, sheet_problems = made_safe(name, cells, duplicates, spec.amounts)
     problems: tuple[Problem, ...] = sheet_problems
     for sheet_name, count in skipped:
         problems += (Problem.make("file-sheet-skipped", name, skipped=mask(xml_text(sheet_name))[0], cells=count),)
@@ -261,10 +265,12 @@ def _extract(data: bytes, name: str, facts: FileFacts, spec: ReadSpec, verdict: 
 # --- the one place district text enters the pipeline --------------------------------------------------------
 
 
-def made_safe(name: str, cells: dict[str, RawCell], duplicates: dict[str, tuple[RawCell, ...]]
-               ) -> tuple[dict[str, RawCell], dict[str, tuple[RawCell, ...]], tuple[Problem, ...]]:
+def made_safe(name: str, cells: dict[str, RawCell], duplicates: dict[str, tuple[RawCell, ...]],
+              amounts: frozenset[str] = frozenset(),
+              ) -> tuple[dict[str, RawCell], dict[str, tuple[RawCell, ...]], tuple[Problem, ...]]:
     """Every value and sheet name as every later stage (and the cache) will hold it: characters XML cannot
-    carry become spaces, and personal data is masked (the cell remembers it was, for the warning)."""
+    carry become spaces, and personal data is masked (the cell remembers it was, for the warning). `amounts`:
+    the codes of rows holding sums of tenge, where a number of 9 or 10 digits is a sum, not an ИИН."""
     sheets: dict[str, str] = {}
     problems: list[Problem] = []
 
@@ -276,11 +282,11 @@ def made_safe(name: str, cells: dict[str, RawCell], duplicates: dict[str, tuple[
                 problems.append(Problem.make("personal-data-in-name", name, safe))
         return sheets[raw]
 
-    def clean(cell: RawCell) -> RawCell:
+    def clean(cell: RawCell, amount: bool = False) -> RawCell:
         value, masked = cell.value, False
         if isinstance(value, str):
             value, masked = mask(xml_text(value))
-        elif isinstance(value, (int, float)) and mask_number(value):
+        elif isinstance(value, (int, float)) and mask_number(value, amount=amount):
             value, masked = MASK, True
         sheet = sheet_of(cell.sheet)
         if not masked and value is cell.value and sheet == cell.sheet:
@@ -288,8 +294,8 @@ def made_safe(name: str, cells: dict[str, RawCell], duplicates: dict[str, tuple[
         return RawCell(sheet, cell.cell, value, cell.formula_without_value,
                        None if cell.error is None else xml_text(cell.error), masked)
 
-    safe_cells = {code: clean(c) for code, c in cells.items()}
-    safe_dups = {code: tuple(clean(c) for c in cs) for code, cs in duplicates.items()}
+    safe_cells = {code: clean(c, code in amounts) for code, c in cells.items()}
+    safe_dups = {code: tuple(clean(c, code in amounts) for c in cs) for code, cs in duplicates.items()}
     return safe_cells, safe_dups, tuple(problems)
 
 

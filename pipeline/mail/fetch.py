@@ -448,6 +448,10 @@ def _already_in(folder: Path, sha: str) -> str | None:
     if not folder.is_dir():
         return None
     for path in sorted(folder.glob(f"*-{sha[:16]}*")):
+        if path.name.startswith("."):
+            # A run killed between writing and renaming leaves «.name.….tmp» with every byte in it: hidden, so
+            # the reader skips it — taken for the stored file, the form would be lost.
+            continue
         try:
             if path.is_file() and _digest(path.read_bytes()) == sha:
                 return path.name

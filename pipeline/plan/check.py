@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline.plan.load import PlanError, PlanProblem, load_plan
-from pipeline.plan.model import Figure, Plan, YesNoSentences
+from pipeline.plan.model import Figure, Plan, Source, Unit, YesNoSentences
 from pipeline.plan.names import fold
 
 #: The statuses' semantic codes: the vocabulary the code reasons with (their labels are the plan's).
@@ -167,6 +167,15 @@ def _text_fields(plan: Plan) -> Iterator[tuple[str, str, bool]]:
     if head is not None:
         yield "report.per_head.label", head.label, True
         yield "report.per_head.label_ru", head.label_ru, True
+    for n, ranking in enumerate(plan.report.rankings):
+        for key in ("label", "label_ru"):
+            if getattr(ranking, key):
+                yield f"report.rankings[{n}].{key}", getattr(ranking, key), False
+    for key in ("short", "short_ru"):
+        if getattr(plan.department, key):
+            yield f"department.{key}", getattr(plan.department, key), False
+    if plan.region.unit_label:
+        yield "region.unit_label", plan.region.unit_label, False
 
 
 def _texts(plan: Plan) -> Iterator[PlanProblem]:
@@ -310,3 +319,87 @@ def _region(plan: Plan) -> Iterator[PlanProblem]:
             if stem and text.strip() and stem not in text:
                 yield _problem(f"region.units_ru.{case}", "plan-region-city", f"{text!r} does not name {unit.name_ru!r}",
                                value=text, city=unit.name_ru)
+
+
+# --- a lower level's plan feeding this one (`sources`) --------------------------------------------------
+def region_unit(plan: Plan, source: Plan) -> Unit | None:
+    """The unit of `plan` that is the territory of `source` (an oblast among the republic's regions): its
+    name, short name, Russian name or an alias reads as the source's `region.name` (or `name_ru`), compared
+    the way the form reader compares names."""
+    keys: dict[str, Unit] = {}
+    for unit in plan.units:
+        for name in (unit.name, unit.short, unit.name_ru, *unit.aliases):
+            keys.setdefault(fold(name), unit)
+    for typed in (source.region.name, source.region.name_ru):
+        unit = keys.get(fold(typed))
+        if unit is not None and fold(typed):
+            return unit
+    return None
+
+
+def source_problems(plan: Plan, source: Plan, file: Path | str) -> list[PlanProblem]:
+    """What keeps `source`'s published reports from filling `plan`'s forms as its `sources` mapping says:
+    no mapping for its campaign, a figure it does not have or of another unit, a part fed by what is no
+    part there, one figure counted twice, its region not among the units."""
+    mapping = plan.source_for(source.campaign.code)
+    if mapping is None:
+        known = ", ".join(s.campaign for s in plan.sources) or "–"
+        return [_problem("sources", "plan-source-none", f"no mapping for {source.campaign.code!r}",
+                         campaign=source.campaign.code, file=file, known=known)]
+    return list(_source_mapping(plan, mapping, source, file))
+
+
+def _source_mapping(plan: Plan, mapping: Source, source: Plan, file: Path | str) -> Iterator[PlanProblem]:
+    where = f"sources[{mapping.campaign}]"
+    theirs = source.figure_by_code
+    fed_by: dict[str, str] = {}
+    for code, their_code in mapping.figures.items():
+        at = f"{where}.figures.{code}"
+        their = theirs.get(their_code)
+        if their is None:
+            yield _problem(at, "plan-source-unknown", f"{their_code!r} is no figure of {file}", figure=their_code,
+                           file=file)
+            continue
+        ours = plan.figure_by_code[code]
+        if their.unit != ours.unit:
+            yield _problem(at, "plan-source-unit", f"{their_code!r} ({their.unit}) cannot feed {code!r} ({ours.unit})",
+                           figure=code, unit=ours.unit, source_figure=their_code, source_unit=their.unit)
+        if their_code in fed_by:
+            yield _problem(at, "plan-source-twice", f"{their_code!r} already feeds {fed_by[their_code]!r}",
+                           source_figure=their_code, figure=code, other=fed_by[their_code])
+        fed_by.setdefault(their_code, code)
+        whole = ours.of
+        if whole is not None and whole in mapping.figures and their.of != mapping.figures[whole]:
+            yield _problem(at, "plan-source-part", f"{code!r} is part of {whole!r}, {their_code!r} is no part of "
+                           f"{mapping.figures[whole]!r}", figure=code, whole=whole, source_figure=their_code,
+                           source_whole=mapping.figures[whole])
+    if region_unit(plan, source) is None:
+        yield _problem(where, "plan-source-region", f"{source.region.name!r} is none of the units",
+                       region=source.region.name, file=file)
+
+
+def sources_problems(plan: Plan, plan_path: Path | str, extra: list[Path] | tuple[Path, ...] = ()) -> list[PlanProblem]:
+    """The mapping of every source plan file the plan names (`sources[].plan`, relative to the plan file)
+    and of the files given (`plan check --source FILE`): each file loaded and checked against it."""
+    files: list[tuple[str, Path, Source | None]] = []
+    for mapping in plan.sources:
+        if mapping.plan:
+            path = Path(mapping.plan)
+            if not path.is_absolute():
+                path = Path(plan_path).resolve().parent / path
+            files.append((f"sources[{mapping.campaign}].plan", path, mapping))
+    files += [("--source", Path(p), None) for p in extra]
+    out: list[PlanProblem] = []
+    for where, path, mapping in files:
+        try:
+            source = load_plan(path)
+        except PlanError as exc:
+            out.append(_problem(where, "plan-source-file", f"{path} cannot be used ({len(exc.problems)} mistakes)",
+                                file=path, count=len(exc.problems)))
+            continue
+        if mapping is not None and source.campaign.code != mapping.campaign:
+            out.append(_problem(where, "plan-source-campaign", f"{path} is the plan of {source.campaign.code!r}",
+                                file=path, campaign=source.campaign.code, expected=mapping.campaign))
+            continue
+        out += source_problems(plan, source, path)
+    return out

@@ -121,6 +121,10 @@ class Department(_Model):
     # The department as the forms and messages address it («облыстық білім басқармасына»: send the form
     # to …). Optional for old plans; `pipeline plan check` asks for it.
     name_dative: str = ""
+    # The department in a narrow column or a link back to its page (the portal's grid): «Басқарма»,
+    # «Министрлік». Optional: without it the portal's own word (portal.yaml `department_short`).
+    short: str = ""
+    short_ru: str = ""
 
 
 @dataclass(frozen=True)
@@ -232,6 +236,9 @@ class Region(_Model):
     # One reporting unit's body, counted: «12 әкімдік» (subject), «12 әкімдікте» (place).
     unit_noun: Noun
     unit_noun_ru: Noun
+    # The form's row naming the reporting unit («Облыс (қала)» for regions). Optional: without it the
+    # form's own label (form_text.yaml `header_labels`, «Аудан (қала)»).
+    unit_label: str = ""
 
     _before = {"unit_noun": _noun, "unit_noun_ru": _noun}
 
@@ -286,13 +293,19 @@ class UnitCasesRu(_Model):
     locative: str
 
 
+#: What a reporting unit is: a district or a city of an oblast, an oblast of the republic (a city of
+#: republican significance is a `city`). Units of one kind share a plural noun in lists («X және Y
+#: аудандарында», «X және Y облыстарында»: the wording files' `lists.plural`).
+UnitKind = Literal["city", "district", "oblast"]
+
+
 @dataclass(frozen=True)
 class Unit(_Model):
     code: str
     name: str
     short: str
     name_ru: str
-    kind: Literal["city", "district"]
+    kind: UnitKind
     cases: UnitCases
     aliases: tuple[str, ...] = ()
     # Optional: without it the Russian copy names the unit in the nominative («в 2 акиматах (…)»).
@@ -463,6 +476,28 @@ class PerHead(_Model):
     short_ru: str = ""
 
 
+#: What a ranking orders the units by: a figure's value, the plan's per-head figure (`report.per_head`), or
+#: a part's share of its whole (an "of which" figure divided by its `of`).
+RankingBy = Literal["figure", "per_head", "share"]
+
+
+@dataclass(frozen=True)
+class Ranking(_Model):
+    """The units ranked by one measure, the first `top` and the last `bottom` named with their values
+    («Көмек көрсетілген балалар саны бойынша алдыңғы қатарда: …; ең төменгі көрсеткіш: …»). Units with no
+    value are left out; equal values keep the plan's order."""
+
+    by: RankingBy
+    # The figure (`figure`) or the part (`share`); empty for `per_head`.
+    figure: str = ""
+    top: int = 3
+    bottom: int = 0
+    # How the measure is named in the sentence; default: the figure's label, the per-head label, or
+    # «{part}: {whole} ішіндегі үлесі» from the wording file.
+    label: str = ""
+    label_ru: str = ""
+
+
 @dataclass(frozen=True)
 class ReportPlan(_Model):
     """What the consolidated report says on its first page, in the plan's own words."""
@@ -473,6 +508,8 @@ class ReportPlan(_Model):
     # figures and their parts).
     compare: tuple[str, ...] = ()
     per_head: PerHead | None = None
+    # The units ranked (page 1, after the results): any level may ask for it.
+    rankings: tuple[Ranking, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -493,6 +530,33 @@ class Previous(_Model):
 
 
 @dataclass(frozen=True)
+class SourceStatuses(_Model):
+    """The status an exported form gives each item of this plan, by the kind of the source's report: its
+    interim reports say the work is under way, its final that it is done (status codes; empty: left blank)."""
+
+    interim: str = ""
+    final: str = ""
+
+
+@dataclass(frozen=True)
+class Source(_Model):
+    """A lower level's campaign whose published reports feed this plan's forms (`python -m pipeline
+    export`): an oblast's campaign feeding the republic's. Its reports are found by its campaign code; the
+    unit they fill is the one whose name (or alias) is the source plan's `region.name`."""
+
+    # The source campaign's `campaign.code`.
+    campaign: str
+    # This plan's figure → the source plan's figure whose whole it takes (the oblast's total).
+    figures: dict[str, str]
+    # This plan's figures the source does not collect: left empty in the exported form, and named.
+    not_collected: tuple[str, ...] = ()
+    # The source's plan file, relative to this plan file (optional): `plan check` checks the mapping
+    # against it, `make demo` runs its demo and exports it.
+    plan: str = ""
+    statuses: SourceStatuses = SourceStatuses()
+
+
+@dataclass(frozen=True)
 class Plan(_Model):
     campaign: Campaign
     reporting_dates: tuple[ReportingDate, ...]
@@ -510,6 +574,8 @@ class Plan(_Model):
     rules: Rules = Rules()
     limits: Limits = Limits()
     totals: Totals = Totals()
+    # Lower levels whose reports feed this plan's forms (see Source): the republic's plan names the oblasts'.
+    sources: tuple[Source, ...] = ()
 
     def _check(self) -> None:
         self._check_references()
@@ -562,6 +628,7 @@ class Plan(_Model):
         for code in self.rules.max_values:
             _known_figure(f"rules.max_values.{code}", code, figures)
         self._check_report(figures)
+        self._check_sources(figures)
         return self
 
     def _check_report(self, figures: dict[str, Figure]) -> None:
@@ -577,6 +644,7 @@ class Plan(_Model):
                 if code not in figures or figures[code].unit != unit:
                     raise PlanRuleError("plan-per-head", f"{code!r} is not a figure of unit {unit!r}",
                                         path=f"report.per_head.{key}", figure=code, unit=unit)
+        self._check_rankings(figures)
         for n, sentence in enumerate(self.report.summary):
             _check_sentence(f"report.summary[{n}]", sentence, figures)
         for item in self.items:
@@ -623,6 +691,72 @@ class Plan(_Model):
                                         unit=unit)
                 for code in values:
                     _known_figure(f"previous.units.{unit}.{code}", code, figures)
+
+    def _check_rankings(self, figures: dict[str, Figure]) -> None:
+        for n, ranking in enumerate(self.report.rankings):
+            where = f"report.rankings[{n}]"
+            if ranking.top < 1 or ranking.bottom < 0:
+                raise PlanRuleError("plan-ranking-count", "top must be 1 or more, bottom 0 or more",
+                                    path=where, top=ranking.top, bottom=ranking.bottom)
+            if ranking.by == "per_head":
+                if self.report.per_head is None:
+                    raise PlanRuleError("plan-ranking-per-head", "ranking by per head needs report.per_head",
+                                        path=f"{where}.by")
+                continue
+            fig = figures.get(ranking.figure)
+            if fig is None or fig.unit not in ("count", "tenge"):
+                raise PlanRuleError("plan-ranking-figure", f"{ranking.figure!r} is not a count or amount figure",
+                                    path=f"{where}.figure", figure=ranking.figure)
+            if ranking.by == "share" and fig.of is None:
+                raise PlanRuleError("plan-ranking-share", f"{ranking.figure!r} is no part of a whole (no 'of')",
+                                    path=f"{where}.figure", figure=ranking.figure)
+
+    def _check_sources(self, figures: dict[str, Figure]) -> None:
+        """A source's mapping names this plan's figures, each once, and says of every figure the units
+        report whether the source feeds it or leaves it empty: a figure forgotten in the mapping would
+        reach the ministry as silently missing."""
+        _unique("sources", [s.campaign for s in self.sources])
+        statuses = {s.code for s in self.statuses}
+        wanted = [f.code for item in self.items_for("units") for f in item.figures if f.numeric]
+        for source in self.sources:
+            where = f"sources[{source.campaign}]"
+            if source.campaign == self.campaign.code:
+                raise PlanRuleError("plan-source-self", "a plan cannot feed itself", path=f"{where}.campaign",
+                                    campaign=source.campaign)
+            for code in [*source.figures, *source.not_collected]:
+                fig = figures.get(code)
+                key = "figures" if code in source.figures else "not_collected"
+                # A count or an amount is fed by the oblast's total; a yes/no has no such total (the oblast's
+                # «yes» units counted), so it can only be left empty.
+                kinds = ("count", "tenge") if key == "figures" else ("count", "tenge", "yesno")
+                if fig is None or fig.unit not in kinds:
+                    raise PlanRuleError("plan-source-figure", f"{code!r} is no {' or '.join(kinds)} figure of this plan",
+                                        path=f"{where}.{key}.{code}", figure=code)
+                if "units" not in self.item_of_figure[code].reported_by:
+                    raise PlanRuleError("plan-source-figure", f"{code!r} is not reported by the units",
+                                        path=f"{where}.{key}.{code}", figure=code)
+            both = sorted(set(source.figures) & set(source.not_collected))
+            if both:
+                raise PlanRuleError("plan-source-both", f"{both[0]!r} is both fed and not collected",
+                                    path=f"{where}.not_collected", figure=both[0])
+            left = [c for c in wanted if c not in source.figures and c not in source.not_collected]
+            if left:
+                raise PlanRuleError("plan-source-incomplete", f"{left[0]!r} is neither fed nor not_collected",
+                                    path=f"{where}.figures", figure=left[0], figures=", ".join(left))
+            for code in source.not_collected:
+                if figures[code].required:
+                    raise PlanRuleError("plan-source-required", f"{code!r} is required and cannot be left empty",
+                                        path=f"{where}.not_collected", figure=code)
+            for kind in ("interim", "final"):
+                status = getattr(source.statuses, kind)
+                if status and status not in statuses:
+                    raise PlanRuleError("plan-source-status", f"{status!r} is no status of this plan",
+                                        path=f"{where}.statuses.{kind}", status=status,
+                                        codes=", ".join(sorted(statuses)))
+
+    def source_for(self, campaign: str) -> Source | None:
+        """The mapping for reports of the campaign with this code, or None."""
+        return next((s for s in self.sources if s.campaign == campaign), None)
 
     def item_path(self, code: str) -> str:
         """The readable key path of an item, as plan messages name it: `sections[III].items[III.2]`."""

@@ -33,17 +33,25 @@ STATIC_FILES = {
 
 def wording(lang: str, plan: Plan | None = None) -> dict[str, Any]:
     """portal.yaml in `lang`; with a plan, its words take the campaign's own: {clock} («… уақыты»),
-    {department} (its name) — the other placeholders are left for the page to fill."""
+    {department} (its name), {units_genitive} (all its units: «аудандар мен … қаласының»), the department's short word (`department.short`) — the other placeholders
+    are left for the page to fill."""
     words = load_data("portal.yaml")[lang if lang in LANGS else "kk"]
     if plan is None:
         return words
     ru = lang == "ru"
+    units = plan.region.units_ru if ru else plan.region.units
     own = {"clock": plan.campaign.clock_ru if ru else plan.campaign.clock,
-           "department": plan.department.name_ru if ru else plan.department.name}
-    return _filled(words, own)
+           "department": plan.department.name_ru if ru else plan.department.name,
+           "units_genitive": units.genitive}
+    words = _filled(words, own)
+    # The plan's own short word for its department («Министрлік»), else the portal's («Басқарма»).
+    short = plan.department.short_ru if ru else plan.department.short
+    if short:
+        words = {**words, "department_short": short, "back": str(words["back_to"]).format(short=short)}
+    return words
 
 
-_OWN = re.compile(r"\{(clock|department)\}")
+_OWN = re.compile(r"\{(clock|department|units_genitive)\}")
 
 
 def _filled(value: Any, own: dict[str, str]) -> Any:

@@ -8,11 +8,13 @@ one that a spreadsheet program would re-read as a formula on edit also carries t
 from __future__ import annotations
 
 from functools import cache
-
-from openpyxl.cell.cell import Cell
+from typing import TYPE_CHECKING
 
 from pipeline.privacy import mask
 from pipeline.safe_text import starts_formula, xml_text
+
+if TYPE_CHECKING:  # summary.xlsx has its own writer: only the feedback workbooks load openpyxl
+    from openpyxl.cell.cell import Cell
 
 # Excel refuses (and "repairs" away) a cell holding more characters than this.
 MAX_CELL_CHARS = 32767

@@ -33,9 +33,11 @@ class ChartProcess:
         self._conn: Connection | None = None
         self._proc: multiprocessing.process.BaseProcess | None = None
         self._submitted: tuple[ReportData, Path, tuple[str, ...]] | None = None
-        # language → chart name → PNG: drawn, or reused from an earlier run (then nothing is drawn)
+        # language → chart name → PNG: drawn, or reused from an earlier run (then nothing is drawn); the
+        # chart process answers one language at a time, so this fills up as its answers are collected
         self._ready: dict[str, dict[str, Path]] | None = None
         self._reuse: tuple[OutputCache, str] | None = None
+        self._kept = False  # the drawn sets were put in the output cache (or came from it)
         if sys.platform != "linux":
             return  # forking is the cheap part of the plan; elsewhere draw in-process
         try:
@@ -56,7 +58,7 @@ class ChartProcess:
         when the same input was drawn before, its PNGs are copied instead of drawn."""
         languages = tuple(languages)
         self._submitted = (data, out_dir, languages)
-        self._ready, self._reuse = None, None
+        self._ready, self._reuse, self._kept = None, None, False
         if reuse is not None:
             from pipeline.render.reuse import data_digest, key_of
 
@@ -64,7 +66,7 @@ class ChartProcess:
             self._reuse = (reuse, key)
             ready = _reused(reuse, key, out_dir)
             if ready is not None:
-                self._ready = ready
+                self._ready, self._kept = ready, True
                 self._discard()  # nothing to draw: not waited for (it may still be importing matplotlib)
                 return
         if self._conn is None:
@@ -75,25 +77,43 @@ class ChartProcess:
             self._stop()
 
     def result(self, language: str = "kk") -> dict[str, Path]:
-        """The chart paths of `language`: from the chart process, or drawn here when it could not deliver."""
+        """The chart paths of `language`: from the chart process, or drawn here when it could not deliver.
+
+        Only `language` is waited for: the process sends each language's set as soon as it is drawn, so the
+        first copy is written while the next language's charts are still being drawn."""
         assert self._submitted is not None, "submit() first"
         if self._ready is None:
-            self._ready = self._collect()
+            self._ready = {}
+        if language not in self._ready:
+            self._collect(language, self._ready)
         return self._ready[language]
 
-    def _collect(self) -> dict[str, dict[str, Path]]:
+    def finish(self) -> None:
+        """Wait until every language's charts are drawn (or drawn here): nothing writes into the run folder
+        any more once this returns."""
+        if self._submitted is not None:
+            for language in self._submitted[2]:
+                self.result(language)
+
+    def _collect(self, language: str, got: dict[str, dict[str, Path]]) -> None:
         assert self._submitted is not None
+        data, out_dir, languages = self._submitted
         if self._conn is not None:
             try:
-                if self._conn.poll(WAIT_SECONDS):
+                while language not in got and self._conn.poll(WAIT_SECONDS):
                     status, payload = self._conn.recv()
-                    if status == "ok":
-                        self._stop()
-                        return self._keep(payload)
+                    if status != "ok":
+                        break
+                    got.update(payload)
             except (EOFError, OSError):
                 pass
-            self._stop()
-        return self._keep(_draw(*self._submitted))
+            if language not in got or all(lang in got for lang in languages):
+                self._stop()  # dead, failed or done: what is still missing is drawn here
+        if language not in got:
+            got.update(_draw(data, out_dir, tuple(lang for lang in languages if lang not in got)))
+        if not self._kept and all(lang in got for lang in languages):
+            self._kept = True
+            self._keep(got)
 
     def _keep(self, sets: dict[str, dict[str, Path]]) -> dict[str, dict[str, Path]]:
         if self._reuse is not None:
@@ -185,9 +205,11 @@ def _serve(conn: Connection, parent_end: Connection) -> None:
         return
     if job is None:
         return
+    data, out_dir, languages = job
     try:
-        conn.send(("ok", _draw(*job)))
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which draws in-process instead
+        for language in languages:  # one answer a language: the parent renders a copy as its set arrives
+            conn.send(("ok", _draw(data, out_dir, (language,))))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which draws the rest in-process
         conn.send(("error", repr(exc)))
 
 

@@ -25,6 +25,7 @@ from docxtpl import DocxTemplate, InlineImage
 
 from pipeline.atomic import atomic_write
 from pipeline.aggregate.model import ReportData
+from pipeline.render.charts import charts_context
 from pipeline.render.context import build_context
 from pipeline.render.language import LANGUAGES
 
@@ -123,11 +124,19 @@ def render_bytes(
     template: Path | None = None,
     chart_paths: Mapping[str, Path] | None = None,
     language: str = "kk",
+    context: Mapping[str, Any] | None = None,
 ) -> bytes:
-    """The report in `language` ("kk", or "ru" for the Russian copy) from that language's template."""
+    """The report in `language` ("kk", or "ru" for the Russian copy) from that language's template.
+
+    `context`: `build_context(data, language=language)` made beforehand (a run builds it while the chart
+    process draws); only its charts are taken from `chart_paths` here."""
     template = template or TEMPLATES[language]
     tpl = DocxTemplate(str(template))
-    context = _with_images(tpl, build_context(data, chart_paths=chart_paths, language=language))
+    if context is None:
+        built = build_context(data, chart_paths=chart_paths, language=language)
+    else:
+        built = {**context, "charts": charts_context(data, chart_paths, language)}
+    context = _with_images(tpl, built)
     # District text that looks like template syntax (`{{ x }}` in a comment) is data: it is set aside
     # behind placeholders while the guard looks for the TEMPLATE's leftovers, then put back literally.
     context, literal = _set_aside(context)

@@ -21,15 +21,8 @@ import re
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import Cell, MergedCell
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.worksheet.worksheet import Worksheet
-
-from pipeline.forms import BuiltForm, build_form, fixed_timestamp, save_workbook
 from pipeline.forms.layout import FORM_SHEET
 from pipeline.plan.model import Plan
 from pipeline.privacy import MASK, mask
@@ -40,6 +33,16 @@ from pipeline.render.reuse import OutputCache, key_of
 from pipeline.safe_text import file_name_part
 from pipeline.texts import load_data
 from pipeline.verdicts import FileVerdict
+
+if TYPE_CHECKING:
+    # openpyxl is imported where a workbook is really written: a run whose files need no feedback (a
+    # re-run after one good file) does not load it.
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import Cell
+
+    from pipeline.forms import BuiltForm
+    from openpyxl.styles import PatternFill
+    from openpyxl.worksheet.worksheet import Worksheet
 
 # Problems of timing or of which file was chosen: the district cannot fix them in the workbook, so on
 # their own they are no reason to send it back (issues.csv and manifest.json still carry them).
@@ -62,6 +65,8 @@ def feedback_text() -> dict[str, Any]:
 
 
 def fills() -> dict[str, PatternFill]:
+    from openpyxl.styles import PatternFill
+
     colours = feedback_text()["fill"]
     # Opaque (alpha FF): an ARGB of 00… is read as transparent by some programs.
     return {severity: PatternFill("solid", start_color=f"FF{rgb}", end_color=f"FF{rgb}")
@@ -94,6 +99,8 @@ def write_feedback(plan: Plan, files: Iterable[FileVerdict], outdir: Path, inbox
             moved = _moved_to_rebuilt(built, verdict, problems)
             _mark(built.workbook, moved, plan.department.name)
             _problem_sheet(built.workbook, verdict, moved, plan.department.name)
+            from pipeline.forms import fixed_timestamp, save_workbook
+
             written[verdict.raw.name] = save_workbook(built.workbook, path, fixed_timestamp(plan))
         if reuse is not None:
             reuse.put(key, path.read_bytes())
@@ -129,12 +136,16 @@ def feedback_name(verdict: FileVerdict) -> str:
 def _write_copy(plan: Plan, source: Path, verdict: FileVerdict, problems: list[Problem], path: Path) -> bool:
     """The district's workbook, scrubbed and marked; False when it cannot be opened, written or made clean."""
     try:
+        from openpyxl import load_workbook
+
         workbook = load_workbook(source, keep_links=False)
         titles = _scrub(workbook)
         here = [Problem(p.code, p.file, titles.get(p.sheet, p.sheet) if p.sheet else None, p.cell, p.params)
                 for p in problems]
         _mark(workbook, here, plan.department.name)
         _problem_sheet(workbook, verdict, here, plan.department.name)
+        from pipeline.forms import fixed_timestamp, save_workbook
+
         save_workbook(workbook, path, fixed_timestamp(plan))
     except Exception:  # noqa: BLE001 - a hostile file may break openpyxl in any way; a rebuilt form serves
         path.unlink(missing_ok=True)
@@ -148,6 +159,8 @@ def _write_copy(plan: Plan, source: Path, verdict: FileVerdict, problems: list[P
 
 def _scrub(workbook: Workbook) -> dict[str, str]:
     """Mask every text the district typed, turn unsafe formulas into text; returns old → new sheet titles."""
+    from openpyxl.cell.cell import MergedCell
+
     for ws in workbook.worksheets:
         for row in ws.iter_rows():
             for cell in row:
@@ -176,6 +189,8 @@ def _scrub_cell(cell: Cell) -> None:
     if cell.hyperlink is not None:
         cell.hyperlink = None  # a link the district set leads anywhere (file://, a lure); the text stays
     if cell.comment is not None:
+        from openpyxl.comments import Comment
+
         old = cell.comment
         cell.comment = Comment(safe_cell_text(old.text or ""), safe_cell_text(old.author or ""),
                                width=old.width, height=old.height)
@@ -253,6 +268,8 @@ def shows_personal_data(xlsx: bytes) -> bool:
 def _rebuilt(plan: Plan, verdict: FileVerdict) -> BuiltForm:
     sub = verdict.submission
     reporter = sub.unit if sub and sub.unit else plan.units[0].code
+    from pipeline.forms import build_form
+
     built = build_form(plan, reporter, sub.report_date if sub else None)
     ws = built.workbook[FORM_SHEET]
     for code, raw_cell in verdict.raw.cells.items():
@@ -287,6 +304,8 @@ def _moved_to_rebuilt(built: BuiltForm, verdict: FileVerdict, problems: list[Pro
 # --- marks and the list of problems ------------------------------------------------------------------------
 
 def _mark(workbook: Workbook, problems: list[Problem], department: str) -> None:
+    from openpyxl.comments import Comment
+
     author = str(feedback_text()["author"]).format(department=department)
     colours = fills()
     by_cell: dict[tuple[str, str], list[Problem]] = {}
@@ -306,6 +325,8 @@ def _mark(workbook: Workbook, problems: list[Problem], department: str) -> None:
 
 
 def _problem_sheet(workbook: Workbook, verdict: FileVerdict, problems: list[Problem], department: str) -> None:
+    from openpyxl.styles import Alignment, Font
+
     text = feedback_text()
     colours = fills()
     ws = workbook.create_sheet(str(text["sheet"]), 0)

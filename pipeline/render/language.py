@@ -73,7 +73,8 @@ class Language:
         return value if value else getattr(obj, field)
 
     def unit_name(self, unit: Unit) -> str:
-        return str(self.pick(unit, "name"))
+        # «г.\u00a0Алматы»: a line never breaks after the abbreviation, as after an initial.
+        return self.nbsp_initials(str(self.pick(unit, "name")))
 
     # --- numbers ----------------------------------------------------------------------------------------
     @staticmethod
@@ -198,15 +199,16 @@ class Language:
         if case == "nominative":
             return self.unit_name(unit)
         cases = unit.cases if self.code == "kk" else unit.cases_ru
-        return None if cases is None else str(getattr(cases, case))
+        return None if cases is None else self.nbsp_initials(str(getattr(cases, case)))
 
     def _short(self, unit: Unit, case: str) -> str | None:
-        """A district's own word without the noun a group shares: Kazakh `short` («Бірлік»); Russian the
-        case form less the wording file's singular noun («Бирликском» from «Бирликском районе»)."""
-        if self.code == "kk":
+        """A unit's own word without the noun a group shares: the case form less the wording file's
+        singular noun of its kind («X-ском» from «X-ском районе», «X» from «X облысында»); a Kazakh kind
+        without a singular noun there takes the plan's `short` (a district's name without «ауданы»)."""
+        noun = self.words["lists"].get("singular", {}).get(unit.kind, {}).get(case)
+        if self.code == "kk" and not noun:
             return unit.short
         full = self._form(unit, case)
-        noun = self.words["lists"].get("singular", {}).get(unit.kind, {}).get(case)
         if full is None or not noun or not full.endswith(" " + noun):
             return None
         return full[: -len(noun) - 1]
@@ -245,19 +247,27 @@ class Language:
                 return names
             counted = self.plural(1, noun) if len(units) == 1 else self.counted_with(len(units), noun)
             return f"{counted} ({names})"
-        groups = [str(forms[u.code]) for u in units if u.kind == "city"]
-        districts = [u for u in units if u.kind == "district"]
-        shorts = {u.code: self._short(u, case) for u in districts}
-        # A district whose name does not end in the shared noun («район имени …») stands on its own.
-        sharing = [u for u in districts if shorts[u.code] is not None]
-        grouped = len(sharing) > 1 and bool(plural.get("district", {}).get(case))
-        groups.extend(str(forms[u.code]) for u in districts if not grouped or shorts[u.code] is None)
-        if grouped:
-            groups.append(self.join([str(shorts[u.code]) for u in sharing]) + " " + plural["district"][case])
+        # Cities first, then the other kinds in the order they first appear; units of one kind share its
+        # plural noun («X және Y облыстарында», «X және Y қалаларында») when the wording file gives one
+        # and more than one of them ends in its singular noun.
+        kinds = ["city", *dict.fromkeys(u.kind for u in units if u.kind != "city")]
+        groups: list[str] = []
+        any_grouped = False
+        for kind in kinds:
+            members = [u for u in units if u.kind == kind]
+            shorts = {u.code: self._short(u, case) for u in members}
+            # A unit whose name does not end in the shared noun («район имени …») stands on its own.
+            sharing = [u for u in members if shorts[u.code] is not None]
+            noun = plural.get(kind, {}).get(case)
+            grouped = len(sharing) > 1 and bool(noun)
+            groups.extend(str(forms[u.code]) for u in members if not grouped or shorts[u.code] is None)
+            if grouped:
+                groups.append(self.join([str(shorts[u.code]) for u in sharing]) + " " + str(noun))
+                any_grouped = True
         if len(groups) <= 1:
             return "".join(groups)
-        # A multi-district group already carries «және»; a second one between groups would read twice.
-        return ", ".join(groups) if grouped else self.join(groups)
+        # A multi-unit group already carries «және»; a second one between groups would read twice.
+        return ", ".join(groups) if any_grouped else self.join(groups)
 
     @staticmethod
     def is_kazakh(text: str) -> bool:

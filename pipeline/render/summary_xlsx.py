@@ -107,7 +107,7 @@ def _figures_sheet(book: Book, cells: _Cells, data: ReportData, date: Any, reuse
     # One column at a time out of the frame: `frame.at` per unit × figure was the other half of the time.
     present = [fig.code in frame.columns for fig in figures]
     columns = [frame[fig.code].tolist() if ok else None for fig, ok in zip(figures, present)]
-    position = {code: i for i, code in enumerate(frame.index)}
+    position = {code: i for i, code in enumerate(frame.index.tolist())}
     for unit in plan.units:
         i = position.get(unit.code)
         row: Row = [cells.text(unit.name)]

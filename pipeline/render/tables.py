@@ -73,7 +73,7 @@ def _missing(value: object) -> bool:
 
 
 def _column_of(frame: Any, code: str) -> dict[str, object]:
-    return dict(zip(frame.index, frame[code].tolist())) if code in frame.columns else {}
+    return dict(zip(frame.index.tolist(), frame[code].tolist())) if code in frame.columns else {}
 
 
 def per_head_value(numerator: object, denominator: object) -> float | None:

@@ -44,6 +44,9 @@ from pipeline.forms import layout
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan
 
 SEED = 2017
+#: The source tree whose `python -m pipeline` is timed: this one, or another commit's checkout (`--code`),
+#: so that two commits are measured by the same harness in one session, alternately.
+_CODE: list[Path] = [Path(__file__).resolve().parents[2]]
 IMPORT_BASELINE = "import pandas, openpyxl, docxtpl"
 CHECK_BASELINE = "import python_calamine, yaml"
 
@@ -231,22 +234,27 @@ class RunStats:
     stages: dict[str, float]
     peak_rss_mb: float
     returncode: int
+    peak_pss_mb: float = 0.0
 
 
-class _TreeRss:
-    """Peak of the summed RSS of a process and its descendants (the reader workers), sampled from /proc.
+class _TreeMemory:
+    """Peaks of the memory of a process and its descendants (the reader workers, the chart process),
+    sampled from /proc: RSS summed over the tree, and PSS summed over the tree.
 
-    Forked workers share pages with their parent, so the sum overstates the real use a little.
+    RSS counts a page shared by a forked worker and its parent once in each of them, so its sum overstates
+    what the run costs the machine; PSS (/proc/<pid>/smaps_rollup) divides every shared page among the
+    processes that map it, so its sum counts each page once. PSS is the figure the 1 GiB target is about.
     """
 
     def __init__(self, pid: int, every: float = 0.05) -> None:
         self.pid = pid
         self.every = every
-        self.peak_kb = 0
+        self.peak_rss_kb = 0
+        self.peak_pss_kb = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> _TreeRss:
+    def __enter__(self) -> _TreeMemory:
         self._thread.start()
         return self
 
@@ -256,29 +264,58 @@ class _TreeRss:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak_kb = max(self.peak_kb, _tree_rss_kb(self.pid))
+            pids = _tree_pids(self.pid)
+            self.peak_rss_kb = max(self.peak_rss_kb, sum(_rss_kb(p) for p in pids))
+            self.peak_pss_kb = max(self.peak_pss_kb, sum(_pss_kb(p) for p in pids))
             self._stop.wait(self.every)
 
 
-def _tree_rss_kb(root: int) -> int:
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
+_PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def _tree_pids(root: int) -> list[int]:
+    """The root and every live descendant, from the parent pids in /proc/*/stat."""
+    children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat", "rb") as fh:
-                fields = fh.read().rsplit(b")", 1)[1].split()
-            parents[int(entry)] = int(fields[1])
-            rss[int(entry)] = int(fields[21]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+                parent = int(fh.read().rsplit(b")", 1)[1].split()[1])
         except (OSError, IndexError, ValueError):
             continue
-    total, todo = 0, [root]
+        children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [root]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
-        todo.extend(p for p, parent in parents.items() if parent == pid)
-    return total
+        found.append(pid)
+        todo.extend(children.get(pid, ()))
+    return found
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return int(fh.read().rsplit(b")", 1)[1].split()[21]) * _PAGE_KB
+    except (OSError, IndexError, ValueError):
+        return 0  # the process ended between the listing and this read
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1])
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0
+
+
+def tree_memory_kb(root: int) -> tuple[int, int]:
+    """(RSS, PSS) in KiB summed over `root` and its descendants, now."""
+    pids = _tree_pids(root)
+    return sum(_rss_kb(p) for p in pids), sum(_pss_kb(p) for p in pids)
 
 
 def run_cli(args: Sequence[str], *, timings: Path | None = None) -> RunStats:
@@ -286,10 +323,11 @@ def run_cli(args: Sequence[str], *, timings: Path | None = None) -> RunStats:
     cmd = [sys.executable, "-m", "pipeline", *args]
     if timings is not None:
         timings.unlink(missing_ok=True)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = {**os.environ, "PYTHONPATH": str(_CODE[0])}
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    with _TreeRss(proc.pid) as tree:
+    # cwd too: `python -m` puts the working folder before PYTHONPATH.
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=_CODE[0])
+    with _TreeMemory(proc.pid) as tree:
         _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -300,8 +338,8 @@ def run_cli(args: Sequence[str], *, timings: Path | None = None) -> RunStats:
         raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}:\n{err}")
     stages = json.loads(timings.read_text()) if timings is not None and timings.exists() else {}
     # ru_maxrss of wait4 is the largest single process (KiB); the tree sample adds the workers up.
-    peak = max(usage.ru_maxrss, tree.peak_kb) / 1024
-    return RunStats(wall, stages, peak, proc.returncode)
+    peak = max(usage.ru_maxrss, tree.peak_rss_kb) / 1024
+    return RunStats(wall, stages, peak, proc.returncode, tree.peak_pss_kb / 1024)
 
 
 def _median(values: Sequence[float]) -> float:
@@ -323,6 +361,9 @@ class Result:
     rerun_render: list[float] = field(default_factory=list)
     stages: list[dict[str, float]] = field(default_factory=list)
     peak_rss_mb: float = 0.0
+    #: peak PSS summed over the process tree: of the cold runs, and of the re-runs
+    peak_pss_mb: float = 0.0
+    rerun_peak_pss_mb: float = 0.0
 
     def rerun_line(self) -> str:
         return (f"bench rerun files={self.files} rerun_s={_median(self.rerun):.2f} "
@@ -332,7 +373,58 @@ class Result:
     def line(self) -> str:
         x, y = _median(self.core), _median(self.calamine)
         return (f"bench files={self.files} pipeline_s={x:.2f} calamine_s={y:.2f} ratio={x / y:.2f} "
-                f"peak_rss_mb={self.peak_rss_mb:.0f}")
+                f"peak_rss_mb={self.peak_rss_mb:.0f} peak_pss_mb={self.peak_pss_mb:.0f}")
+
+
+#: The figures of issue 20's table: name → (what it measures, target).
+TARGETS = {
+    "P1": ("ingest+validate+aggregate ÷ bare calamine", 1.5),
+    "P2": ("demo report ÷ import pandas, openpyxl, docxtpl", 2.0),
+    "P3": ("cold end to end, seconds", 30.0),
+    "P3mem": ("peak PSS over the process tree, MB (cold and re-run)", 1024.0),
+    "P4": ("re-run after one new file, seconds", None),
+    "P5": ("check of one form ÷ import python_calamine, yaml", 2.5),
+}
+#: P4's target depends on the size of the campaign.
+RERUN_TARGET_S = {1000: 2.0, 10000: 6.0}
+#: P1 and P3 are defined on these sizes (other sizes print their figures without a verdict).
+P1_FILES, P3_FILES = 1000, 10000
+
+
+def _verdict(value: float, target: float | None) -> str:
+    if target is None or math.isnan(value):
+        return "target=-"
+    return f"target<={target:g} {'met' if value <= target else 'NOT met'}"
+
+
+def figure_lines(results: Sequence[Result], *, check: tuple[float, float] | None = None,
+                 startup: tuple[float, float] | None = None) -> list[str]:
+    """One `bench P<n> …` line per figure of the issue's table, each with its target and the load average
+    at the moment of printing (ratios are only comparable inside one run on a quiet machine)."""
+    load = "load=" + "/".join(f"{x:.2f}" for x in os.getloadavg())
+    lines = []
+    for r in results:
+        x, y = _median(r.core), _median(r.calamine)
+        lines.append(f"bench P1 files={r.files} ratio={x / y:.2f} pipeline_s={x:.2f} calamine_s={y:.2f} "
+                     f"{_verdict(x / y, TARGETS['P1'][1] if r.files == P1_FILES else None)} {load}")
+    if startup is not None:
+        lines.append(f"bench P2 ratio={startup[0] / startup[1]:.2f} report_s={startup[0]:.2f} "
+                     f"imports_s={startup[1]:.2f} {_verdict(startup[0] / startup[1], TARGETS['P2'][1])} {load}")
+    for r in results:
+        cold = _median(r.wall)
+        peak = max(r.peak_pss_mb, r.rerun_peak_pss_mb)
+        sized = r.files == P3_FILES
+        lines.append(f"bench P3 files={r.files} cold_s={cold:.2f} {_verdict(cold, TARGETS['P3'][1] if sized else None)} "
+                     f"peak_pss_mb={r.peak_pss_mb:.0f} rerun_peak_pss_mb={r.rerun_peak_pss_mb:.0f} "
+                     f"peak_rss_mb={r.peak_rss_mb:.0f} {_verdict(peak, TARGETS['P3mem'][1] if sized else None)} {load}")
+    for r in results:
+        rerun = _median(r.rerun)
+        lines.append(f"bench P4 files={r.files} rerun_s={rerun:.2f} ingest_s={_median(r.rerun_ingest):.2f} "
+                     f"render_s={_median(r.rerun_render):.2f} {_verdict(rerun, RERUN_TARGET_S.get(r.files))} {load}")
+    if check is not None:
+        lines.append(f"bench P5 ratio={check[0] / check[1]:.2f} check_s={check[0]:.3f} imports_s={check[1]:.3f} "
+                     f"{_verdict(check[0] / check[1], TARGETS['P5'][1])} {load}")
+    return lines
 
 
 def bench_one(files: int, work: Path, *, repeat: int, workers: int, say: Callable[[str], None],
@@ -364,6 +456,7 @@ def bench_one(files: int, work: Path, *, repeat: int, workers: int, say: Callabl
         result.core.append(sum(cold.stages.get(s, 0.0) for s in CORE_STAGES))
         result.wall.append(cold.wall)
         result.peak_rss_mb = max(result.peak_rss_mb, cold.peak_rss_mb)
+        result.peak_pss_mb = max(result.peak_pss_mb, cold.peak_pss_mb)
         shutil.copy2(held, inbox / held.name)
         again = run_cli(base, timings=timings)
         (inbox / held.name).unlink()
@@ -371,10 +464,12 @@ def bench_one(files: int, work: Path, *, repeat: int, workers: int, say: Callabl
         result.rerun_ingest.append(again.stages.get("ingest", float("nan")))
         result.rerun_render.append(again.stages.get("render", float("nan")))
         result.peak_rss_mb = max(result.peak_rss_mb, again.peak_rss_mb)
+        result.rerun_peak_pss_mb = max(result.rerun_peak_pss_mb, again.peak_pss_mb)
         stage_text = " ".join(f"{k}={v:.2f}" for k, v in cold.stages.items())
         say(f"  run {i + 1}: calamine {result.calamine[-1]:.2f} s | cold report {cold.wall:.2f} s wall "
             f"({stage_text}) | re-run after 1 new file {again.wall:.2f} s (ingest {again.stages.get('ingest', 0):.2f}, "
-            f"render {again.stages.get('render', 0):.2f}) | peak {cold.peak_rss_mb:.0f} MB")
+            f"render {again.stages.get('render', 0):.2f}) | peak RSS {cold.peak_rss_mb:.0f} MB, PSS {cold.peak_pss_mb:.0f} MB "
+            f"(re-run PSS {again.peak_pss_mb:.0f} MB)")
     say(f"  median: cold end to end {_median(result.wall):.2f} s, ingest+validate+aggregate "
         f"{_median(result.core):.2f} s, bare calamine {_median(result.calamine):.2f} s, "
         f"re-run {_median(result.rerun):.2f} s (its ingest {_median(result.rerun_ingest):.2f} s)")
@@ -421,7 +516,7 @@ def compile_package() -> None:
     the libraries of the baselines come compiled from their wheels."""
     import compileall
 
-    compileall.compile_dir(str(Path(__file__).resolve().parents[1]), quiet=1)
+    compileall.compile_dir(str(_CODE[0] / "pipeline"), quiet=1)
 
 
 def bench_check(work: Path, *, repeat: int, say: Callable[[str], None]) -> tuple[float, float]:
@@ -437,7 +532,7 @@ def bench_check(work: Path, *, repeat: int, say: Callable[[str], None]) -> tuple
     blank = write_form(plan, unit, folder / "blank.xlsx")
     form = folder / "form.xlsx"
     fill_form(blank, form, sample_values(plan, unit, plan.dates[1], SEED))
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = {**os.environ, "PYTHONPATH": str(_CODE[0])}
     checks, imports = [], []
     for _ in range(5 * repeat):
         start = time.perf_counter()
@@ -445,7 +540,7 @@ def bench_check(work: Path, *, repeat: int, say: Callable[[str], None]) -> tuple
         imports.append(time.perf_counter() - start)
         start = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "pipeline", "check", str(form)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, env=env)
+                              stderr=subprocess.DEVNULL, env=env, cwd=_CODE[0])
         checks.append(time.perf_counter() - start)
         if done.returncode not in (0, 1):
             raise RuntimeError(f"check exited with {done.returncode}")
@@ -456,25 +551,34 @@ def bench_check(work: Path, *, repeat: int, say: Callable[[str], None]) -> tuple
 
 
 def run_bench(counts: Sequence[int], *, work: Path | None = None, repeat: int = 3, workers: int = 2,
-              startup: bool = True, say: Callable[[str], None] = print) -> list[Result]:
+              startup: bool = True, say: Callable[[str], None] = print, code: Path | None = None) -> list[Result]:
+    """`code`: time the pipeline of this source tree (a checkout of another commit, holding `pipeline/`)
+    instead of this one; the harness, the files and the baselines stay the same."""
     own = work is None
-    work = Path(tempfile.mkdtemp(prefix="mz-bench-")) if work is None else work
+    work = Path(tempfile.mkdtemp(prefix="mz-bench-")) if work is None else work.resolve()
+    _CODE[0] = Path(code).resolve() if code is not None else Path(__file__).resolve().parents[2]
+    if not (_CODE[0] / "pipeline" / "__main__.py").is_file():
+        raise ValueError(f"{_CODE[0]} holds no pipeline package")
     work.mkdir(parents=True, exist_ok=True)
     base_plan = load_plan()
     results: list[Result] = []
     try:
         say(f"bench: {os.cpu_count()} cores, {workers} reader workers, {repeat} repeats, medians; in {work}; "
+            f"code {_CODE[0]}; "
             f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         compile_package()
+        check = start = None
         if startup:
-            bench_check(work, repeat=repeat, say=say)
-            bench_startup(work, repeat=repeat, say=say)
+            check = bench_check(work, repeat=repeat, say=say)
+            start = bench_startup(work, repeat=repeat, say=say)
         for n in counts:
             say(f"files={n}")
             results.append(bench_one(n, work, repeat=repeat, workers=workers, say=say, base_plan=base_plan,
                                      pool_folder=work / "templates"))
         for result in results:
             say(result.rerun_line())
+        for line in figure_lines(results, check=check, startup=start):
+            say(line)
         for result in results:
             say(result.line())
     finally:

@@ -231,6 +231,10 @@ def _weights(plan: Plan, item: Item, rng: random.Random) -> list[float]:
     profile = _profile(plan, item)
     weights: list[float] = []
     after_due = 0
+    # Work with no deadline goes on day by day: a date's share follows the days since the previous one
+    # (a republic's ten-day cut holds a sixth of the campaign, not half of it).
+    starts = [plan.campaign.starts - dt.timedelta(days=1), *plan.dates[:-1]]
+    days = [max(1, (d - before).days) for d, before in zip(plan.dates, starts)]
     for i, d in enumerate(plan.dates):
         if profile == "from":
             w = (3.0 if not weights or sum(weights) == 0 else 0.5) if item.due_from and d >= item.due_from else 0.0
@@ -243,7 +247,7 @@ def _weights(plan: Plan, item: Item, rng: random.Random) -> list[float]:
                 after_due += 1
                 w = 0.6 if after_due == 1 else 0.15
         else:
-            w = 1.0
+            w = days[i] / (sum(days) / len(days))
         weights.append(w * rng.uniform(0.6, 1.4))
     if sum(weights) == 0:
         weights[-1] = 1.0
@@ -287,7 +291,7 @@ def _figure_series(plan: Plan, reporter: str, seed: int) -> dict[str, list[objec
     roles = _roles(plan)
     is_department = reporter == plan.department.code
     unit = None if is_department else plan.unit_by_code[reporter]
-    city = unit is not None and unit.kind == "city"
+    city = unit is not None and is_centre_city(plan, unit.code)
     scale = CITY_SCALE if city else rng.uniform(0.7, 1.4)
     n = len(plan.dates)
     items = plan.items_for(plan.reporter_of(reporter))
@@ -356,6 +360,13 @@ def _figure_series(plan: Plan, reporter: str, seed: int) -> dict[str, list[objec
         if rng.random() < OPTIONAL_CHANCE:
             series[code] = [None] * n
     return series
+
+
+def is_centre_city(plan: Plan, code: str) -> bool:
+    """The city among an oblast's districts reports several times a district; the cities of a republic's
+    plan (beside its oblasts) are regions like the others."""
+    unit = plan.unit_by_code[code]
+    return unit.kind == "city" and any(u.kind == "district" for u in plan.units)
 
 
 def _statuses(plan: Plan, reporter: str, seed: int, figures: Mapping[str, list[object]]) -> dict[str, list[object]]:
@@ -476,7 +487,8 @@ def still_open_item(plan: Plan) -> str:
 def _schedule(plan: Plan, seed: int) -> _Schedule:
     """Which unit skips which dates and who sends late; drawn over all plan dates, whatever is generated."""
     rng = _rng(seed, "schedule")
-    districts = [u.code for u in plan.units if u.kind == "district"] or [u.code for u in plan.units[1:]]
+    # The units that are not cities (an oblast's districts, a republic's oblasts).
+    districts = [u.code for u in plan.units if u.kind != "city"] or [u.code for u in plan.units[1:]]
     interim = [d.date for d in plan.reporting_dates if d.kind == "interim"]
     absent_unit = rng.choice(districts)
     missing = frozenset((absent_unit, d) for d in rng.sample(interim, min(len(interim), rng.randint(1, 2))))
@@ -524,7 +536,7 @@ def _header(plan: Plan, reporter: str, seed: int, date: dt.date, late_days: int 
         unit = plan.unit_by_code[reporter]
         name, variants, short = unit.name, [unit.name_ru, *unit.aliases], unit.short
         executor = person.choice(sample_text()["executors"])
-        phone = _phone(plan, unit.kind == "city", person)
+        phone = _phone(plan, is_centre_city(plan, unit.code), person)
     written = rng.choice(variants) if rng.random() < 0.12 else name
     if late_days:
         filled = date + dt.timedelta(days=late_days)
@@ -604,9 +616,11 @@ def _file_name(seed: int, reporter: str, date: dt.date, label: str) -> str:
 
 
 def generate_samples(
-    plan: Plan, outdir: Path, seed: int = 2017, dates: Sequence[dt.date] | None = None
+    plan: Plan, outdir: Path, seed: int = 2017, dates: Sequence[dt.date] | None = None,
+    skip: Sequence[str] = (),
 ) -> SampleSet:
-    """Fill the forms of all units and the department for `dates` (default: every reporting date)."""
+    """Fill the forms of all units and the department for `dates` (default: every reporting date), but
+    those of the units in `skip` (their forms come from elsewhere: a region's own export)."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     chosen = tuple(plan.dates if dates is None else dates)
@@ -617,7 +631,7 @@ def generate_samples(
     result = SampleSet(seed=seed, outdir=outdir, dates=chosen, never_filled=schedule.never_filled,
                        still_open=schedule.still_open)
     used_names: set[str] = set()
-    for reporter in [u.code for u in plan.units] + [plan.department.code]:
+    for reporter in [u.code for u in plan.units if u.code not in skip] + [plan.department.code]:
         built = build_form(plan, reporter)
         ws = built.workbook[layout.FORM_SHEET]
         rows = {code: r.row for code, r in built.rows.items()}

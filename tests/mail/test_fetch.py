@@ -127,3 +127,23 @@ def test_done_folder_moves_handled_messages(desk: Desk, mailbox: Mailbox, forms:
     result = job(desk, mailbox, monkeypatch, done_folder="Өңделген", reply=False).run()
     assert result.fault is None and len(stored(desk)) == 1
     assert mailbox.messages() == [] and len(mailbox.messages("Өңделген")) == 1
+
+
+def test_a_whole_temporary_file_left_by_a_killed_fetch_is_not_the_stored_form(
+        desk: Desk, mailbox: Mailbox, forms: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fetch killed between writing a form and renaming it leaves «.name.….tmp» holding every byte. The reader
+    skips hidden files, so the next fetch must store the form under a visible name, not take the leftover for it."""
+    import hashlib
+
+    data = forms["oral"].read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    folder = desk.inbox / "mail"
+    folder.mkdir(parents=True)
+    leftover = folder / f".oral-2017-08-17-20170816T105900-{sha[:16]}.xlsx.k1ll3d.tmp"
+    leftover.write_bytes(data)
+    mailbox.append([message(address("oral"), "Орал", [("Орал.xlsx", data, "outlook")])])
+    job(desk, mailbox, monkeypatch, reply=False).run()
+    visible = [p for p in stored(desk) if not p.name.startswith(".")]
+    assert [hashlib.sha256(p.read_bytes()).hexdigest() for p in visible] == [sha]
+    assert leftover.read_bytes() == data  # what is in the inbox is never touched
+    assert [r["stored_name"] for r in audit(desk) if r.get("event") == "attachment"] == [f"mail/{visible[0].name}"]

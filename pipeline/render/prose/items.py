@@ -314,7 +314,8 @@ def timeliness_line(wr: Writer) -> str:
         parts.append(wr.word("items", "timeliness_on_time").format(count=wr.count_units(len(on_time), "subject")))
     if late:
         parts.append(wr.word("items", "timeliness_late").format(units=wr.units_or_count(late, "subject")))
-    sentences = [wr.word("items", "timeliness").format(parts=wr.lang.join(parts))] if parts else []
+    # «13 өңір мерзімінде, X және Y облыстары кешігіп»: a second «және» would read twice.
+    sentences = [wr.word("items", "timeliness").format(parts=wr.lang.join_groups(parts))] if parts else []
     if missing:
         sentences.append(wr.lang.upper_first(wr.word("items", "timeliness_missing", len(missing)).format(
             units=wr.units(missing, "subject"), count=wr.count_units(len(missing), "subject"))))

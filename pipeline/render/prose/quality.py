@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pipeline.aggregate import facts
+from pipeline.plan.model import Figure
 from pipeline.render.prose import change
 from pipeline.render.prose.writer import Writer
 
@@ -64,14 +65,34 @@ def carried(wr: Writer) -> list[str]:
 
 def gaps(wr: Writer) -> list[str]:
     # Figures the same units left out are said together: «радиосюжеттер және ток-шоулар (… аудандары)».
-    by_units: dict[tuple[str, ...], list[str]] = {}
+    by_units: dict[tuple[str, ...], list[Figure]] = {}
     for fig in _numeric_due(wr):
         missing = tuple(facts.gaps(wr.data, fig.code))
         if missing:
-            by_units.setdefault(missing, []).append(wr.lower(fig))
-    parts = [wr.word("quality", "gap").format(label=wr.lang.join(labels), units=wr.units_or_count(list(units), "subject"))
-             for units, labels in by_units.items()]
+            by_units.setdefault(missing, []).append(fig)
+    parts = [wr.word("quality", "gap").format(label=_labels(wr, figs), units=wr.units_or_count(list(units), "subject"))
+             for units, figs in by_units.items()]
     return [wr.word("quality", "gaps").format(parts="; ".join(parts))] if parts else []
+
+
+def _labels(wr: Writer, figs: list[Figure]) -> str:
+    """The figures' labels joined; parts of one whole left out together are said under it once, without
+    their «оның ішінде»: «рейдтерге қатысқандар саны – педагогтер, … және ата-аналар өкілдері»."""
+    pieces: list[str] = []
+    done: set[str] = set()
+    for fig in figs:
+        if fig.code in done:
+            continue
+        siblings = [f for f in figs if fig.of is not None and f.of == fig.of]
+        if len(siblings) > 1:
+            whole = wr.plan.figure_by_code[fig.of]  # type: ignore[index]
+            names = wr.lang.join([wr.drop_of_prefix(wr.lower(f)) for f in siblings])
+            pieces.append(wr.word("quality", "gap_parts").format(whole=wr.lower(whole), parts=names))
+            done |= {f.code for f in siblings}
+        else:
+            pieces.append(wr.lower(fig))
+            done.add(fig.code)
+    return wr.lang.join_groups(pieces)
 
 
 def falls(wr: Writer) -> list[str]:

@@ -1,10 +1,11 @@
 """Page 1: the campaign and its results in the plan's own sentences, money by source, help per head, the
-change since the previous date and, in the final, against last year."""
+units ranked (when the plan asks), the change since the previous date and, in the final, against last year."""
 
 from __future__ import annotations
 
 from pipeline.aggregate import facts
 from pipeline.render.prose import change
+from pipeline.render.prose.rankings import rankings
 from pipeline.render.prose.writer import Writer
 
 
@@ -16,6 +17,7 @@ def summary(wr: Writer) -> list[str]:
     money = [s for s in (*by_source(wr), per_head(wr)) if s]
     if money:
         paragraphs.append(" ".join(money))
+    paragraphs += rankings(wr)
     paragraphs += change.since_previous_date(wr)
     paragraphs += change.against_last_year(wr)
     return paragraphs
@@ -90,7 +92,9 @@ def per_head(wr: Writer) -> str:
     lang = wr.lang
     label = lang.pick(head, "label")
     low, high = values.lowest(), values.highest()
-    if low is None or high is None or low[1] == high[1]:
+    # A ranking by the per-head figure names the highest and lowest units itself.
+    ranked = any(r.by == "per_head" for r in wr.plan.report.rankings)
+    if ranked or low is None or high is None or low[1] == high[1]:
         return wr.word("report", "per_head_whole").format(label=label, whole=wr.whole.by, value=lang.amount(values.whole))
     return wr.word("report", "per_head").format(
         label=label, whole=wr.whole.by, value=lang.amount(values.whole),
