@@ -35,17 +35,18 @@ UnitRole = Literal["subject", "place", "owner"]
 _INITIAL_SPACE = re.compile(r"(?<!\w)(\w\.)[ \t]+(?=\w)")
 #: Letters of the Kazakh alphabet Russian does not have: a text holding one is not Russian.
 KAZAKH_ONLY = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
-#: A text without those letters is still often Kazakh («Орындалды, есеп жолданды»). It is taken for Russian
-#: when it also holds a Russian word no Kazakh sentence has: a preposition or conjunction, or a word with a
-#: Russian verb, participle, noun or adjective ending (Kazakh words do not end so; loans such as «комиссия»,
-#: «мониторинг» end otherwise).
-RUSSIAN_WORDS = frozenset({"и", "в", "во", "на", "по", "с", "со", "для", "до", "за", "из", "к", "о", "об", "при",
-                           "что", "как", "или", "но", "также", "еще", "ещё", "уже", "нет", "не", "идет", "идёт",
-                           "будет", "есть"})
-RUSSIAN_ENDINGS = ("ется", "ются", "ится", "ятся", "ться", "ает", "яет", "ует", "ено", "ано", "ого", "его", "ому",
-                   "ему", "ыми", "ими", "ость", "ение", "ание", "ный", "ная", "ное", "ные", "ных", "ать", "ить",
-                   "ять", "еть")
 _WORD = re.compile(r"[а-яё]+")
+
+
+@cache
+def _russian_signs() -> tuple[frozenset[str], tuple[str, ...]]:
+    """The words and endings by which a text without Kazakh letters is taken for Russian (data/recognise.yaml)."""
+    signs = load_data("recognise.yaml")["russian"]
+    words, endings = signs["words"], signs["endings"]
+    lists = isinstance(words, list) and isinstance(endings, list)
+    if not (lists and all(isinstance(w, str) and w for w in words + endings)):
+        raise ValueError("recognise.yaml: russian.words and russian.endings must be lists of words")
+    return frozenset(w.lower() for w in words), tuple(e.lower() for e in endings)
 
 
 @cache
@@ -279,8 +280,9 @@ class Language:
         """Whether a text is written in Russian: no Kazakh letter, and a word only Russian has."""
         if Language.is_kazakh(text):
             return False
+        known, endings = _russian_signs()
         words = _WORD.findall(text.lower())
-        return any(w in RUSSIAN_WORDS or (len(w) > 4 and w.endswith(RUSSIAN_ENDINGS)) for w in words)
+        return any(w in known or (len(w) > 4 and w.endswith(endings)) for w in words)
 
     def can_quote(self, text: str) -> bool:
         """Whether a text a unit wrote may be quoted in this copy: the Kazakh copy quotes no Russian
