@@ -32,6 +32,7 @@ from pathlib import Path
 from pipeline.atomic import atomic_write
 from pipeline.errors import EXIT
 from pipeline.forms.layout import HEADER_CODES
+from pipeline.ingest.inbox import is_tool_file
 from pipeline.mail.compose import ReplyFile, letters, reply_message, unit_name
 from pipeline.mail.contacts import Contacts
 from pipeline.mail.imap import ImapSession
@@ -444,13 +445,14 @@ def _stage(path: Path, data: bytes) -> None:
 
 
 def _already_in(folder: Path, sha: str) -> str | None:
-    """A file of ours in inbox/mail holding exactly these bytes (its name ends with the hash's prefix)."""
+    """A file of ours in inbox/mail that the reader lists, holding exactly these bytes (its name ends with the
+    hash's prefix)."""
     if not folder.is_dir():
         return None
     for path in sorted(folder.glob(f"*-{sha[:16]}*")):
-        if path.name.startswith("."):
-            # A run killed between writing and renaming leaves «.name.….tmp» with every byte in it: hidden, so
-            # the reader skips it — taken for the stored file, the form would be lost.
+        if is_tool_file(path.name):
+            # A run killed between writing and renaming leaves «.name.….tmp» with every byte in it: the reader
+            # does not list it — taken for the stored file, the form would be lost.
             continue
         try:
             if path.is_file() and _digest(path.read_bytes()) == sha:
