@@ -8,7 +8,10 @@ stripped), numbers are formatted here by hand, the facts of other plans come fro
 from __future__ import annotations
 
 import csv
+import os
 import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -18,6 +21,14 @@ REPO = Path(__file__).resolve().parent.parent
 BUNDLED = sorted((REPO / "pipeline" / "data" / "plans").glob("*.yaml")) + sorted((REPO / "tests" / "plans").glob("*.yaml"))
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009]+")
 
+
+
+def pipeline_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """`python -m pipeline ARGS` from the repository, as a user runs it; the caller's MZ_PLAN and MZ_LANG are
+    left out (a plan or language set in the shell must not change what a test asks for), `env` added."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("MZ_PLAN", "MZ_LANG")} | (env or {})
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, cwd=REPO,
+                          env=environment, timeout=timeout)
 
 def normal(text: str) -> str:
     return _SPACES.sub(" ", text).lower()

@@ -6,16 +6,16 @@ its final report, and the next year's plan names that outbox's figures.csv.
 
 from __future__ import annotations
 
+import functools
 import csv
 import datetime as dt
 import hashlib
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from campaign_outputs import pipeline_cli
 from pipeline.aggregate import select
 from pipeline.aggregate.build import aggregate
 from pipeline.aggregate.previous import load_previous, previous_problems
@@ -29,10 +29,7 @@ NEXT = REPO / "tests" / "plans" / "next-year.yaml"
 OTHER = REPO / "tests" / "plans" / "other-oblast.yaml"
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("MZ_PLAN", "MZ_LANG")}
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, cwd=REPO,
-                          env=env, timeout=300)
+_cli = functools.partial(pipeline_cli, timeout=300)
 
 
 def _tree(folder: Path) -> dict[str, str]:

@@ -15,7 +15,6 @@ import copy
 import os
 import re
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import yaml
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
-from campaign_outputs import body_text, foreign_hits, item_section, oblast_totals, said_in
+from campaign_outputs import body_text, foreign_hits, item_section, oblast_totals, pipeline_cli, said_in
 from pipeline.plan import DEFAULT_PLAN, Plan, load_plan
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,10 +35,7 @@ SEED = 2014
 EXAMPLES = int(os.environ.get("MZ_PLAN_EXAMPLES", "3"))
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("MZ_PLAN", "MZ_LANG")}
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, cwd=REPO,
-                          env=env, timeout=600)
+_cli = pipeline_cli
 
 
 @dataclass

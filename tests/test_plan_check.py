@@ -7,15 +7,15 @@ mistake's code, exit 2, never a traceback; and every other command must refuse t
 
 from __future__ import annotations
 
-import os
+import functools
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from campaign_outputs import pipeline_cli
 from pipeline.plan import DEFAULT_PLAN, load_plan
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,10 +25,7 @@ OTHER = PLANS / "other-oblast.yaml"
 KAZAKH_LETTERS = re.compile(r"[әғқңөұүһі]")
 
 
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if k not in ("MZ_PLAN", "MZ_LANG")} | (env or {})
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True,
-                          cwd=REPO, env=environment, timeout=120)
+_cli = functools.partial(pipeline_cli, timeout=120)
 
 
 def _broken(tmp_path: Path, source: Path, old: str, new: str) -> Path:

@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from campaign_outputs import body_text, foreign_hits, normal
+from campaign_outputs import body_text, foreign_hits, normal, pipeline_cli
 from pipeline.plan import load_plan
 
 REPO = Path(__file__).resolve().parent.parent
@@ -47,10 +47,7 @@ OBLAST_CUT, OBLAST_FINAL = dt.date(2017, 8, 8), dt.date(2017, 9, 28)
 LATE_DAYS = 5
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("MZ_PLAN", "MZ_LANG")}
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, cwd=REPO,
-                          env=env, timeout=600)
+cli = pipeline_cli
 
 
 @dataclass
