@@ -190,6 +190,31 @@ def test_a_refused_build_answers_its_code_and_kazakh_message(tmp_path: Path, wor
         assert literal(MESSAGES["ru"]["run"]["report-fewer-submissions"]) in fewer.text
 
 
+
+def test_a_bug_in_render_answers_the_build_with_the_error_page_never_a_report(
+        tmp_path: Path, workbooks, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug planted in render: the build button answers the 500 page with an incident number (not «built», not
+    a refusal), the traceback is in the portal's log, and no report is published."""
+    import pipeline.render.docx
+
+    def broken(*args: object, **kwargs: object) -> bytes:
+        raise ZeroDivisionError("planted by the test")
+
+    site = make_site(tmp_path)
+    with _client(site) as client:
+        dept = site.links["department"]
+        token = csrf_of(client, dept)
+        for unit in ("akzhaiyk", "syrym"):
+            assert upload(client, site.links[unit], workbooks[unit]).json()["stored"]
+        monkeypatch.setattr(pipeline.render.docx, "render_bytes", broken)
+        answer = client.post(f"{dept}/build", data={"date": "2017-08-17", "csrf": token}, follow_redirects=False)
+    assert answer.status_code == 500
+    assert title_of(answer.text) == PORTAL["kk"]["errors"]["500"]["title"] and "Traceback" not in answer.text
+    incident = re.search(r'id="incident">[^<]*?([0-9a-f]{8})', answer.text).group(1)
+    log = (site.outbox / ".logs" / "portal.log").read_text(encoding="utf-8")
+    assert f"incident {incident}" in log and "ZeroDivisionError: planted by the test" in log
+    assert not (site.outbox / "2017-08-17").exists()
+
 # --- words a district acts on --------------------------------------------------------------------------------------
 
 def test_a_file_with_errors_is_stored_needs_correction_never_accepted(client, site: Site, workbooks) -> None:
