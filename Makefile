@@ -28,7 +28,7 @@ SERVE_HOST = $(if $(filter command line,$(origin HOST)),$(HOST),127.0.0.1)
 SERVE_PORT = $(if $(filter command line,$(origin PORT)),$(PORT),8017)
 
 .DEFAULT_GOAL := help
-.PHONY: help env demo report pdf history restore status links forms check samples test codes bench clean serve plan-check fetch remind send export
+.PHONY: help env demo report pdf history restore status links forms check samples test codes bench clean serve plan-check fetch remind send export bench-compare
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -118,6 +118,10 @@ codes: $(VENV)/.installed ## regenerate docs/problem-codes.md from the catalogue
 
 bench: $(VENV)/.installed ## benchmark: 13, 1,000 and 10,000 submissions; the portal under 100 clients; 500 e-mails
 	$(PY) -m pipeline bench --files 13 --files 1000 --files 10000 --portal-clients 100 --portal-files 200 --mail-messages 500
+
+BASE ?= main
+bench-compare: $(VENV)/.installed ## this code against BASE (a git revision, default main), measured alternately: each figure side by side with its ratio
+	$(PY) -m pipeline bench --compare $(BASE) --files 13 --files 1000 --files 10000
 
 serve: $(VENV)/.installed ## the district portal on 127.0.0.1:8017 (HOST=…, PORT=…); links first: make links
 	$(PY) -m pipeline serve --host "$(SERVE_HOST)" --port "$(SERVE_PORT)" --inbox "$${INBOX:-$(INBOX)}" --outbox "$${OUTBOX:-$(OUTBOX)}"

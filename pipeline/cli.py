@@ -224,7 +224,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--workers", type=int, default=2, metavar="N", help=h["workers"])
     bench.add_argument("--work", type=Path, metavar=h["mv_dir"], help=h["bench_work"])
     bench.add_argument("--no-startup", dest="startup", action="store_false", help=h["bench_no_startup"])
-    bench.add_argument("--code", type=Path, metavar=h["mv_dir"], help=h["bench_code"])
+    bench.add_argument("--code", metavar=h["mv_base"], help=h["bench_code"])
+    bench.add_argument("--compare", metavar=h["mv_base"], help=h["bench_compare"])
     bench.add_argument("--portal-clients", type=int, default=0, metavar="N", help=h["bench_portal_clients"])
     bench.set_defaults(run=cmd_bench)
     bench.add_argument("--mail-messages", type=int, default=0, metavar="N", help=h["bench_mail_messages"])
@@ -494,10 +495,23 @@ def _progress_bar(wanted: bool | None) -> Iterator[Callable[[int, int], None] | 
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from pipeline.tools.bench import run_bench
+    from pipeline.tools.bench import NoSourceTree, run_bench, run_compare
 
-    run_bench(args.files or [13, 1000, 10000], work=args.work, repeat=max(1, args.repeat),
-              workers=args.workers, startup=args.startup, say=lambda line: print(line, flush=True), code=args.code)
+    try:
+        return _bench(args, run_bench, run_compare)
+    except NoSourceTree as exc:
+        raise UsageError(messages()["usage"]["bench_no_code"].format(code=exc), "bench-no-code") from None
+
+
+def _bench(args: argparse.Namespace, run_bench: Any, run_compare: Any) -> int:
+    if args.compare:
+        run_compare(args.files or [13, 1000, 10000], args.compare, work=args.work, repeat=max(1, args.repeat),
+                    workers=args.workers, startup=args.startup, say=lambda line: print(line, flush=True),
+                    code=args.code)
+    else:
+        run_bench(args.files or [13, 1000, 10000], work=args.work, repeat=max(1, args.repeat),
+                  workers=args.workers, startup=args.startup, say=lambda line: print(line, flush=True),
+                  code=args.code)
     if args.portal_clients:
         from pipeline.tools.bench import run_portal_bench
 

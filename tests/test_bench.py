@@ -96,3 +96,53 @@ def test_mail_bench_prints_its_lines(tmp_path):
     # messages (stored once each), the synthetic one a distinct form in every other message.
     assert [m.group(1) for m in matched] == ["30", "30"]  # type: ignore[union-attr]
     assert int(matched[1].group(3)) == 29  # type: ignore[union-attr]
+
+
+COMPARE = re.compile(r"^bench compare (P[1-5]) (files=\d+ )?\w+ base=\d+\.\d{3} new=\d+\.\d{3} new/base=\d+\.\d\d "
+                     r"load=[\d.]+/[\d.]+/[\d.]+$")
+
+
+def test_compare_measures_two_trees_alternately_and_prints_each_figure_side_by_side(tmp_path):
+    """`bench --compare BASE`: both trees on the same files, round after round (base, new, base, new), then
+    each side's P-lines and one `bench compare` line per figure. Here both sides are this checkout."""
+    from pipeline.tools.bench import OWN_CODE, run_compare
+
+    lines: list[str] = []
+    base, new = run_compare([3], OWN_CODE, work=tmp_path, repeat=2, startup=False, say=lines.append)
+    rounds = [line.split(":")[0].split()[-1] for line in lines if line.startswith("  run ")]
+    assert rounds == ["base", "new", "base", "new"], lines
+    assert sorted(base) == sorted(new)
+    assert {"P1 files=3 ratio", "P3 files=3 cold_s", "P4 files=3 rerun_s"} <= set(new)
+    compared = [COMPARE.match(line) for line in lines if line.startswith("bench compare ")]
+    assert compared and all(compared), lines
+    assert len(compared) == len(new)
+    assert any(line.startswith("bench base P1 files=3 ") for line in lines)
+    assert any(line.startswith("bench new P4 files=3 ") for line in lines)
+
+
+def test_a_git_revision_is_exported_as_a_source_tree(tmp_path):
+    import shutil
+    import subprocess
+
+    from pipeline.tools.bench import OWN_CODE, source_tree
+
+    if shutil.which("git") is None or subprocess.run(["git", "-C", str(OWN_CODE), "rev-parse", "HEAD"],
+                                                     capture_output=True).returncode != 0:
+        import pytest
+
+        pytest.skip("not a git checkout")
+    tree = source_tree("HEAD", tmp_path)
+    assert (tree / "pipeline" / "__main__.py").is_file()
+    assert tree.is_relative_to(tmp_path)
+
+
+def test_an_unknown_base_is_a_usage_error_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    for bad in ("no-such-revision-xyz", "--output=/tmp/x", str(tmp_path)):
+        done = subprocess.run([sys.executable, "-m", "pipeline", "bench", f"--compare={bad}", "--files", "3",
+                               "--no-startup", "--work", str(tmp_path / "w")], capture_output=True, text=True)
+        assert done.returncode == 2, done.stderr
+        assert "[bench-no-code]" in done.stderr
+        assert "Traceback" not in done.stderr

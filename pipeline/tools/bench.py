@@ -46,7 +46,8 @@ from pipeline.plan import DEFAULT_PLAN, Plan, load_plan
 SEED = 2017
 #: The source tree whose `python -m pipeline` is timed: this one, or another commit's checkout (`--code`),
 #: so that two commits are measured by the same harness in one session, alternately.
-_CODE: list[Path] = [Path(__file__).resolve().parents[2]]
+OWN_CODE = Path(__file__).resolve().parents[2]
+_CODE: list[Path] = [OWN_CODE]
 IMPORT_BASELINE = "import pandas, openpyxl, docxtpl"
 CHECK_BASELINE = "import python_calamine, yaml"
 
@@ -427,8 +428,21 @@ def figure_lines(results: Sequence[Result], *, check: tuple[float, float] | None
     return lines
 
 
-def bench_one(files: int, work: Path, *, repeat: int, workers: int, say: Callable[[str], None],
-              base_plan: Plan, pool_folder: Path) -> Result:
+@dataclass
+class Prepared:
+    """One size's generated inbox, the file held back for the re-run, and the `report` arguments."""
+
+    files: int
+    paths: list[Path]
+    held: Path
+    inbox: Path
+    outbox: Path
+    timings: Path
+    args: list[str]
+
+
+def prepare(files: int, work: Path, *, workers: int, say: Callable[[str], None], base_plan: Plan,
+            pool_folder: Path) -> Prepared:
     folder = work / f"n{files}"
     shutil.rmtree(folder, ignore_errors=True)
     plan_path = folder / "plan.yaml"
@@ -444,35 +458,53 @@ def bench_one(files: int, work: Path, *, repeat: int, workers: int, say: Callabl
         f"in {time.perf_counter() - t:.1f} s (templates re-zipped with new unit names)")
     date = _last_date_with_files(plan, paths)
     inbox, outbox, timings = folder / "inbox", folder / "outbox", folder / "timings.json"
-    base = ["--plan", str(plan_path), "report", "--date", date.isoformat(), "--inbox", str(inbox),
+    args = ["--plan", str(plan_path), "report", "--date", date.isoformat(), "--inbox", str(inbox),
             "--outbox", str(outbox), "--workers", str(workers), "--timings", str(timings), "--no-progress"]
-    result = Result(files)
     bare_calamine(paths)  # warm the page cache, so neither side pays for the disk
-    for i in range(repeat):
-        result.calamine.append(bare_calamine(paths))
-        shutil.rmtree(outbox, ignore_errors=True)  # cold: no cache, no previous report
-        cold = run_cli(base, timings=timings)
-        result.stages.append(cold.stages)
-        result.core.append(sum(cold.stages.get(s, 0.0) for s in CORE_STAGES))
-        result.wall.append(cold.wall)
-        result.peak_rss_mb = max(result.peak_rss_mb, cold.peak_rss_mb)
-        result.peak_pss_mb = max(result.peak_pss_mb, cold.peak_pss_mb)
-        shutil.copy2(held, inbox / held.name)
-        again = run_cli(base, timings=timings)
-        (inbox / held.name).unlink()
-        result.rerun.append(again.wall)
-        result.rerun_ingest.append(again.stages.get("ingest", float("nan")))
-        result.rerun_render.append(again.stages.get("render", float("nan")))
-        result.peak_rss_mb = max(result.peak_rss_mb, again.peak_rss_mb)
-        result.rerun_peak_pss_mb = max(result.rerun_peak_pss_mb, again.peak_pss_mb)
-        stage_text = " ".join(f"{k}={v:.2f}" for k, v in cold.stages.items())
-        say(f"  run {i + 1}: calamine {result.calamine[-1]:.2f} s | cold report {cold.wall:.2f} s wall "
-            f"({stage_text}) | re-run after 1 new file {again.wall:.2f} s (ingest {again.stages.get('ingest', 0):.2f}, "
-            f"render {again.stages.get('render', 0):.2f}) | peak RSS {cold.peak_rss_mb:.0f} MB, PSS {cold.peak_pss_mb:.0f} MB "
-            f"(re-run PSS {again.peak_pss_mb:.0f} MB)")
-    say(f"  median: cold end to end {_median(result.wall):.2f} s, ingest+validate+aggregate "
+    return Prepared(files, paths, held, inbox, outbox, timings, args)
+
+
+def measure_once(job: Prepared, result: Result, *, say: Callable[[str], None], label: str = "") -> None:
+    """One round on `job`: bare calamine, a cold report (no cache, no previous report), then a re-run after
+    the held-back file arrives; the figures are added to `result`."""
+    result.calamine.append(bare_calamine(job.paths))
+    shutil.rmtree(job.outbox, ignore_errors=True)
+    cold = run_cli(job.args, timings=job.timings)
+    result.stages.append(cold.stages)
+    result.core.append(sum(cold.stages.get(s, 0.0) for s in CORE_STAGES))
+    result.wall.append(cold.wall)
+    result.peak_rss_mb = max(result.peak_rss_mb, cold.peak_rss_mb)
+    result.peak_pss_mb = max(result.peak_pss_mb, cold.peak_pss_mb)
+    shutil.copy2(job.held, job.inbox / job.held.name)
+    try:
+        again = run_cli(job.args, timings=job.timings)
+    finally:
+        (job.inbox / job.held.name).unlink()
+    result.rerun.append(again.wall)
+    result.rerun_ingest.append(again.stages.get("ingest", float("nan")))
+    result.rerun_render.append(again.stages.get("render", float("nan")))
+    result.peak_rss_mb = max(result.peak_rss_mb, again.peak_rss_mb)
+    result.rerun_peak_pss_mb = max(result.rerun_peak_pss_mb, again.peak_pss_mb)
+    stage_text = " ".join(f"{k}={v:.2f}" for k, v in cold.stages.items())
+    say(f"  run {len(result.wall)}{label}: calamine {result.calamine[-1]:.2f} s | cold report {cold.wall:.2f} s wall "
+        f"({stage_text}) | re-run after 1 new file {again.wall:.2f} s (ingest {again.stages.get('ingest', 0):.2f}, "
+        f"render {again.stages.get('render', 0):.2f}) | peak RSS {cold.peak_rss_mb:.0f} MB, PSS {cold.peak_pss_mb:.0f} MB "
+        f"(re-run PSS {again.peak_pss_mb:.0f} MB)")
+
+
+def _say_median(result: Result, say: Callable[[str], None], label: str = "") -> None:
+    say(f"  median{label}: cold end to end {_median(result.wall):.2f} s, ingest+validate+aggregate "
         f"{_median(result.core):.2f} s, bare calamine {_median(result.calamine):.2f} s, "
         f"re-run {_median(result.rerun):.2f} s (its ingest {_median(result.rerun_ingest):.2f} s)")
+
+
+def bench_one(files: int, work: Path, *, repeat: int, workers: int, say: Callable[[str], None],
+              base_plan: Plan, pool_folder: Path) -> Result:
+    job = prepare(files, work, workers=workers, say=say, base_plan=base_plan, pool_folder=pool_folder)
+    result = Result(files)
+    for _ in range(repeat):
+        measure_once(job, result, say=say)
+    _say_median(result, say)
     return result
 
 
@@ -551,18 +583,16 @@ def bench_check(work: Path, *, repeat: int, say: Callable[[str], None]) -> tuple
 
 
 def run_bench(counts: Sequence[int], *, work: Path | None = None, repeat: int = 3, workers: int = 2,
-              startup: bool = True, say: Callable[[str], None] = print, code: Path | None = None) -> list[Result]:
+              startup: bool = True, say: Callable[[str], None] = print, code: str | Path | None = None) -> list[Result]:
     """`code`: time the pipeline of this source tree (a checkout of another commit, holding `pipeline/`)
     instead of this one; the harness, the files and the baselines stay the same."""
     own = work is None
     work = Path(tempfile.mkdtemp(prefix="mz-bench-")) if work is None else work.resolve()
-    _CODE[0] = Path(code).resolve() if code is not None else Path(__file__).resolve().parents[2]
-    if not (_CODE[0] / "pipeline" / "__main__.py").is_file():
-        raise ValueError(f"{_CODE[0]} holds no pipeline package")
-    work.mkdir(parents=True, exist_ok=True)
     base_plan = load_plan()
     results: list[Result] = []
     try:
+        work.mkdir(parents=True, exist_ok=True)
+        _CODE[0] = source_tree(code, work) if code is not None else OWN_CODE
         say(f"bench: {os.cpu_count()} cores, {workers} reader workers, {repeat} repeats, medians; in {work}; "
             f"code {_CODE[0]}; "
             f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -583,9 +613,128 @@ def run_bench(counts: Sequence[int], *, work: Path | None = None, repeat: int = 
             say(result.line())
     finally:
         _POOLS.clear()
+        _CODE[0] = OWN_CODE
         if own:
             shutil.rmtree(work, ignore_errors=True)
     return results
+
+
+def figure_values(results: Sequence[Result], *, check: tuple[float, float] | None = None,
+                  startup: tuple[float, float] | None = None) -> dict[str, float]:
+    """The figures of issue 20's table by name («P1 files=1000», «P2», …): what `compare` sets side by side."""
+    values: dict[str, float] = {}
+    for r in results:
+        values[f"P1 files={r.files} ratio"] = _median(r.core) / _median(r.calamine)
+        values[f"P3 files={r.files} cold_s"] = _median(r.wall)
+        values[f"P3 files={r.files} peak_pss_mb"] = max(r.peak_pss_mb, r.rerun_peak_pss_mb)
+        values[f"P4 files={r.files} rerun_s"] = _median(r.rerun)
+        values[f"P4 files={r.files} rerun_ingest_s"] = _median(r.rerun_ingest)
+        values[f"P4 files={r.files} rerun_render_s"] = _median(r.rerun_render)
+    if startup is not None:
+        values["P2 ratio"] = startup[0] / startup[1]
+        values["P2 report_s"] = startup[0]
+    if check is not None:
+        values["P5 ratio"] = check[0] / check[1]
+        values["P5 check_s"] = check[0]
+    return values
+
+
+def compare_lines(base: dict[str, float], new: dict[str, float]) -> list[str]:
+    """`bench compare <figure> base=… new=… new/base=…`, one line per figure both sides have."""
+    load = "load=" + "/".join(f"{x:.2f}" for x in os.getloadavg())
+    return [f"bench compare {name} base={base[name]:.3f} new={new[name]:.3f} new/base={new[name] / base[name]:.2f} {load}"
+            for name in new if name in base and base[name]]
+
+
+class NoSourceTree(ValueError):
+    """`--code`/`--compare` named neither a folder holding `pipeline/` nor a git revision."""
+
+
+def source_tree(spec: str | Path, work: Path) -> Path:
+    """A folder holding `pipeline/`: `spec` itself when it is one, else a git revision of this checkout
+    exported into `work` (`git archive`)."""
+    folder = Path(spec)
+    if (folder / "pipeline" / "__main__.py").is_file():
+        return folder.resolve()
+    if str(spec).startswith("-"):  # git would take it for an option
+        raise NoSourceTree(str(spec))
+    try:
+        archive = subprocess.run(["git", "-C", str(OWN_CODE), "archive", "--format=tar", str(spec)],
+                                 capture_output=True, check=False)
+    except OSError:  # no git on this machine
+        raise NoSourceTree(str(spec)) from None
+    if archive.returncode != 0:
+        raise NoSourceTree(str(spec))
+    import io
+    import tarfile
+
+    target = work / f"code-{re.sub(r'[^A-Za-z0-9._-]', '_', str(spec))}"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(target, filter="data")
+    if not (target / "pipeline" / "__main__.py").is_file():  # a revision from before the package
+        raise NoSourceTree(str(spec))
+    return target
+
+
+def run_compare(counts: Sequence[int], base: str | Path, *, work: Path | None = None, repeat: int = 3,
+                workers: int = 2, startup: bool = True, say: Callable[[str], None] = print,
+                code: str | Path | None = None) -> tuple[dict[str, float], dict[str, float]]:
+    """Two source trees measured alternately on the same files in one session — `base` (a folder or a git
+    revision), then this one (or `code`), round after round — so a change is judged side by side, not
+    against an old number. Prints each side's `bench P…` lines and one `bench compare` line per figure."""
+    own = work is None
+    work = Path(tempfile.mkdtemp(prefix="mz-bench-")) if work is None else work.resolve()
+    base_plan = load_plan()
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+        sides = {"base": source_tree(base, work),
+                 "new": source_tree(code, work) if code is not None else OWN_CODE}
+        say(f"bench compare: {os.cpu_count()} cores, {workers} reader workers, {repeat} rounds of base then new, "
+            f"medians; base {sides['base']}; new {sides['new']}; in {work}; "
+            f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        for tree in sides.values():
+            _CODE[0] = tree
+            compile_package()
+        checks: dict[str, list[tuple[float, float]]] = {side: [] for side in sides}
+        starts: dict[str, list[tuple[float, float]]] = {side: [] for side in sides}
+        if startup:
+            for _ in range(repeat):
+                for side, tree in sides.items():
+                    _CODE[0] = tree
+                    checks[side].append(bench_check(work, repeat=1, say=lambda line, s=side: say(f"{s}: {line}")))
+                    starts[side].append(bench_startup(work, repeat=1, say=lambda line, s=side: say(f"{s}: {line}")))
+        results: dict[str, list[Result]] = {side: [] for side in sides}
+        for n in counts:
+            say(f"files={n}")
+            job = prepare(n, work, workers=workers, say=say, base_plan=base_plan, pool_folder=work / "templates")
+            per_side = {side: Result(n) for side in sides}
+            for _ in range(repeat):
+                for side, tree in sides.items():
+                    _CODE[0] = tree
+                    measure_once(job, per_side[side], say=say, label=f" {side}")
+            for side in sides:
+                _say_median(per_side[side], say, f" {side}")
+                results[side].append(per_side[side])
+
+        def medians(pairs: list[tuple[float, float]]) -> tuple[float, float] | None:
+            return (_median([a for a, _ in pairs]), _median([b for _, b in pairs])) if pairs else None
+
+        values = {}
+        for side in sides:
+            check, start = medians(checks[side]), medians(starts[side])
+            for line in figure_lines(results[side], check=check, startup=start):
+                say(line.replace("bench ", f"bench {side} ", 1))
+            values[side] = figure_values(results[side], check=check, startup=start)
+        for line in compare_lines(values["base"], values["new"]):
+            say(line)
+        return values["base"], values["new"]
+    finally:
+        _POOLS.clear()
+        _CODE[0] = OWN_CODE
+        if own:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------------------
