@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -161,3 +162,15 @@ def test_streamed_figures_rows_are_the_tables_rows():
         assert rows == expected, date
         assert {r[3] for r in rows} >= {"reported", ""}
         assert any(r[0] == "oblast" and r[5] for r in rows)
+
+
+@given(st.lists(st.one_of(st.integers(-50, 50).map(float), st.floats(0.001, 1e9, allow_nan=False)),
+                min_size=2, max_size=40), st.data())
+def test_the_median_of_the_others_equals_the_median_of_the_list_without_the_unit(values, data):
+    """Outliers compare each unit with the median of the others; the fast way (one sort) must give what
+    statistics.median gives on the list without that unit, duplicates and even counts included."""
+    from pipeline.aggregate.across import median_without
+
+    i = data.draw(st.integers(0, len(values) - 1))
+    others = values[:i] + values[i + 1:]
+    assert median_without(sorted(values), values[i]) == statistics.median(others)
