@@ -391,6 +391,7 @@ def write_outputs(
     `reuse`: outputs kept from earlier runs (charts, summary sheets), used when their inputs are unchanged."""
     # Imported here: rendering pulls in docxtpl and (for charts) matplotlib, which `check` never needs.
     from pipeline.aggregate.build import FIGURE_COLUMNS, figure_rows
+    from pipeline.aggregate.facts import shared as shared_facts
     from pipeline.atomic import atomic_write
     from pipeline.render import build_context, to_pdf, write_summary
     from pipeline.render.docx import render_bytes
@@ -410,7 +411,8 @@ def write_outputs(
     this_date = [f for f in own if file_date(plan, f) == data.date and f.status != "superseded"]
     feedback = write_feedback(plan, this_date, folder / "feedback", inbox, reuse)
     # Both copies' text and tables are built while the chart process still draws; only the charts wait.
-    contexts = {language: build_context(data, language=language) for language in ("kk", "ru")}
+    with shared_facts():  # what both copies ask of the data is computed once
+        contexts = {language: build_context(data, language=language) for language in ("kk", "ru")}
     atomic_write(report_path, render_bytes(data, chart_paths=charts.result(), context=contexts["kk"]))
     # The Russian copy: same data and context builder, its own template and its own (Russian) charts.
     russian_path = folder / f"akparat-{date_text}-ru.docx"

@@ -8,9 +8,13 @@ a per-head numerator or an item about reporting is asked of the plan.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import pandas as pd
 
@@ -19,6 +23,38 @@ from pipeline.plan.model import Figure, Item, Plan, Ranking
 
 #: Where an item stands at a date across everyone who reports it.
 Outcome = Literal["done", "continuing", "overdue", "not_due"]
+
+_Fn = TypeVar("_Fn", bound=Callable[..., Any])
+#: Results of the facts below while a `shared()` block runs, by function, object identities and arguments.
+_SHARED: ContextVar[dict[tuple[Any, ...], Any] | None] = ContextVar("facts_shared", default=None)
+
+
+@contextmanager
+def shared() -> Iterator[None]:
+    """Inside the block each fact marked `_once` is computed once per arguments: the Kazakh and the Russian
+    copy ask the same language-free questions of the same `ReportData`. The frames must not change inside the
+    block (a run builds both contexts from finished data); outside it nothing is kept."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def _once(fn: _Fn) -> _Fn:
+    @functools.wraps(fn)
+    def wrapper(*args: Any) -> Any:
+        memo = _SHARED.get()
+        if memo is None:
+            return fn(*args)
+        # Objects (data, frames, plan items) by identity: alive for the whole block, so never reused.
+        key = (fn, *(a if isinstance(a, (str, dt.date, tuple)) else id(a) for a in args))
+        if key not in memo:
+            memo[key] = (fn(*args), args)  # the arguments kept alive: their identities stay theirs
+        result = memo[key][0]
+        # A caller may edit what it got (a list, a dict): it gets its own copy of the outer container.
+        return result.copy() if isinstance(result, (list, dict)) else result
+    return wrapper  # type: ignore[return-value]
 
 
 def number(value: object) -> float | None:
@@ -36,6 +72,7 @@ def status_code(value: object) -> str | None:
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
 
 
+@_once
 def column(frame: pd.DataFrame, code: str) -> dict[str, object]:
     """unit → value of one column, as a plain dict ({} when the frame has no such column)."""
     # index.tolist(): iterating a pandas index (a string array) element by element is ~10× slower
@@ -137,6 +174,11 @@ def lowered_later(data: ReportData, codes: list[str], date: dt.date) -> list[str
     """Units whose value of one of `codes` at an earlier reporting `date` is above their value now: a running
     total that fell afterwards, i.e. a value the unit later corrected. A figure over dates that holds such a
     value is not comparable as it stands (plan order)."""
+    return _lowered_later(data, tuple(codes), date)
+
+
+@_once
+def _lowered_later(data: ReportData, codes: tuple[str, ...], date: dt.date) -> list[str]:
     then, now = data.history[date], data.values
     pairs = [(column(then, code), column(now, code)) for code in codes]
     out = []
@@ -177,6 +219,7 @@ class UnitChange:
         return (self.new or 0.0) - (self.old or 0.0)
 
 
+@_once
 def unit_changes(data: ReportData, code: str, since: dt.date) -> list[UnitChange]:
     """Units whose value of `code` differs between `since` and the report date, plan order."""
     old_frame, new_frame = data.history[since], data.values
@@ -235,6 +278,7 @@ class ItemProgress:
     department_open: bool = False
 
 
+@_once
 def item_progress(data: ReportData, item: Item) -> ItemProgress:
     if not item.due_by(data.date):
         return ItemProgress(item, "not_due", {}, {}, [])
