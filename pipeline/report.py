@@ -411,13 +411,13 @@ def write_outputs(
     this_date = [f for f in own if file_date(plan, f) == data.date and f.status != "superseded"]
     feedback = write_feedback(plan, this_date, folder / "feedback", inbox, reuse)
     # Both copies' text and tables are built while the chart process still draws; only the charts wait.
-    with shared_facts():  # what both copies ask of the data is computed once
-        contexts = {language: build_context(data, language=language) for language in ("kk", "ru")}
-    atomic_write(report_path, render_bytes(data, chart_paths=charts.result(), context=contexts["kk"]))
-    # The Russian copy: same data and context builder, its own template and its own (Russian) charts.
     russian_path = folder / f"akparat-{date_text}-ru.docx"
-    atomic_write(russian_path, render_bytes(data, chart_paths=charts.result("ru"), language="ru",
-                                            context=contexts["ru"]))
+    with shared_facts():  # what both copies (text, tables, chart captions) ask of the data is computed once
+        contexts = {language: build_context(data, language=language) for language in ("kk", "ru")}
+        atomic_write(report_path, render_bytes(data, chart_paths=charts.result(), context=contexts["kk"]))
+        # The Russian copy: same data and context builder, its own template and its own (Russian) charts.
+        atomic_write(russian_path, render_bytes(data, chart_paths=charts.result("ru"), language="ru",
+                                                context=contexts["ru"]))
     if pdf:  # both copies; without LibreOffice none (the console says so)
         for docx in (report_path, russian_path):
             to_pdf(docx, folder)

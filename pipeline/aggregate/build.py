@@ -66,8 +66,10 @@ def _rejected(plan: Plan, selection: Selection, units: list[str], codes: list[st
             continue
         refused = []
         for code in codes:
+            if code in sub.values:
+                continue  # the cell is only looked at when needed: a cached form builds its cells lazily
             cell = sub.cell_of(code)
-            if code not in sub.values and cell is not None and not cell.empty:
+            if cell is not None and not cell.empty:
                 refused.append(code)
         if refused:
             out[unit] = tuple(refused)
