@@ -96,7 +96,7 @@ def _parse(path: Path, text: str) -> Plan:
     try:
         # Parsed before (the same text): its data from the cache of parsed YAML (pipeline.yaml_cache).
         data = cached_yaml(text, lambda: yaml.load(text, Loader=_UniqueKeyLoader),  # noqa: S506 - SafeLoader's
-                           kind="plan-unique-keys")
+                           kind="unique keys")
     except _DuplicateKey as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else "?"
         raise PlanError(path, [PlanProblem("", "plan-duplicate-key", f"not valid YAML: {exc}",
