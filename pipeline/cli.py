@@ -155,7 +155,6 @@ def workers_count(text: str) -> int:
     """--workers: 1 to MAX_WORKERS (each worker is a process with its own memory limit: 1000 would fork
     1000 of them). Out of range is a usage error (exit 2), not silently capped."""
     from pipeline.ingest.isolate import MAX_WORKERS
-    from pipeline.report import messages
 
     try:
         count = int(text)
@@ -525,7 +524,7 @@ def _bench(args: argparse.Namespace, run_bench: Any, run_compare: Any) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from pipeline.report import NothingToCheck, check_files
+    from pipeline.check import NothingToCheck, check_files
 
     try:
         files = check_files(args.files, plan_path=args.plan, workers=args.workers)

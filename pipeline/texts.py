@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from pipeline.yaml_cache import cached_yaml
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 #: libyaml's parser when PyYAML was built with it (the wheels are): the same safe constructor, several
@@ -23,7 +25,8 @@ def safe_load(text: str) -> Any:
 def load_data(name: str, directory: Path = DATA_DIR) -> dict[str, Any]:
     """`name` is a file name in pipeline/data/ (e.g. "kazakh.yaml"); the file must hold a mapping."""
     path = directory / name
-    data = safe_load(path.read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8")
+    data = cached_yaml(text, lambda: safe_load(text), kind="safe")
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping")
     return data

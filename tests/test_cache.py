@@ -153,3 +153,67 @@ def test_cached_cells_are_made_when_used_and_a_row_that_would_not_decode_is_stil
     cache.close()
     assert cache.hits == len(thawed) - 1  # the damaged row was read again from the file
     assert _dicts(third) == _dicts(first)
+
+
+def _read_with_subs(plan, inbox, path):
+    from pipeline.validate import Validation
+    from pipeline.validate.store import rules_fingerprint
+
+    cache = IngestCache.open(path, "fp", rules_fingerprint())
+    validation = Validation(plan, store=cache)
+    forms = read_inbox(plan, inbox, cache=cache, on_form=validation.add)
+    subs = validation.results(forms)
+    validation.save()
+    cache.close()
+    return forms, subs, cache
+
+
+@pytest.mark.parametrize("damage", ["data", "head", "digest", "peek", "count"])
+def test_a_form_whose_submission_is_stored_is_not_decoded_and_a_damaged_row_is_still_right(
+        plan, inbox, tmp_path, damage):
+    """Issue 20 (re-run cost): when the validated submission is stored too, only the row's small head is
+    decoded; the cells stay text until asked for. The head's digest proves the text is the row the cache
+    wrote: damage to the text, the head or the digest falls back to decoding the row, or to reading the file
+    again — the forms and submissions are those of a cold read either way."""
+    import json
+    import sqlite3
+
+    from pipeline.forms.layout import SOURCE_CODE
+    from pipeline.ingest.model import LazyCells
+
+    path = tmp_path / "ingest.sqlite"
+    first, first_subs, _ = _read_with_subs(plan, inbox, path)
+    again, again_subs, cache = _read_with_subs(plan, inbox, path)
+    lazy = [f for f in again if isinstance(f.cells, LazyCells)]
+    assert lazy and cache.sub_hits == len(lazy)
+    assert not any(f.cells.decoded for f in lazy)  # nothing asked for the cells yet
+    assert [len(f.cells) for f in lazy] == [len(f.cells) for f in first if f.sha256 in {g.sha256 for g in lazy}]
+    assert all(f.cells.get(SOURCE_CODE) is None and SOURCE_CODE not in f.cells for f in lazy)
+    assert not any(f.cells.decoded for f in lazy)  # the provenance cell is answered from the head
+    assert _dicts(again) == _dicts(first) and [repr(f) for f in again] == [repr(f) for f in first]
+    assert [s.values for s in again_subs] == [s.values for s in first_subs]
+
+    victim = lazy[0]
+    with sqlite3.connect(path) as conn:
+        head_text, text = conn.execute("SELECT head, data FROM forms WHERE sha256 = ?", (victim.sha256,)).fetchone()
+        head, row = json.loads(head_text), json.loads(text)
+        if damage == "data":  # a cell's value changed: the digest no longer matches, the row is decoded
+            code = next(c for c, cell in row["cells"].items() if isinstance(cell["value"], float))
+            row["cells"][code]["value"] = {"$type": "colour", "v": "red"}  # and does not decode: a miss
+            text = json.dumps(row, ensure_ascii=False)
+        elif damage == "head":
+            head_text = "{not json"
+        elif damage == "digest":
+            head["digest"] = "0" * 64
+        elif damage == "peek":
+            head["peek"] = {SOURCE_CODE: {"sheet": 1}}
+        else:
+            head["count"] = "many"
+        if damage not in ("data", "head"):
+            head_text = json.dumps(head)
+        conn.execute("UPDATE forms SET head = ?, data = ? WHERE sha256 = ?", (head_text, text, victim.sha256))
+    third, third_subs, cache = _read_with_subs(plan, inbox, path)
+    assert cache.hits == len(lazy) - (damage == "data")  # the undecodable row was read from the file again
+    assert _dicts(third) == _dicts(first) and [repr(f) for f in third] == [repr(f) for f in first]
+    assert [s.values for s in third_subs] == [s.values for s in first_subs]
+    assert [s.problems for s in third_subs] == [s.problems for s in first_subs]

@@ -108,7 +108,7 @@ def test_a_bug_where_no_outbox_can_be_written_logs_in_the_users_own_folder(tmp_p
     here = tmp_path / "elsewhere"
     here.mkdir()
     env = hooked_env(tmp_path / "hook", """
-        import pipeline.report as report
+        import pipeline.check as report
 
         def check_files(*args, **kwargs):
             raise KeyError("planted by the test: a bug in check")

@@ -10,7 +10,12 @@ rows of another plan or reader version are dropped when the cache is opened, so 
 without bound.
 
 Value: `RawForm.to_dict()` as JSON without what varies between copies of the same bytes — the file name
-(also inside each problem) and the modification time — which are put back from the file at hand.
+(also inside each problem) and the modification time — which are put back from the file at hand (`data`);
+and beside it a small `head`: the same without the cells, their count, the few cells every run asks of
+every form (`PEEK`), and the sha256 of `data`. A re-run that also has the form's validated submission
+decodes only the head (a form's ~90 cells are most of the row's decoding): the digest proves `data` to be
+the text this module wrote, so the cells decode later, if ever asked for (feedback, re-validation). A head
+that does not decode or whose digest does not match falls back to decoding `data`, as before.
 
 Validated submissions (issue 12) sit beside the read forms, in the table `subs`, so that a re-run neither
 reads nor validates a file it has seen: same key (the file's sha256), under a generation that also holds
@@ -35,7 +40,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.ingest.model import RawForm
+from pipeline.forms.layout import SOURCE_CODE
+from pipeline.ingest.model import LazyCells, RawForm, check_cells
 
 #: Bump when what the reader extracts from a file changes (extract.py, sniff.py): old rows are then unused.
 #: "2": values, sheet names and quoted values are masked and XML-safe at ingest (rows of "1" hold raw text).
@@ -45,7 +51,10 @@ from pipeline.ingest.model import RawForm
 READER_VERSION = "4"
 CACHE_DIR = ".cache"
 CACHE_FILE = "ingest.sqlite"
-SCHEMA = "1"
+#: "2": forms rows have a `head` beside `data` (see above).
+SCHEMA = "2"
+#: Cells every run asks of every form (the manifest's provenance): kept in the head, read without `data`.
+PEEK = (SOURCE_CODE,)
 
 #: Problems that say something about the run rather than about the file's bytes.
 _TRANSIENT = frozenset({"file-reader-crashed", "file-reader-timeout", "file-unreadable"})
@@ -125,13 +134,13 @@ class IngestCache:
         if self._conn is None or not keys:
             return {}
         wanted = sorted({sha for sha, _, _ in keys})
-        found: dict[str, str] = {}
+        found: dict[str, tuple[object, object]] = {}
         try:
             for i in range(0, len(wanted), _CHUNK):
                 chunk = wanted[i : i + _CHUNK]
                 marks = ",".join("?" * len(chunk))
-                rows = self._conn.execute(f"SELECT sha256, data FROM forms WHERE sha256 IN ({marks})", chunk)
-                found.update(rows)
+                rows = self._conn.execute(f"SELECT sha256, head, CAST(data AS BLOB) FROM forms WHERE sha256 IN ({marks})", chunk)
+                found.update((sha, (head, data)) for sha, head, data in rows)
                 if self.sub_generation:
                     # Fetched with the forms (one query per chunk), handed out by `submission`.
                     self._subs.update(self._conn.execute(
@@ -142,9 +151,15 @@ class IngestCache:
             return {}
         out: dict[int, RawForm] = {}
         for index, (sha, name, mtime) in enumerate(keys):
-            text = found.get(sha)
-            if not isinstance(text, (str, bytes)):
+            head, text = found.get(sha, (None, None))
+            if not isinstance(text, bytes):  # fetched as its UTF-8 bytes: hashed and decoded as they are
                 continue
+            if isinstance(head, str) and isinstance(self._subs.get(sha), str):
+                try:  # its submission is stored too: the cells are not needed now
+                    out[index] = _thaw_head(json.loads(head), text, sha, name, mtime)
+                    continue
+                except Exception:  # noqa: BLE001 - a head of any wrong shape: decode the whole row instead
+                    pass
             try:
                 out[index] = _thaw(json.loads(text), sha, name, mtime)
             except Exception:  # noqa: BLE001 - any row that does not decode (wrong shape, unknown code,
@@ -155,13 +170,12 @@ class IngestCache:
     def put_many(self, forms: Iterable[RawForm]) -> None:
         if self._conn is None:
             return
-        rows = [(f.sha256, json.dumps(_freeze(f), ensure_ascii=False, separators=(",", ":")))
-                for f in forms if cacheable(f)]
+        rows = [(f.sha256, *_freeze_row(f)) for f in forms if cacheable(f)]
         if not rows:
             return
         try:
             with self._conn:  # one transaction: a killed run leaves the cache as it was
-                self._conn.executemany("INSERT OR REPLACE INTO forms (sha256, data) VALUES (?, ?)", rows)
+                self._conn.executemany("INSERT OR REPLACE INTO forms (sha256, head, data) VALUES (?, ?, ?)", rows)
             self.stored += len(rows)
         except sqlite3.Error:
             self._broken()
@@ -208,9 +222,13 @@ def _connect(path: Path, generation: str, sub_generation: str = "") -> sqlite3.C
         # The outbox lock already keeps runs apart; a rollback journal is enough and leaves no -wal file.
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        conn.execute("CREATE TABLE IF NOT EXISTS forms (sha256 TEXT PRIMARY KEY, data TEXT NOT NULL)")
-        conn.execute("CREATE TABLE IF NOT EXISTS subs (sha256 TEXT PRIMARY KEY, gen TEXT NOT NULL, data TEXT NOT NULL)")
         meta = dict(conn.execute("SELECT key, value FROM meta"))
+        if meta.get("schema") != SCHEMA:
+            with conn:  # rows of another layout: the tables themselves are made again
+                conn.execute("DROP TABLE IF EXISTS forms")
+                conn.execute("DROP TABLE IF EXISTS subs")
+        conn.execute("CREATE TABLE IF NOT EXISTS forms (sha256 TEXT PRIMARY KEY, head TEXT NOT NULL, data TEXT NOT NULL)")
+        conn.execute("CREATE TABLE IF NOT EXISTS subs (sha256 TEXT PRIMARY KEY, gen TEXT NOT NULL, data TEXT NOT NULL)")
         if sub_generation:
             # Submissions of other rules are never used again: drop them (the file does not grow).
             with conn:
@@ -244,7 +262,39 @@ def _freeze(form: RawForm) -> dict[str, Any]:
     return data
 
 
+def _freeze_row(form: RawForm) -> tuple[str, str]:
+    """(head, data) of a form's row: see the module's docstring."""
+    data = _freeze(form)
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    cells = data.pop("cells")
+    head = dict(data, digest=_digest(text), count=len(cells), peek={code: cells.get(code) for code in PEEK})
+    return json.dumps(head, ensure_ascii=False, separators=(",", ":")), text
+
+
+def _digest(text: str | bytes) -> str:
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()
+
+
 def _thaw(data: dict[str, Any], sha256: str, name: str, mtime: float) -> RawForm:
     data = dict(data, name=name, mtime=mtime, sha256=sha256)
     data["problems"] = [dict(p, file=name) for p in data["problems"]]
     return RawForm.from_dict(data, lazy=True)
+
+
+def _thaw_head(head: dict[str, Any], text: bytes, sha256: str, name: str, mtime: float) -> RawForm:
+    """A form from its head, its cells left as `text` (decoded when first asked for). Raises unless the
+    digest proves `text` to be the row this module wrote, and on a head of any wrong shape."""
+    if type(head) is not dict or head.get("digest") != _digest(text):
+        raise ValueError("the form's row is not the one its head describes")
+    peek = head["peek"]
+    if type(peek) is not dict or set(peek) != set(PEEK):
+        raise ValueError("peek: expected the cells of PEEK")
+    check_cells({code: cell for code, cell in peek.items() if cell is not None})
+    count = head["count"]
+    if type(count) is not int or count < sum(cell is not None for cell in peek.values()):
+        raise ValueError("count: expected the number of cells")
+    cells = LazyCells(stored=text, count=count, peek=peek)
+    data = dict(head, name=name, mtime=mtime, sha256=sha256)
+    data["problems"] = [dict(p, file=name) for p in data["problems"]]
+    return RawForm.from_dict(data, cells=cells)

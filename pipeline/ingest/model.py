@@ -7,6 +7,7 @@ validation (which knows the plan's rules). Everything here is plain data and pic
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -60,30 +61,65 @@ class LazyCells(Mapping[str, "RawCell"]):
 
     A re-run takes most forms' validated submissions from the cache too and never looks at their cells
     (only feedback and a re-validation do), so making ~90 cell objects for each of 10,000 forms would be
-    wasted. Built by `RawForm.from_dict(..., lazy=True)` only after `check_cells` found every cell
-    decodable, so a later access cannot fail: a bad row stays a miss at thaw time, as when decoded eagerly.
+    wasted. Two ways to be built by the cache (`pipeline.ingest.cache`):
+
+    * from the decoded cells (`RawForm.from_dict(..., lazy=True)`), after `check_cells` found every cell
+      decodable;
+    * from the stored row's text, not decoded at all (`stored=`), when the row's digest proved the text to
+      be the one the cache wrote: the text then decodes as it did when written. `count` and `peek` (the
+      few cells every run asks of every form, with None for one the form lacks) answer without decoding.
+
+    Either way a later access cannot fail on a row the cache accepted: a bad row stays a miss at thaw time.
     """
 
-    __slots__ = ("_json", "_made")
+    __slots__ = ("_json", "_made", "_text", "_count", "_peek")
 
-    def __init__(self, data: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, data: dict[str, dict[str, Any]] | None = None, *, stored: str | bytes = "", count: int = 0,
+                 peek: dict[str, dict[str, Any] | None] | None = None) -> None:
         self._json = data
         self._made: dict[str, RawCell] = {}
+        self._text = stored
+        self._count = len(data) if data is not None else count
+        self._peek = peek or {}
+
+    def _cells(self) -> dict[str, dict[str, Any]]:
+        if self._json is None:
+            try:
+                self._json = check_cells(json.loads(self._text)["cells"])
+            except (ValueError, TypeError, KeyError, RecursionError) as exc:
+                # Only a row rewritten by hand with a matching digest gets here: a fault, not a form's.
+                raise RuntimeError("a cached form no longer decodes: delete the outbox's .cache folder") from exc
+            self._text = b""
+        return self._json
 
     def __getitem__(self, code: str) -> RawCell:
         cell = self._made.get(code)
         if cell is None:
-            cell = self._made[code] = RawCell.from_dict(self._json[code])
+            if self._json is None and code in self._peek:
+                known = self._peek[code]
+                if known is None:
+                    raise KeyError(code)
+                cell = RawCell.from_dict(known)
+            else:
+                cell = RawCell.from_dict(self._cells()[code])
+            self._made[code] = cell
         return cell
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._json)
+        return iter(self._cells())
 
     def __len__(self) -> int:
-        return len(self._json)
+        return self._count
 
     def __contains__(self, code: object) -> bool:
-        return code in self._json
+        if self._json is None and code in self._peek:
+            return self._peek[code] is not None  # type: ignore[index]
+        return code in self._cells()
+
+    @property
+    def decoded(self) -> bool:
+        """Whether the stored text was decoded (for tests and the benchmark's curiosity)."""
+        return self._json is not None
 
     def __repr__(self) -> str:
         # The plain dict's repr: output-reuse keys hash a verdict by its repr (pipeline.render.reuse), and
@@ -149,18 +185,21 @@ class RawForm:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, lazy: bool = False) -> RawForm:
-        """`lazy`: cells made when first used (LazyCells), after checking that each would decode."""
+    def from_dict(cls, data: dict[str, Any], *, lazy: bool = False, cells: LazyCells | None = None) -> RawForm:
+        """`lazy`: cells made when first used (LazyCells), after checking that each would decode; `cells`:
+        the form's cells as they are (then `data` needs no "cells")."""
         from pipeline.problems import Problem
 
+        if cells is None:
+            cells = LazyCells(check_cells(data["cells"])) if lazy \
+                else {code: RawCell.from_dict(c) for code, c in data["cells"].items()}
         return cls(
             name=data["name"],
             sha256=data["sha256"],
             size=int(data["size"]),
             mtime=float(data["mtime"]),
             format=data["format"],
-            cells=LazyCells(check_cells(data["cells"])) if lazy
-            else {code: RawCell.from_dict(c) for code, c in data["cells"].items()},
+            cells=cells,
             duplicates={code: tuple(RawCell.from_dict(c) for c in cs) for code, cs in data["duplicates"].items()},
             has_defined_names=bool(data["has_defined_names"]),
             problems=tuple(

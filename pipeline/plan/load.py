@@ -16,6 +16,7 @@ import yaml
 from pipeline.plan.model import Plan, PlanRuleError
 from pipeline.plan.schema import SchemaError, validate
 from pipeline.texts import SafeLoader
+from pipeline.yaml_cache import cached_yaml
 
 DEFAULT_PLAN = Path(__file__).resolve().parent.parent / "data" / "plans" / "mektepke-zhol-2017.yaml"
 
@@ -93,7 +94,9 @@ _LOADED: dict[bytes, Plan] = {}
 
 def _parse(path: Path, text: str) -> Plan:
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        # Parsed before (the same text): its data from the cache of parsed YAML (pipeline.yaml_cache).
+        data = cached_yaml(text, lambda: yaml.load(text, Loader=_UniqueKeyLoader),  # noqa: S506 - SafeLoader's
+                           kind="unique keys")
     except _DuplicateKey as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else "?"
         raise PlanError(path, [PlanProblem("", "plan-duplicate-key", f"not valid YAML: {exc}",
