@@ -285,9 +285,7 @@ def made_safe(name: str, cells: dict[str, RawCell], duplicates: dict[str, tuple[
 
     def clean(cell: RawCell, amount: bool = False) -> RawCell:
         value, masked = cell.value, False
-        if value.__class__ is str:
-            value, masked = _safe_text(value)
-        elif isinstance(value, str):
+        if isinstance(value, str):
             value, masked = mask(xml_text(value))
         elif isinstance(value, (int, float)) and mask_number(value, amount=amount):
             value, masked = MASK, True
@@ -300,28 +298,6 @@ def made_safe(name: str, cells: dict[str, RawCell], duplicates: dict[str, tuple[
     safe_cells = {code: clean(c, code in amounts) for code, c in cells.items()}
     safe_dups = {code: tuple(clean(c, code in amounts) for c in cs) for code, cs in duplicates.items()}
     return safe_cells, safe_dups, tuple(problems)
-
-
-#: `mask(xml_text(text))` of short texts this process has made safe before: a reader worker sees the same
-#: statuses, units and stock phrases in form after form, and masking one costs 2–50 µs. `mask` is a pure
-#: function of the text, so the answer is the same; an unchanged text is given back as the very object
-#: passed in (what `clean` tests with `is`), never the equal one cached from another form.
-_SAFE_TEXTS: dict[str, tuple[str | None, bool]] = {}
-_SAFE_TEXTS_MAX = 4096
-_SAFE_TEXT_LEN = 256
-
-
-def _safe_text(text: str) -> tuple[str, bool]:
-    hit = _SAFE_TEXTS.get(text)
-    if hit is None:
-        safe, masked = mask(xml_text(text))
-        if len(text) > _SAFE_TEXT_LEN:
-            return safe, masked
-        if len(_SAFE_TEXTS) >= _SAFE_TEXTS_MAX:
-            _SAFE_TEXTS.clear()
-        hit = _SAFE_TEXTS[text] = (None if safe is text else safe, masked)
-        return safe, masked
-    return (text if hit[0] is None else hit[0]), hit[1]
 
 
 # A cell the way every spreadsheet program writes it: `r` first, no namespace prefix; the last group tells
