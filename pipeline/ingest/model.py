@@ -211,6 +211,11 @@ class RawForm:
 
 # JSON has no dates: temporal values travel as {"$type": ..., "v": ISO text}. Plain JSON values as they are.
 def value_to_json(value: CellValue) -> Any:
+    # Nearly every value is text, a finite number or empty: given back as it is without the chain below
+    # (storing 1,000 read forms made ~90,000 calls, a third of the cache's encoding time).
+    kind = value.__class__
+    if kind is str or kind is int or kind is bool or value is None or (kind is float and value - value == 0.0):
+        return value
     # datetime before date: a datetime is also a date.
     if isinstance(value, dt.datetime):
         return {"$type": "datetime", "v": value.isoformat()}

@@ -74,6 +74,8 @@ class FormValidator:
         self._yes = {fold(a) for a in plan.yes_no.yes.aliases} | {fold(plan.yes_no.yes.label)}
         self._no = {fold(a) for a in plan.yes_no.no.aliases} | {fold(plan.yes_no.no.label)}
         self._form_id = form_id(plan)
+        #: fold(text) of the status cells seen so far: a handful of spellings recur in every form
+        self._folded: dict[str, str] = {}
         self._status_labels = ", ".join(s.label for s in plan.statuses)
         rules = plan.rules
         self._earliest_fill = plan.campaign.starts - dt.timedelta(days=rules.filled_days_before_start)
@@ -202,7 +204,7 @@ class FormValidator:
         due = sub.report_date is None or item.due_by(sub.report_date)
         status_cell = sub.cell_of(item.status_code)
         if status_cell is not None and not status_cell.empty:
-            status = self._status_keys.get(fold(str(status_cell.value)))
+            status = self._status_keys.get(self._fold(str(status_cell.value)))
             if status is None:
                 sub.problems.append(
                     Problem.make(
@@ -301,12 +303,22 @@ class FormValidator:
                 # The total is the more often checked figure; the part is the one not used.
                 del sub.values[figure.code]
 
+    def _fold(self, text: str) -> str:
+        folded = self._folded.get(text)
+        if folded is None:
+            folded = fold(text)
+            if len(text) <= 64:
+                if len(self._folded) >= 4096:
+                    self._folded.clear()
+                self._folded[text] = folded
+        return folded
+
     def _yes_no(self, value: object) -> float | None:
         if isinstance(value, bool):
             return 1.0 if value else 0.0
         if isinstance(value, (int, float)) and value in (0, 1):
             return float(value)
-        key = fold(str(value))
+        key = self._fold(str(value))
         if key in self._yes:
             return 1.0
         if key in self._no:

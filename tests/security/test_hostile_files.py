@@ -370,6 +370,28 @@ def test_crash_reason_falls_back_to_the_signal():
     assert crash_reason("\x1e0\nMemoryError\n", 1) == "memory limit"
 
 
+# Pieces of sheet XML around cell tags, written every way the guard must tell apart: the usual tag near A1
+# or far from it, a tag without `r`, `r` not first, an empty `<c>`, a namespace prefix, tags that only start
+# like a cell (`<col`, `<cols>`), and text that holds the same bytes.
+_TAG_PIECES = ['<c r="A1">', '<c r="Z999"/>', '<c r="AA1">', '<c r="B1000">', '<c r="XFD1048576">', '<c r="AAAA1">',
+               '<c r="a1">', '<c>', '<c s="1" r="B2">', '<c  r="C3">', '<x:c r="D4">', '<x:c r="AB12">', '<col min="1"/>',
+               '<cols>', '<v>1</v>', '</c>', '<t>a:c b</t>', '<t>&lt;c r="AB1"</t>', '<c\tr="XX9">', '<c r=\'Q7\'>',
+               '<row r="1">', "text"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(st.sampled_from(_TAG_PIECES), max_size=12))
+def test_the_cheap_bound_takes_the_same_way_as_the_three_counts_it_replaced(pieces):
+    """`cells_bound` answers NEAR_CELLS exactly when the counts and the far search of its first version said
+    the sheet is usual and near (written out here as they were), and otherwise the exact count."""
+    from pipeline.ingest.extract import NEAR_CELLS, cells_bound, real_cells
+
+    xml = "".join(pieces).encode()
+    usual = xml.count(b"<c ") + xml.count(b"<c>") == xml.count(b'<c r="') and b":c " not in xml
+    far = re.search(rb'<c r="(?:[A-Z]{2,3}[0-9]|[A-Z][0-9]{4,})', xml) is not None
+    assert cells_bound(xml) == (NEAR_CELLS if usual and not far else real_cells(xml))
+
+
 def _letters(col: int) -> str:
     out = ""
     while col:

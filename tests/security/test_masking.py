@@ -143,3 +143,34 @@ def test_lists_of_kazakh_names_in_every_order_are_masked(case):
 def test_two_names_without_a_comma_are_a_list(names):
     masked, changed = mask(f"ИИН {IIN} {names}.xlsx")
     assert changed and masked == f"ИИН {MASK} {MASK}.xlsx"
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(st.text(max_size=40), st.sampled_from([*NAME_LISTS, *IIN_SPELLINGS, "Орындалды", "Иә"])),
+       repeat=st.integers(1, 3))
+def test_a_text_seen_before_gets_the_same_answer_and_an_unchanged_one_is_the_text_itself(text, repeat):
+    """`mask` remembers its answers for short texts; whatever it remembers, a text asked again (as an equal,
+    distinct object) is masked the same way, and a text with nothing to mask comes back as that very object
+    (the reader keeps a cell as it is when its value comes back unchanged)."""
+    import unicodedata
+
+    first = mask(text)
+    for _ in range(repeat):
+        copy = "".join(list(text)) + ""
+        again = mask(copy)
+        assert again == first
+        if not again[1] and unicodedata.is_normalized("NFC", copy):
+            assert again[0] is copy
+    if IIN in text.replace(" ", ""):
+        assert first[1] and IIN not in first[0]
+
+
+def test_masking_stays_right_past_the_number_of_answers_it_remembers():
+    from pipeline import privacy
+
+    texts = [f"Есеп {n}: {IIN}" if n % 2 else f"Есеп {n}" for n in range(privacy._ANSWERS_MAX + 50)]
+    for _ in range(2):
+        answers = [mask(t) for t in texts]
+        assert all(masked == bool(n % 2) for n, (_, masked) in enumerate(answers))
+        assert all(IIN not in safe for safe, _ in answers)
+    assert len(privacy._ANSWERS) <= privacy._ANSWERS_MAX
