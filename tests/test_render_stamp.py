@@ -215,3 +215,17 @@ def test_the_stamped_document_opens_in_libreoffice(tmp_path: Path) -> None:
     text = (tmp_path / "stamped.txt").read_text(encoding="utf-8-sig").replace("\u00a0", " ")
     for unit in data.plan.units:
         assert text.count(unit.name.replace("\u00a0", " ")) >= 2, unit.name
+
+
+@pytest.mark.parametrize("language", ["kk", "ru"])
+def test_a_row_numbered_by_the_loop_is_left_to_the_template(tmp_path: Path, spy: list, language: str) -> None:
+    """Staff number the annex rows with `{{ loop.index }}` instead of the data's number: every row differs by
+    more than its values, so nothing is stamped and the numbers run 1, 2, 3 …"""
+    edited = _edited_template(tmp_path, language, "{{ row.no }}", "{{ loop.index }}")
+    data = make_report_data("2017-09-28")
+    stamped = render_bytes(data, template=edited, language=language)
+    assert spy == []  # not even tried
+    assert stamped == render_bytes(data, template=edited, language=language, stamp=False)
+    rows = _cells(stamped, ANNEX_TABLE)
+    numbers = [r[0] for r in rows if r[0].isdigit()]
+    assert numbers[:len(data.plan.units)] == [str(n) for n in range(1, len(data.plan.units) + 1)]

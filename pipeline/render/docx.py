@@ -43,6 +43,8 @@ CAMPAIGN_TABLE = "mz:campaign"
 _LEFTOVER = re.compile(r"\{\{|\{%|\}\}|%\}")
 # Parts whose text a reader sees: body, headers, footers, footnotes.
 DOCUMENT_PART = "word/document.xml"
+# What makes a loop's rows differ other than by their values: stamped rows are not used with such a template.
+_PER_ITERATION = re.compile(r"\b(loop|namespace|cycler|joiner)\b")
 _TEXT_PART = re.compile(r"^word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml$")
 
 
@@ -167,6 +169,9 @@ def _render(data: ReportData, template: Path, built: Mapping[str, Any], language
             loops: list[StampedLoop]) -> bytes | None:
     """The .docx bytes, or None when `loops` (stamped rows) cannot be expanded in what the template made."""
     tpl = DocxTemplate(str(template))
+    tpl.init_docx()
+    if loops and _PER_ITERATION.search(tpl.patch_xml(tpl.get_xml())):
+        return None  # a row that shows `loop.index` (or keeps a count) differs from one row to the next
     context = _with_images(tpl, dict(built))
     # District text that looks like template syntax (`{{ x }}` in a comment) is data: it is set aside
     # behind placeholders while the guard looks for the TEMPLATE's leftovers, then put back literally.
