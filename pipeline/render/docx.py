@@ -18,6 +18,7 @@ from typing import Any
 
 import jinja2
 from docx.opc.part import XmlPart
+from docx.opc.pkgwriter import PackageWriter
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
@@ -94,18 +95,23 @@ def check_no_template_syntax(docx_bytes: bytes, parts: Mapping[str, str] | None 
 def normalise_zip(data: bytes, moment: dt.datetime, *, replace: Mapping[str, bytes] | None = None) -> bytes:
     """Rewrite a zip (docx/xlsx) with one fixed timestamp, fixed attributes and a stable member order."""
     replace = replace or {}
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        return _zip_members({name: replace[name] if name in replace else src.read(name)
+                             for name in src.namelist()}, moment)
+
+
+def _zip_members(members: Mapping[str, bytes], moment: dt.datetime) -> bytes:
     stamp = (max(moment.year, 1980), moment.month, moment.day, moment.hour, moment.minute, moment.second)
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        names = src.namelist()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         # [Content_Types].xml first, as Office writes it; the rest sorted so order never depends on history.
-        ordered = sorted(names, key=lambda n: (n != "[Content_Types].xml", n))
+        ordered = sorted(members, key=lambda n: (n != "[Content_Types].xml", n))
         for name in ordered:
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o600 << 16
             info.create_system = 0
-            dst.writestr(info, replace.get(name, src.read(name)))
+            dst.writestr(info, members[name])
     return out.getvalue()
 
 
@@ -183,12 +189,10 @@ def _render(data: ReportData, template: Path, built: Mapping[str, Any], language
     _set_widths(tpl.docx, context)
     _reparse(tpl.docx)
     _set_properties(tpl.docx, data, language)
-    buf = io.BytesIO()
-    tpl.save(buf)
-    result = buf.getvalue()
-    parts = _text_parts(result)
-    check_no_template_syntax(result, parts)
-    replace = _put_back(result, literal, parts)
+    members = _members(tpl)
+    parts = {name: blob.decode("utf-8") for name, blob in members.items() if name.endswith(".xml")}
+    check_no_template_syntax(b"", parts)
+    replace = _put_back(b"", literal, parts)
     if loops:
         body = replace.get(DOCUMENT_PART, parts.get(DOCUMENT_PART))
         if body is None:
@@ -197,7 +201,39 @@ def _render(data: ReportData, template: Path, built: Mapping[str, Any], language
         if expanded is None:
             return None
         replace[DOCUMENT_PART] = expanded.encode("utf-8")
-    return normalise_zip(result, report_moment(data.date), replace=replace)
+    return _zip_members({**members, **replace}, report_moment(data.date))
+
+
+class _MemberWriter:
+    """python-docx's package writer, keeping each member's bytes instead of deflating them into a zip that
+    `normalise_zip` would inflate and deflate again."""
+
+    def __init__(self) -> None:
+        self.members: dict[str, bytes] = {}
+
+    def write(self, pack_uri: Any, blob: bytes | str) -> None:
+        self.members[pack_uri.membername] = blob.encode("utf-8") if isinstance(blob, str) else blob
+
+    def close(self) -> None:
+        pass
+
+
+def _members(tpl: DocxTemplate) -> dict[str, bytes]:
+    """What `tpl.save()` would put in the .docx, member name → bytes (OpcPackage.save with its own writer)."""
+    if tpl.pics_to_replace or tpl.crc_to_new_media or tpl.crc_to_new_embedded or tpl.zipname_to_replace:
+        # docxtpl's replaced pictures and media (the report uses none) are written by its own save only.
+        buf = io.BytesIO()
+        tpl.save(buf)
+        with zipfile.ZipFile(buf) as zf:
+            return {name: zf.read(name) for name in zf.namelist()}
+    package = tpl.docx.part.package
+    for part in package.parts:
+        part.before_marshal()
+    writer = _MemberWriter()
+    PackageWriter._write_content_types_stream(writer, package.parts)
+    PackageWriter._write_pkg_rels(writer, package.rels)
+    PackageWriter._write_parts(writer, package.parts)
+    return writer.members
 
 
 def _set_widths(doc: Any, context: Mapping[str, Any]) -> None:
