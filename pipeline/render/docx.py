@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from docx import Document
-from docx.oxml import OxmlElement
+from docx.opc.part import XmlPart
+from docx.opc.pkgwriter import PackageWriter
+from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from docxtpl import DocxTemplate, InlineImage
@@ -28,6 +29,7 @@ from pipeline.aggregate.model import ReportData
 from pipeline.render.charts import charts_context
 from pipeline.render.context import build_context
 from pipeline.render.language import LANGUAGES
+from pipeline.render.stamp import StampedLoop, expand_rows, stamp_rows
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 DEFAULT_TEMPLATE = TEMPLATES_DIR / "report.docx"
@@ -41,6 +43,9 @@ CAMPAIGN_TABLE = "mz:campaign"
 # Template syntax left in the output means a broken tag (e.g. `{ { x }}` or a tag split by an edit).
 _LEFTOVER = re.compile(r"\{\{|\{%|\}\}|%\}")
 # Parts whose text a reader sees: body, headers, footers, footnotes.
+DOCUMENT_PART = "word/document.xml"
+# What makes a loop's rows differ other than by their values: stamped rows are not used with such a template.
+_PER_ITERATION = re.compile(r"\b(loop|namespace|cycler|joiner)\b")
 _TEXT_PART = re.compile(r"^word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml$")
 
 
@@ -69,39 +74,59 @@ def _with_images(tpl: DocxTemplate, context: dict[str, Any]) -> dict[str, Any]:
     return {**context, "charts": charts}
 
 
-def check_no_template_syntax(docx_bytes: bytes) -> None:
+def _text_parts(docx_bytes: bytes) -> dict[str, str]:
+    """Every XML part of a .docx, decoded once (for the guard, the put-back and the stamped rows)."""
     with zipfile.ZipFile(io.BytesIO(docx_bytes)) as zf:
-        for name in zf.namelist():
-            if not _TEXT_PART.match(name):
-                continue
-            xml = zf.read(name).decode("utf-8")
-            text = re.sub(r"<[^>]+>", "", xml)
-            found = _LEFTOVER.search(text)
-            if found:
-                start = max(found.start() - 40, 0)
-                raise RenderError(f"{name}: template syntax left in the output: …{text[start:found.end() + 40]}…")
+        return {name: zf.read(name).decode("utf-8") for name in zf.namelist() if name.endswith(".xml")}
+
+
+def check_no_template_syntax(docx_bytes: bytes, parts: Mapping[str, str] | None = None) -> None:
+    parts = _text_parts(docx_bytes) if parts is None else parts
+    for name, xml in parts.items():
+        if not _TEXT_PART.match(name):
+            continue
+        text = re.sub(r"<[^>]+>", "", xml)
+        found = _LEFTOVER.search(text)
+        if found:
+            start = max(found.start() - 40, 0)
+            raise RenderError(f"{name}: template syntax left in the output: …{text[start:found.end() + 40]}…")
 
 
 def normalise_zip(data: bytes, moment: dt.datetime, *, replace: Mapping[str, bytes] | None = None) -> bytes:
     """Rewrite a zip (docx/xlsx) with one fixed timestamp, fixed attributes and a stable member order."""
     replace = replace or {}
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        return _zip_members({name: replace[name] if name in replace else src.read(name)
+                             for name in src.namelist()}, moment)
+
+
+def _zip_members(members: Mapping[str, bytes], moment: dt.datetime) -> bytes:
     stamp = (max(moment.year, 1980), moment.month, moment.day, moment.hour, moment.minute, moment.second)
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        names = src.namelist()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         # [Content_Types].xml first, as Office writes it; the rest sorted so order never depends on history.
-        ordered = sorted(names, key=lambda n: (n != "[Content_Types].xml", n))
+        ordered = sorted(members, key=lambda n: (n != "[Content_Types].xml", n))
         for name in ordered:
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o600 << 16
             info.create_system = 0
-            dst.writestr(info, replace.get(name, src.read(name)))
+            dst.writestr(info, members[name])
     return out.getvalue()
 
 
-def _set_properties(docx_bytes: bytes, data: ReportData, language: str) -> bytes:
-    doc = Document(io.BytesIO(docx_bytes))
+def _reparse(doc: Any) -> None:
+    """Each XML part as python-docx would read it back from a saved file (its parser drops the whitespace
+    between elements of inserted XML, e.g. a chart's drawing, and writes an element emptied by docxtpl as
+    `<x/>`): the report's bytes stay those of the save, re-open and save it was made by before, without
+    writing and reading the whole package twice."""
+    for part in doc.part.package.iter_parts():
+        if isinstance(part, XmlPart):
+            part._element = parse_xml(part.blob)
+
+
+def _set_properties(doc: Any, data: ReportData, language: str) -> None:
+    """The document's properties, fixed by the report date (set on the rendered document before its one save)."""
     props = doc.core_properties
     lang = LANGUAGES[language]
     plan = data.plan
@@ -113,9 +138,6 @@ def _set_properties(docx_bytes: bytes, data: ReportData, language: str) -> bytes
         campaign=lang.pick(plan.campaign, "name_genitive"))
     props.revision = 1
     props.created = props.modified = props.last_printed = moment
-    buf = io.BytesIO()
-    doc.save(buf)
-    return buf.getvalue()
 
 
 def render_bytes(
@@ -125,18 +147,38 @@ def render_bytes(
     chart_paths: Mapping[str, Path] | None = None,
     language: str = "kk",
     context: Mapping[str, Any] | None = None,
+    stamp: bool = True,
 ) -> bytes:
     """The report in `language` ("kk", or "ru" for the Russian copy) from that language's template.
 
     `context`: `build_context(data, language=language)` made beforehand (a run builds it while the chart
-    process draws); only its charts are taken from `chart_paths` here."""
+    process draws); only its charts are taken from `chart_paths` here. `stamp=False` renders every table
+    row through the template (the reference the stamped rows are tested against; see `render/stamp.py`)."""
     template = template or TEMPLATES[language]
-    tpl = DocxTemplate(str(template))
     if context is None:
         built = build_context(data, chart_paths=chart_paths, language=language)
     else:
         built = {**context, "charts": charts_context(data, chart_paths, language)}
-    context = _with_images(tpl, built)
+    if stamp:
+        stamped, loops = stamp_rows(built)
+        if loops:
+            payload = _render(data, template, stamped, language, loops)
+            if payload is not None:
+                return payload
+            # The template does not hold the stamped loops as plain table rows: every row the slow way.
+    payload = _render(data, template, built, language, [])
+    assert payload is not None
+    return payload
+
+
+def _render(data: ReportData, template: Path, built: Mapping[str, Any], language: str,
+            loops: list[StampedLoop]) -> bytes | None:
+    """The .docx bytes, or None when `loops` (stamped rows) cannot be expanded in what the template made."""
+    tpl = DocxTemplate(str(template))
+    tpl.init_docx()
+    if loops and _PER_ITERATION.search(tpl.patch_xml(tpl.get_xml())):
+        return None  # a row that shows `loop.index` (or keeps a count) differs from one row to the next
+    context = _with_images(tpl, dict(built))
     # District text that looks like template syntax (`{{ x }}` in a comment) is data: it is set aside
     # behind placeholders while the guard looks for the TEMPLATE's leftovers, then put back literally.
     context, literal = _set_aside(context)
@@ -145,12 +187,53 @@ def render_bytes(
     except jinja2.UndefinedError as exc:
         raise RenderError(f"{template}: the template needs a field the data does not supply: {exc}") from exc
     _set_widths(tpl.docx, context)
-    buf = io.BytesIO()
-    tpl.save(buf)
-    result = _set_properties(buf.getvalue(), data, language)
-    check_no_template_syntax(result)
-    replace = _put_back(result, literal)
-    return normalise_zip(result, report_moment(data.date), replace=replace)
+    _reparse(tpl.docx)
+    _set_properties(tpl.docx, data, language)
+    members = _members(tpl)
+    parts = {name: blob.decode("utf-8") for name, blob in members.items() if name.endswith(".xml")}
+    check_no_template_syntax(b"", parts)
+    replace = _put_back(b"", literal, parts)
+    if loops:
+        body = replace.get(DOCUMENT_PART, parts.get(DOCUMENT_PART))
+        if body is None:
+            return None
+        expanded = expand_rows(body.decode("utf-8") if isinstance(body, bytes) else body, loops)
+        if expanded is None:
+            return None
+        replace[DOCUMENT_PART] = expanded.encode("utf-8")
+    return _zip_members({**members, **replace}, report_moment(data.date))
+
+
+class _MemberWriter:
+    """python-docx's package writer, keeping each member's bytes instead of deflating them into a zip that
+    `normalise_zip` would inflate and deflate again."""
+
+    def __init__(self) -> None:
+        self.members: dict[str, bytes] = {}
+
+    def write(self, pack_uri: Any, blob: bytes | str) -> None:
+        self.members[pack_uri.membername] = blob.encode("utf-8") if isinstance(blob, str) else blob
+
+    def close(self) -> None:
+        pass
+
+
+def _members(tpl: DocxTemplate) -> dict[str, bytes]:
+    """What `tpl.save()` would put in the .docx, member name → bytes (OpcPackage.save with its own writer)."""
+    if tpl.pics_to_replace or tpl.crc_to_new_media or tpl.crc_to_new_embedded or tpl.zipname_to_replace:
+        # docxtpl's replaced pictures and media (the report uses none) are written by its own save only.
+        buf = io.BytesIO()
+        tpl.save(buf)
+        with zipfile.ZipFile(buf) as zf:
+            return {name: zf.read(name) for name in zf.namelist()}
+    package = tpl.docx.part.package
+    for part in package.parts:
+        part.before_marshal()
+    writer = _MemberWriter()
+    PackageWriter._write_content_types_stream(writer, package.parts)
+    PackageWriter._write_pkg_rels(writer, package.rels)
+    PackageWriter._write_parts(writer, package.parts)
+    return writer.members
 
 
 def _set_widths(doc: Any, context: Mapping[str, Any]) -> None:
@@ -230,22 +313,20 @@ def _set_aside(context: Any) -> tuple[Any, dict[str, str]]:
     return walk(context), literal
 
 
-def _put_back(docx_bytes: bytes, literal: Mapping[str, str]) -> dict[str, bytes]:
+def _put_back(docx_bytes: bytes, literal: Mapping[str, str], parts: Mapping[str, str] | None = None
+              ) -> dict[str, bytes]:
     """The XML parts with each placeholder replaced by its original text, XML-escaped."""
     if not literal:
         return {}
     from xml.sax.saxutils import escape
 
+    parts = _text_parts(docx_bytes) if parts is None else parts
     pattern = re.compile("|".join(re.escape(k) for k in literal))
     replace: dict[str, bytes] = {}
-    with zipfile.ZipFile(io.BytesIO(docx_bytes)) as zf:
-        for name in zf.namelist():
-            if not name.endswith(".xml"):
-                continue
-            xml = zf.read(name).decode("utf-8")
-            if "MZLITERAL" not in xml:
-                continue
-            replace[name] = pattern.sub(lambda m: escape(literal[m.group()]), xml).encode("utf-8")
+    for name, xml in parts.items():
+        if "MZLITERAL" not in xml:
+            continue
+        replace[name] = pattern.sub(lambda m: escape(literal[m.group()]), xml).encode("utf-8")
     return replace
 
 

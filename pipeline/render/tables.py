@@ -89,9 +89,22 @@ class _Tables:
     def __init__(self, data: ReportData, lang: Language) -> None:
         self.data, self.lang, self.plan = data, lang, data.plan
         self.stale = set(data.stale_units())
+        # A national annex formats ~20,000 numbers, many of them equal: each (kind, value) once.
+        self._shown: dict[tuple[str, float], str] = {}
+        self._totals: Any = None
 
     # --- cells ------------------------------------------------------------------------------------------
     def cell(self, kind: str, value: object) -> str:
+        # Zero is not kept: -0.0 == 0.0 would share one text, and an amount of -0.0 may read «-0,0».
+        if not isinstance(value, (int, float)) or not value:
+            return self._cell(kind, value)
+        key = (kind, value)
+        text = self._shown.get(key)  # type: ignore[arg-type]
+        if text is None:
+            text = self._shown[key] = self._cell(kind, value)  # type: ignore[index]
+        return text
+
+    def _cell(self, kind: str, value: object) -> str:
         lang = self.lang
         if kind in ("tenge", PER_HEAD):
             return lang.amount(value)  # type: ignore[arg-type]
@@ -119,7 +132,9 @@ class _Tables:
     def whole_total(self, code: str) -> object:
         """The territory's total of a figure: the units' sum plus the department's own value when it reports
         the figure too (an item both report) — «облыс бойынша» means the oblast, department included."""
-        units = self.data.totals.get(code) if "units" in self.reporters(code) else None
+        if self._totals is None:
+            self._totals = self.data.totals  # a sum over every unit: once, not once a column
+        units = self._totals.get(code) if "units" in self.reporters(code) else None
         own = self.data.department.figures.get(code) if "department" in self.reporters(code) else None
         if _missing(units) and _missing(own):
             return None
