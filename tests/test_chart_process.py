@@ -110,3 +110,33 @@ def test_each_language_is_answered_on_its_own_and_a_process_dying_between_them_c
         charts.finish()
     assert drawn_in == [(parent, ("ru",))]  # only the missing language was drawn here
     assert {"kk": _bytes(kk), "ru": _bytes(ru)} == expected
+
+
+def test_the_second_language_is_drawn_at_the_same_time_in_a_process_of_its_own(tmp_path, monkeypatch):
+    """The chart process draws the Kazakh set and forks a helper for the Russian one, so two cores draw at
+    once; the sets are those drawn in-process, and the helper is gone when the last set is in."""
+    import os
+
+    from pipeline.render import chart_process
+
+    data = make_report_data("2017-08-17")
+    expected = {lang: _bytes(draw_charts(data, tmp_path / "here", lang)) for lang in ("kk", "ru")}
+    real_draw = chart_process._draw
+
+    def draw(data, out_dir, languages):
+        for language in languages:
+            (tmp_path / f"drawn-{language}").write_text(str(os.getpid()))
+        return real_draw(data, out_dir, languages)
+
+    monkeypatch.setattr(chart_process, "_draw", draw)
+    with ChartProcess() as charts:
+        if charts._proc is None:
+            return  # no fork on this platform: drawn in-process (the other tests)
+        server = charts._proc.pid
+        charts.submit(data, tmp_path / "there", languages=("kk", "ru"))
+        got = {"kk": charts.result(), "ru": charts.result("ru")}
+        charts.finish()
+    pids = {lang: int((tmp_path / f"drawn-{lang}").read_text()) for lang in ("kk", "ru")}
+    assert pids["kk"] == server and pids["ru"] not in (server, os.getpid())
+    assert not os.path.exists(f"/proc/{pids['ru']}") or open(f"/proc/{pids['ru']}/stat").read().split()[2] == "Z"
+    assert {lang: _bytes(paths) for lang, paths in got.items()} == expected

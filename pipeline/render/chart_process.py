@@ -10,11 +10,14 @@ report never depends on it.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 import sys
 
 from pipeline.ingest.isolate import die_with_parent
 from multiprocessing.connection import Connection
 from pathlib import Path
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -206,10 +209,84 @@ def _serve(conn: Connection, parent_end: Connection) -> None:
     if job is None:
         return
     data, out_dir, languages = job
+    # The first language is drawn here; the others at the same time in a child forked now, which shares the
+    # imported matplotlib (a second core draws the Russian set while this one draws the Kazakh one).
+    helper = _Helper.start(data, out_dir, languages[1:], conn)
     try:
-        for language in languages:  # one answer a language: the parent renders a copy as its set arrives
-            conn.send(("ok", _draw(data, out_dir, (language,))))
+        for language in languages[:1] if helper is not None else languages:
+            conn.send(("ok", _draw(data, out_dir, (language,))))  # one answer a language, as it is drawn
+        if helper is not None:
+            for answer in helper.answers():
+                conn.send(answer)
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which draws the rest in-process
+        if helper is not None:
+            helper.stop()  # nothing may write into the run folder once the parent takes over
+        conn.send(("error", repr(exc)))
+
+
+class _Helper:
+    """The chart process's own child drawing the languages after the first; it answers as `_serve` does.
+
+    Forked with os.fork: multiprocessing refuses children to a daemon process, and the chart process is one
+    (it must never keep a run waiting)."""
+
+    def __init__(self, pid: int, conn: Connection, count: int) -> None:
+        self.pid, self.conn, self.count = pid, conn, count
+
+    @classmethod
+    def start(cls, data: ReportData, out_dir: Path, languages: tuple[str, ...], upstream: Connection
+              ) -> _Helper | None:
+        if not languages:
+            return None
+        try:
+            mine, theirs = multiprocessing.Pipe()
+            pid = os.fork()
+        except OSError:
+            return None  # drawn one after the other here
+        if pid == 0:  # the helper: never returns into the chart process's code
+            code = 0
+            try:
+                upstream.close()  # the run must see EOF when the chart process dies, helper or not
+                mine.close()
+                _help(theirs, data, out_dir, languages)
+            except BaseException:  # noqa: BLE001 - the chart process reports a helper that said nothing
+                code = 1
+            finally:
+                os._exit(code)
+        theirs.close()
+        return cls(pid, mine, len(languages))
+
+    def answers(self) -> Iterator[tuple[str, object]]:
+        """Each language's answer; a helper that died or failed is an error (the parent draws the rest)."""
+        for _ in range(self.count):
+            try:
+                answer = self.conn.recv()
+            except (EOFError, OSError):
+                answer = ("error", "the chart helper died")
+            if answer[0] != "ok":
+                self.stop()
+                yield answer
+                return
+            yield answer
+        self.stop()
+
+    def stop(self) -> None:
+        """Ended and reaped: after this the helper writes nothing more."""
+        self.conn.close()
+        try:
+            if os.waitpid(self.pid, os.WNOHANG) == (0, 0):
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def _help(conn: Connection, data: ReportData, out_dir: Path, languages: tuple[str, ...]) -> None:
+    die_with_parent()
+    try:
+        for language in languages:
+            conn.send(("ok", _draw(data, out_dir, (language,))))
+    except Exception as exc:  # noqa: BLE001 - reported up, as the chart process does
         conn.send(("error", repr(exc)))
 
 
