@@ -496,21 +496,16 @@ def _progress_bar(wanted: bool | None) -> Iterator[Callable[[int, int], None] | 
 def cmd_bench(args: argparse.Namespace) -> int:
     from pipeline.tools.bench import NoSourceTree, run_bench, run_compare
 
+    counts = args.files or [13, 1000, 10000]
+    options: dict[str, Any] = dict(work=args.work, repeat=max(1, args.repeat), workers=args.workers,
+                                   startup=args.startup, say=lambda line: print(line, flush=True), code=args.code)
     try:
-        return _bench(args, run_bench, run_compare)
+        if args.compare:
+            run_compare(counts, args.compare, **options)
+        else:
+            run_bench(counts, **options)
     except NoSourceTree as exc:
         raise UsageError(messages()["usage"]["bench_no_code"].format(code=exc), "bench-no-code") from None
-
-
-def _bench(args: argparse.Namespace, run_bench: Any, run_compare: Any) -> int:
-    if args.compare:
-        run_compare(args.files or [13, 1000, 10000], args.compare, work=args.work, repeat=max(1, args.repeat),
-                    workers=args.workers, startup=args.startup, say=lambda line: print(line, flush=True),
-                    code=args.code)
-    else:
-        run_bench(args.files or [13, 1000, 10000], work=args.work, repeat=max(1, args.repeat),
-                  workers=args.workers, startup=args.startup, say=lambda line: print(line, flush=True),
-                  code=args.code)
     if args.portal_clients:
         from pipeline.tools.bench import run_portal_bench
 

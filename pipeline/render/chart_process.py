@@ -14,11 +14,12 @@ import os
 import signal
 import sys
 
-from pipeline.ingest.isolate import die_with_parent
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
+
+from pipeline.ingest.isolate import die_with_parent
 
 if TYPE_CHECKING:
     from pipeline.aggregate.model import ReportData
@@ -213,8 +214,7 @@ def _serve(conn: Connection, parent_end: Connection) -> None:
     # imported matplotlib (a second core draws the Russian set while this one draws the Kazakh one).
     helper = _Helper.start(data, out_dir, languages[1:], conn)
     try:
-        for language in languages[:1] if helper is not None else languages:
-            conn.send(("ok", _draw(data, out_dir, (language,))))  # one answer a language, as it is drawn
+        _answer_each(conn, data, out_dir, languages[:1] if helper is not None else languages)
         if helper is not None:
             for answer in helper.answers():
                 conn.send(answer)
@@ -222,6 +222,12 @@ def _serve(conn: Connection, parent_end: Connection) -> None:
         if helper is not None:
             helper.stop()  # nothing may write into the run folder once the parent takes over
         conn.send(("error", repr(exc)))
+
+
+def _answer_each(conn: Connection, data: ReportData, out_dir: Path, languages: tuple[str, ...]) -> None:
+    """One answer a language, sent as soon as its set is drawn (the run renders a copy as its set arrives)."""
+    for language in languages:
+        conn.send(("ok", _draw(data, out_dir, (language,))))
 
 
 class _Helper:
@@ -284,8 +290,7 @@ class _Helper:
 def _help(conn: Connection, data: ReportData, out_dir: Path, languages: tuple[str, ...]) -> None:
     die_with_parent()
     try:
-        for language in languages:
-            conn.send(("ok", _draw(data, out_dir, (language,))))
+        _answer_each(conn, data, out_dir, languages)
     except Exception as exc:  # noqa: BLE001 - reported up, as the chart process does
         conn.send(("error", repr(exc)))
 

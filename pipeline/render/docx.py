@@ -74,14 +74,8 @@ def _with_images(tpl: DocxTemplate, context: dict[str, Any]) -> dict[str, Any]:
     return {**context, "charts": charts}
 
 
-def _text_parts(docx_bytes: bytes) -> dict[str, str]:
-    """Every XML part of a .docx, decoded once (for the guard, the put-back and the stamped rows)."""
-    with zipfile.ZipFile(io.BytesIO(docx_bytes)) as zf:
-        return {name: zf.read(name).decode("utf-8") for name in zf.namelist() if name.endswith(".xml")}
-
-
-def check_no_template_syntax(docx_bytes: bytes, parts: Mapping[str, str] | None = None) -> None:
-    parts = _text_parts(docx_bytes) if parts is None else parts
+def check_no_template_syntax(parts: Mapping[str, str]) -> None:
+    """`parts`: the .docx's XML members by name, decoded (shared with the put-back and the stamped rows)."""
     for name, xml in parts.items():
         if not _TEXT_PART.match(name):
             continue
@@ -191,8 +185,8 @@ def _render(data: ReportData, template: Path, built: Mapping[str, Any], language
     _set_properties(tpl.docx, data, language)
     members = _members(tpl)
     parts = {name: blob.decode("utf-8") for name, blob in members.items() if name.endswith(".xml")}
-    check_no_template_syntax(b"", parts)
-    replace = _put_back(b"", literal, parts)
+    check_no_template_syntax(parts)
+    replace = _put_back(literal, parts)
     if loops:
         body = replace.get(DOCUMENT_PART, parts.get(DOCUMENT_PART))
         if body is None:
@@ -313,14 +307,12 @@ def _set_aside(context: Any) -> tuple[Any, dict[str, str]]:
     return walk(context), literal
 
 
-def _put_back(docx_bytes: bytes, literal: Mapping[str, str], parts: Mapping[str, str] | None = None
-              ) -> dict[str, bytes]:
+def _put_back(literal: Mapping[str, str], parts: Mapping[str, str]) -> dict[str, bytes]:
     """The XML parts with each placeholder replaced by its original text, XML-escaped."""
     if not literal:
         return {}
     from xml.sax.saxutils import escape
 
-    parts = _text_parts(docx_bytes) if parts is None else parts
     pattern = re.compile("|".join(re.escape(k) for k in literal))
     replace: dict[str, bytes] = {}
     for name, xml in parts.items():

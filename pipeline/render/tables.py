@@ -72,10 +72,6 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _column_of(frame: Any, code: str) -> dict[str, object]:
-    return dict(zip(frame.index.tolist(), frame[code].tolist())) if code in frame.columns else {}
-
-
 def per_head_value(numerator: object, denominator: object) -> float | None:
     """Tenge per head, or None when either is missing or nobody was counted."""
     if _missing(numerator) or _missing(denominator) or float(denominator) <= 0:  # type: ignore[arg-type]
@@ -89,22 +85,11 @@ class _Tables:
     def __init__(self, data: ReportData, lang: Language) -> None:
         self.data, self.lang, self.plan = data, lang, data.plan
         self.stale = set(data.stale_units())
-        # A national annex formats ~20,000 numbers, many of them equal: each (kind, value) once.
-        self._shown: dict[tuple[str, float], str] = {}
         self._totals: Any = None
 
     # --- cells ------------------------------------------------------------------------------------------
+    # (A national annex formats ~20,000 numbers, many equal: Language keeps each formatted number.)
     def cell(self, kind: str, value: object) -> str:
-        # Zero is not kept: -0.0 == 0.0 would share one text, and an amount of -0.0 may read «-0,0».
-        if not isinstance(value, (int, float)) or not value:
-            return self._cell(kind, value)
-        key = (kind, value)
-        text = self._shown.get(key)  # type: ignore[arg-type]
-        if text is None:
-            text = self._shown[key] = self._cell(kind, value)  # type: ignore[index]
-        return text
-
-    def _cell(self, kind: str, value: object) -> str:
         lang = self.lang
         if kind in ("tenge", PER_HEAD):
             return lang.amount(value)  # type: ignore[arg-type]
@@ -150,7 +135,7 @@ class _Tables:
         blocks: list[list[_Column]] = []
         block_of: dict[str, int] = {}  # figure code → its block
         for fig in annex_figures(plan):
-            values, states = _column_of(frame, fig.code), _column_of(state, fig.code)
+            values, states = facts.column(frame, fig.code), facts.column(state, fig.code)
             reporters = self.reporters(fig.code)
             col = _Column(fig.code, fig.unit, self.header(fig))
             col.cells = [self.cell(fig.unit, values.get(u.code)) if "units" in reporters else "" for u in plan.units]
@@ -189,10 +174,10 @@ class _Tables:
         w = lang.words["district_table"]
         label = str(lang.pick(head, "short") or lang.pick(head, "label"))
         col = _Column(PER_HEAD, PER_HEAD, str(w["amount_header"]).format(label=label))
-        num, den = _column_of(data.values, head.numerator), _column_of(data.values, head.denominator)
+        num, den = facts.column(data.values, head.numerator), facts.column(data.values, head.denominator)
         state = data.coverage[data.date]
         carried = {u for code in (head.numerator, head.denominator)
-                   for u, s in _column_of(state, code).items() if s == CARRIED and u not in self.stale}
+                   for u, s in facts.column(state, code).items() if s == CARRIED and u not in self.stale}
         col.cells = [self.cell(PER_HEAD, per_head_value(num.get(u.code), den.get(u.code))) for u in plan.units]
         col.carried = carried
         own = data.department.figures
